@@ -1,0 +1,220 @@
+// Package audit is shebao's append-only audit log. Every change anywhere in shebao records an
+// entry — who, in which role, did what to which object, when, in which region, under which request —
+// in the same transaction as the change itself, so a change and its entry commit or vanish together.
+//
+// Each entry carries the SM3 hash of its own fields and of the previous entry's hash, and the table
+// audit_head keeps the sequence number and hash of the last entry. Verify walks the chain and names
+// the first entry that was altered, inserted or deleted. The chain proves tampering only to someone
+// who knows the real head: Verify prints it, and operators anchor it outside the database (a ticket,
+// a printout, another system) so that rewriting the whole chain is detected too.
+//
+// This package must never update or delete an entry.
+package audit
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/emmansun/gmsm/sm3"
+
+	"github.com/shebao/shebao/internal/db"
+)
+
+// Genesis is the previous hash of the first entry.
+const Genesis = "0000000000000000000000000000000000000000000000000000000000000000"
+
+// Entry is one audited change. Detail holds what changed, as a JSON object; it must never hold a
+// secret (password, PIN, key, token) or more of a person's data than the change needs.
+type Entry struct {
+	Seq       int64
+	At        time.Time
+	Actor     string // username, or "system" for the server itself
+	Role      string
+	Action    string // dotted verb, e.g. "user.create"
+	Object    string // what was changed, e.g. "user:alice"
+	Region    string // pooling region the change belongs to, "" when none
+	RequestID string
+	Detail    string // JSON object
+	PrevHash  string
+	Hash      string
+}
+
+// Actor says who is making a change. The web layer builds it from the authenticated user; the CLI
+// uses the operating-system user or "system".
+type Actor struct {
+	Name      string
+	Role      string
+	RequestID string
+}
+
+// System is the actor for changes the server makes by itself (start-up, scheduled work).
+var System = Actor{Name: "system", Role: "system"}
+
+// Record appends an entry inside tx. detail may be nil; otherwise it is marshalled to JSON.
+func Record(ctx context.Context, tx *db.Tx, who Actor, action, object, region string, detail any) error {
+	d := "{}"
+	if detail != nil {
+		b, err := json.Marshal(detail)
+		if err != nil {
+			return fmt.Errorf("audit: detail of %s: %w", action, err)
+		}
+		d = string(b)
+	}
+	// Locking the head row serialises appenders on PostgreSQL; SQLite has one writer anyway.
+	var seq int64
+	var prev string
+	if err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1"+tx.ForUpdate()).Scan(&seq, &prev); err != nil {
+		return fmt.Errorf("audit: read head: %w", err)
+	}
+	e := Entry{
+		Seq: seq + 1, At: tx.Now, Actor: who.Name, Role: who.Role, Action: action, Object: object,
+		Region: region, RequestID: who.RequestID, Detail: d, PrevHash: prev,
+	}
+	e.Hash = e.computeHash()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log(seq, at, actor, role, action, object, region, request_id, detail, prev_hash, hash)
+		VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		e.Seq, db.FormatTime(e.At), e.Actor, e.Role, e.Action, e.Object, e.Region, e.RequestID, e.Detail, e.PrevHash, e.Hash); err != nil {
+		return fmt.Errorf("audit: append: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", e.Seq, e.Hash); err != nil {
+		return fmt.Errorf("audit: move head: %w", err)
+	}
+	return nil
+}
+
+// computeHash is SM3 over every field, each prefixed by its length so that no two different
+// entries encode to the same bytes.
+func (e Entry) computeHash() string {
+	h := sm3.New()
+	var n [8]byte
+	for _, f := range []string{strconv.FormatInt(e.Seq, 10), db.FormatTime(e.At), e.Actor, e.Role, e.Action,
+		e.Object, e.Region, e.RequestID, e.Detail, e.PrevHash} {
+		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
+		h.Write(n[:])
+		h.Write([]byte(f))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Problem describes the first place where the chain breaks.
+type Problem struct {
+	Seq    int64 // the entry at fault (or the head's sequence number)
+	Reason string
+}
+
+func (p *Problem) Error() string { return fmt.Sprintf("audit entry %d: %s", p.Seq, p.Reason) }
+
+// Report is the outcome of Verify.
+type Report struct {
+	Entries  int64  // entries checked
+	HeadSeq  int64  // last sequence number
+	HeadHash string // last hash: anchor this outside the database
+}
+
+// ErrBroken is matched by errors.Is for any broken chain.
+var ErrBroken = errors.New("audit chain broken")
+
+func (p *Problem) Is(target error) bool { return target == ErrBroken }
+
+// Verify checks every entry in order from a consistent snapshot. It returns a *Problem naming the
+// first bad entry, or the report of a sound chain. progress, if not nil, is called every 10,000 entries.
+func Verify(ctx context.Context, d *db.DB, progress func(checked int64)) (Report, error) {
+	var rep Report
+	err := d.Read(ctx, func(tx *db.Tx) error {
+		var headSeq int64
+		var headHash string
+		if err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&headSeq, &headHash); err != nil {
+			return fmt.Errorf("audit: read head: %w", err)
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT seq, at, actor, role, action, object, region, request_id, detail, prev_hash, hash
+			FROM audit_log ORDER BY seq`)
+		if err != nil {
+			return fmt.Errorf("audit: read log: %w", err)
+		}
+		defer rows.Close()
+		want, prev := int64(1), Genesis
+		for rows.Next() {
+			var e Entry
+			var at string
+			if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Role, &e.Action, &e.Object, &e.Region, &e.RequestID, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+				return fmt.Errorf("audit: read entry: %w", err)
+			}
+			switch {
+			case e.Seq != want && e.Seq > want:
+				return &Problem{Seq: want, Reason: fmt.Sprintf("missing: the log jumps from %d to %d (deleted)", want-1, e.Seq)}
+			case e.Seq != want:
+				return &Problem{Seq: e.Seq, Reason: "out of sequence (inserted)"}
+			}
+			t, err := db.ParseTime(at)
+			if err != nil {
+				return &Problem{Seq: e.Seq, Reason: "time is not in the stored form (altered)"}
+			}
+			e.At = t
+			if e.PrevHash != prev {
+				return &Problem{Seq: e.Seq, Reason: "does not follow the previous entry (inserted or altered)"}
+			}
+			if e.computeHash() != e.Hash {
+				return &Problem{Seq: e.Seq, Reason: "contents do not match its hash (altered)"}
+			}
+			prev = e.Hash
+			want++
+			if progress != nil && e.Seq%10000 == 0 {
+				progress(e.Seq)
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("audit: read log: %w", err)
+		}
+		last := want - 1
+		if last != headSeq || prev != headHash {
+			return &Problem{Seq: headSeq, Reason: fmt.Sprintf("the head says %d entries ending in %.12s…, the log has %d ending in %.12s… (entries deleted or appended outside shebao)", headSeq, headHash, last, prev)}
+		}
+		rep = Report{Entries: last, HeadSeq: headSeq, HeadHash: headHash}
+		return nil
+	})
+	return rep, err
+}
+
+// Query selects entries for reading.
+type Query struct {
+	Region string // "" = every region
+	Object string // "" = every object
+	Limit  int    // 0 = 100; at most 1,000
+	Before int64  // entries with seq below this; 0 = from the newest
+}
+
+// List returns entries newest first.
+func List(ctx context.Context, r db.Reader, q Query) ([]Entry, error) {
+	if q.Limit <= 0 {
+		q.Limit = 100
+	}
+	q.Limit = min(q.Limit, 1000)
+	before := q.Before
+	if before <= 0 {
+		before = 1 << 62
+	}
+	rows, err := r.QueryContext(ctx, `SELECT seq, at, actor, role, action, object, region, request_id, detail, prev_hash, hash
+		FROM audit_log WHERE seq < $1 AND ($2 = '' OR region = $2) AND ($3 = '' OR object = $3)
+		ORDER BY seq DESC LIMIT $4`, before, q.Region, q.Object, q.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("audit: list: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var e Entry
+		var at string
+		if err := rows.Scan(&e.Seq, &at, &e.Actor, &e.Role, &e.Action, &e.Object, &e.Region, &e.RequestID, &e.Detail, &e.PrevHash, &e.Hash); err != nil {
+			return nil, fmt.Errorf("audit: list: %w", err)
+		}
+		e.At, _ = db.ParseTime(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,137 @@
+package db_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/db/dbtest"
+)
+
+func TestMigrateIsIdempotent(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		ms, err := db.Migrations()
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := d.Version(ctx)
+		if err != nil || v != len(ms) {
+			t.Fatalf("version = %d, %v; want %d", v, err, len(ms))
+		}
+		n, err := d.Migrate(ctx)
+		if err != nil || n != 0 {
+			t.Fatalf("second migrate applied %d, %v; want 0", n, err)
+		}
+	})
+}
+
+func TestPlaceholdersBindByNumber(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		var a, b int
+		if err := d.R().QueryRowContext(context.Background(), "SELECT CAST($2 AS INTEGER), CAST($1 AS INTEGER)", 1, 2).Scan(&a, &b); err != nil {
+			t.Fatal(err)
+		}
+		if a != 2 || b != 1 {
+			t.Fatalf("SELECT $2, $1 with (1, 2) = %d, %d", a, b)
+		}
+	})
+}
+
+func TestWriteRollsBackOnError(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		boom := errors.New("boom")
+		err := d.Write(ctx, func(tx *db.Tx) error {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO users(username, role, password_hash, created_at, updated_at) VALUES('x','admin','h','t','t')"); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("err = %v", err)
+		}
+		var n int
+		if err := d.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM users").Scan(&n); err != nil || n != 0 {
+			t.Fatalf("users = %d, %v; want 0 after rollback", n, err)
+		}
+	})
+}
+
+func TestUniqueViolationIsRecognised(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		insert := func() error {
+			return d.Write(ctx, func(tx *db.Tx) error {
+				_, err := tx.ExecContext(ctx, "INSERT INTO users(username, role, password_hash, created_at, updated_at) VALUES('dup','admin','h','t','t')")
+				return err
+			})
+		}
+		if err := insert(); err != nil {
+			t.Fatal(err)
+		}
+		if err := insert(); !db.IsUniqueViolation(err) {
+			t.Fatalf("second insert: %v; want a unique violation", err)
+		}
+	})
+}
+
+// Many goroutines writing at once must all succeed: on SQLite the single writer connection
+// serialises them instead of failing with SQLITE_BUSY.
+func TestConcurrentWrites(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		errs := make(chan error, 40)
+		for i := range 40 {
+			wg.Go(func() {
+				errs <- d.Write(ctx, func(tx *db.Tx) error {
+					_, err := tx.ExecContext(ctx, "INSERT INTO users(username, role, password_hash, created_at, updated_at) VALUES($1,'admin','h','t','t')", "u"+string(rune('A'+i)))
+					return err
+				})
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
+}
+
+// A second process (the CLI) opens the same SQLite file while the server has it open.
+func TestSQLiteSecondOpener(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "x.db")
+	a, err := db.Open(ctx, db.Options{URL: "sqlite:" + path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b, err := db.Open(ctx, db.Options{URL: "sqlite:" + path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if n, err := b.Migrate(ctx); err != nil || n != 0 {
+		t.Fatalf("migrate from second opener: %d, %v", n, err)
+	}
+	if err := b.Write(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO users(username, role, password_hash, created_at, updated_at) VALUES('b','admin','h','t','t')")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := a.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM users").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("first opener sees %d users, %v", n, err)
+	}
+}
