@@ -1,0 +1,385 @@
+// Package auth owns who may use shebao: users and their roles and pooling regions, password and
+// TOTP checks, portal sessions, API tokens, login rate limiting, and the one permission table
+// (roles.go) that every route consults.
+//
+// Secrets never leave this package in the clear except once, at creation: a generated password or
+// an API token is returned to the caller to show the user and is stored only as a hash. Nothing here
+// logs a password, a token or a TOTP code.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shebao/shebao/internal/audit"
+	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/errs"
+)
+
+// User is an account.
+type User struct {
+	ID          int64
+	Username    string
+	DisplayName string
+	Role        Role
+	Regions     []string
+	Disabled    bool
+	Demo        bool
+	TOTP        bool // a second factor is required at login
+	CreatedAt   time.Time
+}
+
+// InRegion reports whether the user acts in region.
+func (u *User) InRegion(region string) bool { return slices.Contains(u.Regions, region) }
+
+// Principal is the user behind a request, with how they proved it and the request's id.
+type Principal struct {
+	User
+	Via       string // "session" or "token"
+	RequestID string
+}
+
+// Actor is the principal as the audit log names it.
+func (p *Principal) Actor() audit.Actor {
+	return audit.Actor{Name: p.Username, Role: string(p.Role), RequestID: p.RequestID}
+}
+
+// Can reports whether the principal's role may perform a.
+func (p *Principal) Can(a Action) bool { return p != nil && Can(p.Role, a) }
+
+// Require returns a Forbidden error unless the principal may perform a.
+func (p *Principal) Require(a Action) error {
+	if !p.Can(a) {
+		return errs.E(errs.Forbidden, "your role may not do this")
+	}
+	return nil
+}
+
+// Options configure a Service.
+type Options struct {
+	SessionTTL   time.Duration    // portal session lifetime; 0 = 12 hours
+	LoginLimit   int              // failed logins per username or address per window; 0 = 5
+	LoginWindow  time.Duration    // 0 = 15 minutes
+	Now          func() time.Time // nil = time.Now
+	TOTPIssuer   string           // shown in authenticator apps; "" = "shebao"
+	AddrLimitMul int              // an address may fail this many times more than a username; 0 = 4
+}
+
+// Service is the auth capability.
+type Service struct {
+	db       *db.DB
+	now      func() time.Time
+	ttl      time.Duration
+	issuer   string
+	byUser   *Limiter
+	byAddr   *Limiter
+	sessions sessionCache
+}
+
+// New returns a Service over d.
+func New(d *db.DB, o Options) *Service {
+	if o.SessionTTL == 0 {
+		o.SessionTTL = 12 * time.Hour
+	}
+	if o.LoginLimit == 0 {
+		o.LoginLimit = 5
+	}
+	if o.LoginWindow == 0 {
+		o.LoginWindow = 15 * time.Minute
+	}
+	if o.AddrLimitMul == 0 {
+		o.AddrLimitMul = 4
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.TOTPIssuer == "" {
+		o.TOTPIssuer = "shebao"
+	}
+	return &Service{
+		db: d, now: o.Now, ttl: o.SessionTTL, issuer: o.TOTPIssuer,
+		byUser: NewLimiter(o.LoginLimit, o.LoginWindow, o.Now),
+		byAddr: NewLimiter(o.LoginLimit*o.AddrLimitMul, o.LoginWindow, o.Now),
+	}
+}
+
+var (
+	usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,62}$`)
+	regionRE   = regexp.MustCompile(`^[0-9]{6}$`)
+)
+
+// ValidRegion reports whether s is a 6-digit administrative division code.
+func ValidRegion(s string) bool { return regionRE.MatchString(s) }
+
+// NewUser describes an account to create.
+type NewUser struct {
+	Username    string
+	DisplayName string
+	Role        Role
+	Regions     []string
+	Password    string // "" = generate one and return it
+	Demo        bool
+}
+
+// CreateUser creates an account and returns it with its password (the generated one, or the one
+// given). by is the admin doing it, or nil for the command line, which is trusted like the database.
+// An admin may create users only in their own regions.
+func (s *Service) CreateUser(ctx context.Context, by *Principal, who audit.Actor, nu NewUser) (User, string, error) {
+	f := errs.Fields{}
+	nu.Username = strings.TrimSpace(nu.Username)
+	if !usernameRE.MatchString(nu.Username) {
+		f.Add("username", "2–63 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter or digit")
+	}
+	if _, err := ParseRole(string(nu.Role)); err != nil {
+		f.Add("role", "unknown role")
+	}
+	if len(nu.Regions) == 0 {
+		f.Add("regions", "at least one pooling region is required")
+	}
+	for _, r := range nu.Regions {
+		if !ValidRegion(r) {
+			f.Add("regions", "a region is a 6-digit administrative division code")
+		} else if by != nil && !by.InRegion(r) {
+			f.Add("regions", "you may create users only in your own regions")
+		}
+	}
+	if len(nu.DisplayName) > 100 {
+		f.Add("display_name", "at most 100 characters")
+	}
+	password := nu.Password
+	if password == "" {
+		password = GeneratePassword()
+	} else if len([]rune(password)) < MinPasswordLen {
+		f.Add("password", fmt.Sprintf("at least %d characters", MinPasswordLen))
+	}
+	if err := f.Err(); err != nil {
+		return User{}, "", err
+	}
+	if by != nil {
+		if err := by.Require(CreateUser); err != nil {
+			return User{}, "", err
+		}
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return User{}, "", err
+	}
+	regions := slices.Compact(slices.Sorted(slices.Values(nu.Regions)))
+	var u User
+	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		now := db.FormatTime(tx.Now)
+		err := tx.QueryRowContext(ctx, `INSERT INTO users(username, display_name, role, password_hash, demo, created_at, updated_at)
+			VALUES($1, $2, $3, $4, $5, $6, $6) RETURNING id`, nu.Username, nu.DisplayName, string(nu.Role), hash, nu.Demo, now).Scan(&u.ID)
+		if db.IsUniqueViolation(err) {
+			return errs.E(errs.Conflict, "username %q is taken", nu.Username)
+		}
+		if err != nil {
+			return fmt.Errorf("auth: create user: %w", err)
+		}
+		for _, r := range regions {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO user_regions(user_id, region) VALUES($1, $2)", u.ID, r); err != nil {
+				return fmt.Errorf("auth: create user: %w", err)
+			}
+		}
+		u = User{ID: u.ID, Username: nu.Username, DisplayName: nu.DisplayName, Role: nu.Role, Regions: regions, Demo: nu.Demo, CreatedAt: tx.Now}
+		return audit.Record(ctx, tx, who, "user.create", "user:"+nu.Username, regions[0],
+			map[string]any{"role": nu.Role, "regions": regions, "demo": nu.Demo})
+	})
+	if err != nil {
+		return User{}, "", err
+	}
+	return u, password, nil
+}
+
+const userColumns = "id, username, display_name, role, disabled, demo, totp_secret <> '', created_at"
+
+func scanUser(row interface{ Scan(...any) error }) (User, error) {
+	var u User
+	var role, created string
+	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.Disabled, &u.Demo, &u.TOTP, &created); err != nil {
+		return User{}, err
+	}
+	u.Role = Role(role)
+	u.CreatedAt, _ = db.ParseTime(created)
+	return u, nil
+}
+
+func (s *Service) loadRegions(ctx context.Context, r db.Reader, u *User) error {
+	rows, err := r.QueryContext(ctx, "SELECT region FROM user_regions WHERE user_id = $1 ORDER BY region", u.ID)
+	if err != nil {
+		return fmt.Errorf("auth: regions: %w", err)
+	}
+	defer rows.Close()
+	u.Regions = nil
+	for rows.Next() {
+		var reg string
+		if err := rows.Scan(&reg); err != nil {
+			return err
+		}
+		u.Regions = append(u.Regions, reg)
+	}
+	return rows.Err()
+}
+
+// UserByName returns an account by username.
+func (s *Service) UserByName(ctx context.Context, username string) (User, error) {
+	u, err := scanUser(s.db.R().QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE username = $1", username))
+	if errors.Is(err, sql.ErrNoRows) {
+		return User{}, errs.E(errs.NotFound, "no user %q", username)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("auth: user: %w", err)
+	}
+	return u, s.loadRegions(ctx, s.db.R(), &u)
+}
+
+// UserFor returns the account named username as the principal may see it: only within the
+// principal's regions.
+func (s *Service) UserFor(ctx context.Context, by *Principal, username string) (User, error) {
+	u, err := s.UserByName(ctx, username)
+	if err != nil {
+		return User{}, err
+	}
+	if !sharesRegion(by, &u) {
+		return User{}, errs.E(errs.NotFound, "no user %q", username)
+	}
+	return u, nil
+}
+
+func sharesRegion(by *Principal, u *User) bool {
+	return slices.ContainsFunc(u.Regions, by.InRegion)
+}
+
+// ListUsers returns the accounts in the principal's regions, by username.
+func (s *Service) ListUsers(ctx context.Context, by *Principal) ([]User, error) {
+	if err := by.Require(ListUsers); err != nil {
+		return nil, err
+	}
+	var out []User
+	err := s.db.Read(ctx, func(tx *db.Tx) error {
+		rows, err := tx.QueryContext(ctx, "SELECT "+userColumns+" FROM users ORDER BY username")
+		if err != nil {
+			return fmt.Errorf("auth: list users: %w", err)
+		}
+		defer rows.Close()
+		var all []User
+		for rows.Next() {
+			u, err := scanUser(rows)
+			if err != nil {
+				return err
+			}
+			all = append(all, u)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rows.Close()
+		for i := range all {
+			if err := s.loadRegions(ctx, tx, &all[i]); err != nil {
+				return err
+			}
+			if sharesRegion(by, &all[i]) {
+				out = append(out, all[i])
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// SetDisabled disables or re-enables an account in the admin's regions. Disabling ends the user's
+// sessions and stops their tokens from working.
+func (s *Service) SetDisabled(ctx context.Context, by *Principal, username string, disabled bool) error {
+	if err := by.Require(DisableUser); err != nil {
+		return err
+	}
+	u, err := s.UserFor(ctx, by, username)
+	if err != nil {
+		return err
+	}
+	if u.ID == by.ID {
+		return errs.E(errs.Conflict, "you cannot disable your own account")
+	}
+	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3", disabled, db.FormatTime(tx.Now), u.ID); err != nil {
+			return fmt.Errorf("auth: disable: %w", err)
+		}
+		if disabled {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = $1", u.ID); err != nil {
+				return err
+			}
+		}
+		action := "user.enable"
+		if disabled {
+			action = "user.disable"
+		}
+		return audit.Record(ctx, tx, by.Actor(), action, "user:"+username, u.Regions[0], nil)
+	})
+	s.sessions.dropUser(u.ID)
+	return err
+}
+
+// Login checks a username, password and (when the account has one) TOTP code. Failures are
+// counted per username and per client address; past the limit every attempt is refused with
+// TooMany, even a correct one, until the window has passed.
+func (s *Service) Login(ctx context.Context, username, password, totp, addr string) (User, error) {
+	uKey, aKey := "u:"+strings.ToLower(username), "a:"+addr
+	if !s.byUser.Allow(uKey) || !s.byAddr.Allow(aKey) {
+		wait := max(s.byUser.RetryAfter(uKey), s.byAddr.RetryAfter(aKey))
+		return User{}, errs.E(errs.TooMany, "too many failed logins; try again in %d minutes", int(wait.Minutes())+1)
+	}
+	fail := func() (User, error) {
+		s.byUser.Fail(uKey)
+		s.byAddr.Fail(aKey)
+		return User{}, errs.E(errs.Unauthorized, "wrong username, password or code")
+	}
+	var hash, secret string
+	var u User
+	row := s.db.R().QueryRowContext(ctx, "SELECT "+userColumns+", password_hash, totp_secret FROM users WHERE username = $1", username)
+	var role, created string
+	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.Disabled, &u.Demo, &u.TOTP, &created, &hash, &secret)
+	if errors.Is(err, sql.ErrNoRows) {
+		_, _ = CheckPassword(dummyHash, password)
+		return fail()
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("auth: login: %w", err)
+	}
+	u.Role = Role(role)
+	u.CreatedAt, _ = db.ParseTime(created)
+	ok, err := CheckPassword(hash, password)
+	if err != nil {
+		return User{}, err
+	}
+	if !ok || u.Disabled {
+		return fail()
+	}
+	if secret != "" && !CheckTOTP(secret, totp, s.now()) {
+		return fail()
+	}
+	s.byUser.Reset(uKey)
+	return u, s.loadRegions(ctx, s.db.R(), &u)
+}
+
+func randomToken(prefix string) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+func hashToken(t string) string {
+	h := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(h[:])
+}
