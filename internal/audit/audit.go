@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/emmansun/gmsm/sm3"
@@ -183,7 +184,7 @@ func Verify(ctx context.Context, d *db.DB, progress func(checked int64)) (Report
 
 // Query selects entries for reading.
 type Query struct {
-	Region string // "" = every region
+	Regions []string // entries of these regions and entries of no region; nil = every entry
 	Object string // "" = every object
 	Limit  int    // 0 = 100; at most 1,000
 	Before int64  // entries with seq below this; 0 = from the newest
@@ -199,9 +200,18 @@ func List(ctx context.Context, r db.Reader, q Query) ([]Entry, error) {
 	if before <= 0 {
 		before = 1 << 62
 	}
+	args := []any{before, q.Object, q.Limit}
+	where := "seq < $1 AND ($2 = '' OR object = $2)"
+	if q.Regions != nil {
+		ph := []string{"''"}
+		for _, reg := range q.Regions {
+			args = append(args, reg)
+			ph = append(ph, fmt.Sprintf("$%d", len(args)))
+		}
+		where += " AND region IN (" + strings.Join(ph, ", ") + ")"
+	}
 	rows, err := r.QueryContext(ctx, `SELECT seq, at, actor, role, action, object, region, request_id, detail, prev_hash, hash
-		FROM audit_log WHERE seq < $1 AND ($2 = '' OR region = $2) AND ($3 = '' OR object = $3)
-		ORDER BY seq DESC LIMIT $4`, before, q.Region, q.Object, q.Limit)
+		FROM audit_log WHERE `+where+` ORDER BY seq DESC LIMIT $3`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("audit: list: %w", err)
 	}

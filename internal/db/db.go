@@ -295,3 +295,19 @@ func ParseTime(s string) (time.Time, error) {
 	}
 	return t, nil
 }
+
+// Backup writes a consistent copy of a SQLite database to a new file while other connections keep
+// reading and writing (VACUUM INTO reads one snapshot). PostgreSQL is backed up with pg_dump.
+func (d *DB) Backup(ctx context.Context, target string) error {
+	if d.dialect != SQLite {
+		return errors.New("db: backup: on PostgreSQL use pg_dump (see docs/operations.md)")
+	}
+	abs, err := filepath.Abs(target)
+	if err != nil {
+		return err
+	}
+	if _, err := d.write.ExecContext(ctx, "VACUUM INTO $1", abs); err != nil {
+		return fmt.Errorf("db: backup: %w", err)
+	}
+	return nil
+}

@@ -25,6 +25,7 @@ const (
 	NotFound     Code = "not_found"    // (404)
 	Conflict     Code = "conflict"     // duplicate, or a state that forbids the change (409)
 	TooMany      Code = "too_many"     // rate-limited (429)
+	BadMethod    Code = "bad_method"   // the path exists but not with this method (405)
 	Unavailable  Code = "unavailable"  // a dependency is not ready, e.g. the key service is sealed (503)
 	Internal     Code = "internal"     // anything else; never shown in detail (500)
 )

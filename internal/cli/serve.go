@@ -1,0 +1,79 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/config"
+	"github.com/shebao/shebao/internal/web"
+)
+
+func runServe(ctx context.Context, io IO, args []string) error {
+	fs := newFlags("serve", io)
+	var c config.Serve
+	finish := config.RegisterServe(fs, io.Env, &c)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := finish(); err != nil {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	log := newLogger(io.Err, c.LogLevel, c.LogFormat)
+
+	d, err := openDB(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	authSvc := auth.New(d, auth.Options{SessionTTL: c.SessionTTL})
+
+	if c.Demo {
+		log.Warn("DEMO MODE: loading the demo city; never use this database for real people")
+		logins, err := loadDemo(ctx, d, authSvc)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		printDemoLogins(io.Out, c.Addr, logins)
+	} else if n, err := demoUsers(ctx, d); err != nil {
+		return err
+	} else if n > 0 {
+		return fmt.Errorf("this database holds demo data (%d demo users with published passwords); start it with --demo, or use a new database for real work", n)
+	}
+
+	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Log: log, SecureCookies: c.SecureCookies, Version: Version()})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	log.Info("serving", "addr", "http://"+ln.Addr().String(), "database", string(d.Dialect()), "version", Version())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), c.ShutdownGrace)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,231 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shebao/shebao/internal/audit"
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/errs"
+)
+
+// userJSON is a user as the API shows it.
+type userJSON struct {
+	Username    string    `json:"username"`
+	DisplayName string    `json:"display_name"`
+	Role        auth.Role `json:"role"`
+	Regions     []string  `json:"regions"`
+	Disabled    bool      `json:"disabled"`
+	TOTP        bool      `json:"totp"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func toUserJSON(u auth.User) userJSON {
+	regions := u.Regions
+	if regions == nil {
+		regions = []string{}
+	}
+	return userJSON{Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, Regions: regions,
+		Disabled: u.Disabled, TOTP: u.TOTP, CreatedAt: u.CreatedAt}
+}
+
+func (s *Server) apiMe(r *http.Request, p *auth.Principal) (int, any, error) {
+	return http.StatusOK, toUserJSON(p.User), nil
+}
+
+func (s *Server) apiListUsers(r *http.Request, p *auth.Principal) (int, any, error) {
+	us, err := s.Auth.ListUsers(r.Context(), p)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]userJSON, 0, len(us))
+	for _, u := range us {
+		out = append(out, toUserJSON(u))
+	}
+	return http.StatusOK, map[string]any{"users": out}, nil
+}
+
+func (s *Server) apiGetUser(r *http.Request, p *auth.Principal) (int, any, error) {
+	u, err := s.Auth.UserFor(r.Context(), p, r.PathValue("username"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, toUserJSON(u), nil
+}
+
+type createUserRequest struct {
+	Username    string   `json:"username"`
+	DisplayName string   `json:"display_name"`
+	Role        string   `json:"role"`
+	Regions     []string `json:"regions"`
+	Password    string   `json:"password"`
+}
+
+type createUserResponse struct {
+	User userJSON `json:"user"`
+	// Password is present only when shebao generated it; it is shown this once.
+	Password string `json:"password,omitempty"`
+}
+
+func (s *Server) apiCreateUser(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req createUserRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	u, pw, err := s.Auth.CreateUser(r.Context(), p, p.Actor(), auth.NewUser{
+		Username: req.Username, DisplayName: req.DisplayName, Role: auth.Role(req.Role), Regions: req.Regions, Password: req.Password,
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	resp := createUserResponse{User: toUserJSON(u)}
+	if req.Password == "" {
+		resp.Password = pw
+	}
+	return http.StatusCreated, resp, nil
+}
+
+func (s *Server) apiDisableUser(r *http.Request, p *auth.Principal) (int, any, error) {
+	return s.setDisabled(r, p, true)
+}
+
+func (s *Server) apiEnableUser(r *http.Request, p *auth.Principal) (int, any, error) {
+	return s.setDisabled(r, p, false)
+}
+
+func (s *Server) setDisabled(r *http.Request, p *auth.Principal, disabled bool) (int, any, error) {
+	if err := s.Auth.SetDisabled(r.Context(), p, r.PathValue("username"), disabled); err != nil {
+		return 0, nil, err
+	}
+	u, err := s.Auth.UserFor(r.Context(), p, r.PathValue("username"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, toUserJSON(u), nil
+}
+
+type issueTokenRequest struct {
+	Name string `json:"name"`
+}
+
+func (s *Server) apiIssueToken(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req issueTokenRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	t, err := s.Auth.IssueToken(r.Context(), p, p.Actor(), r.PathValue("username"), req.Name)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, map[string]string{"token": t}, nil
+}
+
+type passwordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+func (s *Server) apiChangePassword(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req passwordRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if err := s.Auth.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+func (s *Server) apiBeginTOTP(r *http.Request, p *auth.Principal) (int, any, error) {
+	setup, err := s.Auth.BeginTOTP(r.Context(), p)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, setup, nil
+}
+
+type totpConfirmRequest struct {
+	Code string `json:"code"`
+}
+
+func (s *Server) apiConfirmTOTP(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req totpConfirmRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if err := s.Auth.ConfirmTOTP(r.Context(), p, req.Code); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusNoContent, nil, nil
+}
+
+// auditEntryJSON is an audit entry as the API shows it.
+type auditEntryJSON struct {
+	Seq       int64     `json:"seq"`
+	At        time.Time `json:"at"`
+	Actor     string    `json:"actor"`
+	Role      string    `json:"role"`
+	Action    string    `json:"action"`
+	Object    string    `json:"object"`
+	Region    string    `json:"region"`
+	RequestID string    `json:"request_id"`
+	Detail    string    `json:"detail"`
+	Hash      string    `json:"hash"`
+}
+
+func (s *Server) apiAuditEntries(r *http.Request, p *auth.Principal) (int, any, error) {
+	q, err := auditQuery(r, p)
+	if err != nil {
+		return 0, nil, err
+	}
+	es, err := audit.List(r.Context(), s.DB.R(), q)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]auditEntryJSON, 0, len(es))
+	for _, e := range es {
+		out = append(out, auditEntryJSON{Seq: e.Seq, At: e.At, Actor: e.Actor, Role: e.Role, Action: e.Action,
+			Object: e.Object, Region: e.Region, RequestID: e.RequestID, Detail: e.Detail, Hash: e.Hash})
+	}
+	return http.StatusOK, map[string]any{"entries": out}, nil
+}
+
+// auditQuery reads the list filters. An auditor reads the entries of the regions they audit (and
+// entries that belong to no region); the region filter must be one of theirs.
+func auditQuery(r *http.Request, p *auth.Principal) (audit.Query, error) {
+	f := errs.Fields{}
+	q := audit.Query{Regions: p.Regions, Object: r.URL.Query().Get("object")}
+	if reg := r.URL.Query().Get("region"); reg != "" {
+		if !p.InRegion(reg) {
+			f.Add("region", "not one of your regions")
+		}
+		q.Regions = []string{reg}
+	}
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			f.Add("limit", "a whole number from 1 to 1000")
+		}
+		q.Limit = n
+	}
+	if v := r.URL.Query().Get("before"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 {
+			f.Add("before", "a positive sequence number")
+		}
+		q.Before = n
+	}
+	return q, f.Err()
+}
+
+func (s *Server) apiAuditVerify(r *http.Request, p *auth.Principal) (int, any, error) {
+	rep, err := audit.Verify(r.Context(), s.DB, nil)
+	if pr, ok := err.(*audit.Problem); ok {
+		return http.StatusOK, map[string]any{"ok": false, "bad_seq": pr.Seq, "reason": pr.Reason}, nil
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"ok": true, "entries": rep.Entries, "head_seq": rep.HeadSeq, "head_hash": rep.HeadHash}, nil
+}

@@ -1,0 +1,236 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/errs"
+)
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyPrincipal
+)
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(keyRequestID).(string)
+	return id
+}
+
+var requestIDRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{8,64}$`)
+
+// statusWriter remembers the status for the access log and metrics.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// middleware wraps the mux: request id, access log and metrics, panic recovery, security headers,
+// and protection against cross-origin form posts (the stdlib's Sec-Fetch-Site / Origin check, which
+// leaves non-browser API clients with bearer tokens alone).
+func (s *Server) middleware(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, errs.E(errs.Forbidden, "cross-origin request refused"))
+	}))
+	protected := cop.Handler(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !requestIDRE.MatchString(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		r = r.WithContext(context.WithValue(r.Context(), keyRequestID, id))
+		sw := &statusWriter{ResponseWriter: w}
+		h := sw.Header()
+		h.Set("X-Request-Id", id)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+		defer func() {
+			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
+				s.Log.Error("panic", "request_id", id, "route", r.Pattern, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				if sw.status == 0 {
+					s.fail(sw, r, fmt.Errorf("panic: %v", p))
+				}
+			}
+			// Log and count by route pattern, never by URL: paths can hold ID numbers.
+			route := r.Pattern
+			if route == "" {
+				route = "unmatched"
+			}
+			status := sw.status
+			if status == 0 {
+				status = http.StatusOK
+			}
+			d := time.Since(start)
+			s.metrics.requests.WithLabelValues(r.Method, route, strconv.Itoa(status)).Inc()
+			s.metrics.duration.WithLabelValues(route).Observe(d.Seconds())
+			attrs := []any{"request_id", id, "method", r.Method, "route", route, "status", status, "duration_ms", float64(d.Microseconds()) / 1000}
+			if p := principal(r); p != nil {
+				attrs = append(attrs, "user", p.Username)
+			}
+			s.Log.Info("request", attrs...)
+		}()
+		protected.ServeHTTP(sw, r)
+	})
+}
+
+// principal returns the authenticated user of the request, or nil.
+func principal(r *http.Request) *auth.Principal {
+	p, _ := r.Context().Value(keyPrincipal).(*auth.Principal)
+	return p
+}
+
+const sessionCookie = "shebao_session"
+
+// authenticate finds who is calling: a bearer token (systems) or a session cookie (the portal).
+// It returns nil and no error when the request carries neither.
+func (s *Server) authenticate(r *http.Request) (*auth.Principal, error) {
+	ctx := r.Context()
+	if h := r.Header.Get("Authorization"); h != "" {
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return nil, errs.E(errs.Unauthorized, "Authorization must be \"Bearer <token>\"")
+		}
+		u, err := s.Auth.TokenUser(ctx, strings.TrimSpace(token))
+		if err != nil {
+			return nil, err
+		}
+		return &auth.Principal{User: u, Via: "token", RequestID: requestID(ctx)}, nil
+	}
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || c.Value == "" {
+		return nil, nil
+	}
+	u, err := s.Auth.SessionUser(ctx, c.Value)
+	if err != nil {
+		return nil, err
+	}
+	return &auth.Principal{User: u, Via: "session", RequestID: requestID(ctx)}, nil
+}
+
+// guard authenticates the request and checks the route's action against the permission table.
+// It is the one place where a role is checked against a route.
+func (s *Server) guard(action auth.Action, r *http.Request) (*http.Request, *auth.Principal, error) {
+	p, err := s.authenticate(r)
+	if err != nil {
+		return r, nil, err
+	}
+	if p == nil {
+		return r, nil, errs.E(errs.Unauthorized, "please log in")
+	}
+	r = r.WithContext(context.WithValue(r.Context(), keyPrincipal, p))
+	if !auth.Can(p.Role, action) {
+		return r, p, errs.E(errs.Forbidden, "your role (%s) may not do this", p.Role)
+	}
+	return r, p, nil
+}
+
+// apiFunc is an API handler: it returns the status and value to send as JSON, or an error.
+type apiFunc func(r *http.Request, p *auth.Principal) (int, any, error)
+
+func (s *Server) api(pattern string, action auth.Action, summary string, h apiFunc) {
+	s.addRoute(pattern, action, true, summary)
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		r, p, err := s.guard(action, r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		status, v, err := h(r, p)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if status == http.StatusNoContent {
+			w.WriteHeader(status)
+			return
+		}
+		writeJSON(w, status, v)
+	})
+}
+
+// pageFunc is a portal handler: it writes the page or returns an error to show.
+type pageFunc func(w http.ResponseWriter, r *http.Request, p *auth.Principal) error
+
+// page registers a portal route. action "" makes it public (p may then be nil, or the logged-in
+// user when there is one).
+func (s *Server) page(pattern string, action auth.Action, h pageFunc) {
+	s.addRoute(pattern, action, false, "")
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		var p *auth.Principal
+		var err error
+		if action == "" {
+			p, _ = s.authenticate(r)
+			if p != nil {
+				r = r.WithContext(context.WithValue(r.Context(), keyPrincipal, p))
+			}
+		} else if r, p, err = s.guard(action, r); err != nil {
+			if errs.CodeOf(err) == errs.Unauthorized && r.Method == http.MethodGet {
+				http.Redirect(w, r, "/login?next="+safeNext(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			s.fail(w, r, err)
+			return
+		}
+		if err := h(w, r, p); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+// public registers an unauthenticated, non-API-documented route (operations).
+func (s *Server) public(pattern string, h http.HandlerFunc) {
+	s.addRoute(pattern, "", strings.Contains(pattern, " /api/"), "")
+	s.mux.HandleFunc(pattern, h)
+}
+
+func (s *Server) addRoute(pattern string, action auth.Action, api bool, summary string) {
+	method, path, _ := strings.Cut(pattern, " ")
+	path = strings.TrimSuffix(path, "{$}")
+	s.routes = append(s.routes, Route{Method: method, Path: path, Action: action, API: api, Summary: summary})
+}
+
+// clientAddr is the remote address without port, for login rate limiting.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

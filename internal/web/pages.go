@@ -1,0 +1,194 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/errs"
+)
+
+// pages holds one parsed template set per page: the shared layout plus the page's own file.
+type pages struct {
+	byName map[string]*template.Template
+}
+
+var templateFuncs = template.FuncMap{
+	"date": func(t time.Time) string { return t.In(shanghai).Format("2006-01-02 15:04") },
+}
+
+// shanghai is the time zone of business dates (SPEC 2). Falls back to a fixed +08:00 where the
+// system has no zone database.
+var shanghai = func() *time.Location {
+	if l, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+		return l
+	}
+	return time.FixedZone("CST", 8*3600)
+}()
+
+func parsePages() (*pages, error) {
+	names, err := fs.Glob(assets, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	p := &pages{byName: map[string]*template.Template{}}
+	for _, file := range names {
+		name := strings.TrimSuffix(strings.TrimPrefix(file, "templates/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		t, err := template.New(name).Funcs(templateFuncs).ParseFS(assets, "templates/layout.html", file)
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		p.byName[name] = t
+	}
+	for _, need := range []string{"login", "home", "account", "users", "audit", "error"} {
+		if p.byName[need] == nil {
+			return nil, fmt.Errorf("web: template %s.html is missing", need)
+		}
+	}
+	return p, nil
+}
+
+// View is what the layout needs on every page; Data is the page's own typed struct.
+type View struct {
+	Lang    lang
+	Title   string
+	User    *auth.User
+	Menu    []MenuItem
+	Path    string
+	Notice  string      // a success message
+	Problem *errs.Error // an error to show above the page
+	Data    any
+}
+
+// T translates for templates: {{.T "key"}}.
+func (v *View) T(key string) string { return v.Lang.T(key) }
+
+// RoleName is the user's role in the page's language.
+func (v *View) RoleName() string {
+	if v.User == nil {
+		return ""
+	}
+	return v.Lang.T("role." + string(v.User.Role))
+}
+
+// Field returns the problem with a form field, for inline messages.
+func (v *View) Field(name string) string {
+	if v.Problem == nil {
+		return ""
+	}
+	return v.Problem.Fields[name]
+}
+
+// OtherLang is the language the switch offers.
+func (v *View) OtherLang() string { return v.Lang.T("lang.other") }
+
+// MenuItem is one entry of the role's menu.
+type MenuItem struct {
+	Label  string
+	Href   string
+	Active bool
+}
+
+// menu lists every portal destination with the action it needs; a role's menu is the entries it
+// may open. Later capabilities add their entries here.
+var menu = []struct {
+	key    string
+	href   string
+	action auth.Action
+}{
+	{"menu.home", "/", auth.ViewPortal},
+	{"menu.users", "/admin/users", auth.ListUsers},
+	{"menu.audit", "/audit", auth.ReadAudit},
+	{"menu.account", "/account", auth.ManageSelf},
+}
+
+func (s *Server) view(r *http.Request, p *auth.Principal, titleKey string, data any) *View {
+	l := pickLang(r)
+	v := &View{Lang: l, Title: l.T(titleKey), Path: r.URL.Path, Data: data}
+	if p != nil {
+		v.User = &p.User
+		for _, m := range menu {
+			if auth.Can(p.Role, m.action) {
+				v.Menu = append(v.Menu, MenuItem{Label: l.T(m.key), Href: m.href, Active: m.href == r.URL.Path})
+			}
+		}
+	}
+	return v
+}
+
+// render executes a page into a buffer first, so a template error becomes a clean 500 page instead
+// of half a page.
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v *View) error {
+	t := s.pages.byName[name]
+	if t == nil {
+		return fmt.Errorf("web: no template %q", name)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		return fmt.Errorf("web: render %s: %w", name, err)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+	return nil
+}
+
+type errorPage struct {
+	Status  int
+	Message string
+}
+
+func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, e *errs.Error) {
+	v := s.view(r, principal(r), "error.title", errorPage{Status: status, Message: e.Message})
+	if err := s.render(w, r, status, "error", v); err != nil {
+		s.Log.Error("error page failed", "request_id", requestID(r.Context()), "err", err)
+		http.Error(w, http.StatusText(status), status)
+	}
+}
+
+// safeNext keeps a post-login redirect on this site: a local absolute path only.
+func safeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {
+		return "/"
+	}
+	return next
+}
+
+func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, expires time.Time) {
+	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: s.SecureCookies || r.TLS != nil}
+	if expires.IsZero() {
+		c.MaxAge = -1
+	} else {
+		c.Expires = expires
+	}
+	http.SetCookie(w, c)
+}
+
+// formError re-renders a form page with the problem shown, for errors the user can fix; anything
+// else goes to the error page.
+func (s *Server) formError(w http.ResponseWriter, r *http.Request, v *View, name string, err error) error {
+	e := s.publicError(r, err)
+	switch e.Code {
+	case errs.Invalid, errs.Conflict, errs.Unauthorized, errs.TooMany, errs.BadRequest:
+		v.Problem = e
+		if e.Code == errs.TooMany {
+			w.Header().Set("Retry-After", "60")
+		}
+		return s.render(w, r, statusOf(e.Code), name, v)
+	}
+	return e
+}

@@ -1,0 +1,227 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/shebao/shebao/internal/audit"
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/errs"
+)
+
+type loginPage struct {
+	Username string
+	Next     string
+}
+
+func (s *Server) loginForm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if p != nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return nil
+	}
+	return s.render(w, r, http.StatusOK, "login", s.view(r, nil, "login.title", loginPage{Next: safeNext(r.URL.Query().Get("next"))}))
+}
+
+func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return errs.E(errs.BadRequest, "the form could not be read")
+	}
+	username := strings.TrimSpace(r.PostFormValue("username"))
+	next := safeNext(r.PostFormValue("next"))
+	v := s.view(r, nil, "login.title", loginPage{Username: username, Next: next})
+	u, err := s.Auth.Login(r.Context(), username, r.PostFormValue("password"), strings.TrimSpace(r.PostFormValue("totp")), clientAddr(r))
+	if err != nil {
+		return s.formError(w, r, v, "login", err)
+	}
+	token, expires, err := s.Auth.StartSession(r.Context(), u, requestID(r.Context()))
+	if err != nil {
+		return err
+	}
+	s.setCookie(w, r, sessionCookie, token, expires)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.Auth.EndSession(r.Context(), c.Value, p.Actor()); err != nil {
+			return err
+		}
+	}
+	s.setCookie(w, r, sessionCookie, "", time.Time{})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) switchLang(w http.ResponseWriter, r *http.Request, _ *auth.Principal) error {
+	l := lang(r.PathValue("lang"))
+	if l != zh && l != en {
+		return errs.E(errs.NotFound, "unknown language")
+	}
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: string(l), Path: "/", MaxAge: 365 * 24 * 3600,
+		SameSite: http.SameSiteLaxMode, Secure: s.SecureCookies || r.TLS != nil})
+	http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
+	return nil
+}
+
+// homeSection is one panel of a role's home page: what that role works on, with its empty state
+// until the capability behind it has data.
+type homeSection struct {
+	Title string
+	Text  string
+	Link  string
+}
+
+type homePage struct {
+	Regions  string
+	Sections []homeSection
+}
+
+// homeSections: per role, the panels of the home page as message keys {title, text, link}.
+var homeSections = map[auth.Role][][3]string{
+	auth.Resident:    {{"sec.enrolment", "sec.enrolment.none", ""}, {"sec.contrib", "sec.contrib.none", ""}, {"sec.card", "sec.card.none", ""}},
+	auth.Employer:    {{"sec.staff", "sec.staff.none", ""}, {"sec.bills", "sec.bills.none", ""}},
+	auth.Clerk:       {{"sec.window", "sec.window.none", ""}},
+	auth.Reviewer:    {{"sec.review", "sec.review.none", ""}},
+	auth.CardOfficer: {{"sec.batches", "sec.batches.none", ""}},
+	auth.Bank:        {{"sec.bankcards", "sec.bankcards.none", ""}},
+	auth.Institution: {{"sec.settle", "sec.settle.none", ""}},
+	auth.Custodian:   {{"sec.keys", "sec.keys.none", ""}},
+	auth.Auditor:     {{"sec.auditlog", "sec.auditlog.text", "/audit"}},
+	auth.Admin:       {{"sec.admin", "sec.admin.text", "/admin/users"}},
+}
+
+func (s *Server) home(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	l := pickLang(r)
+	data := homePage{Regions: strings.Join(p.Regions, ", ")}
+	for _, sec := range homeSections[p.Role] {
+		data.Sections = append(data.Sections, homeSection{Title: l.T(sec[0]), Text: l.T(sec[1]), Link: sec[2]})
+	}
+	return s.render(w, r, http.StatusOK, "home", s.view(r, p, "menu.home", data))
+}
+
+type accountPage struct {
+	Regions string
+	TOTP    *auth.TOTPSetup // set while the user is confirming a new second factor
+}
+
+func (s *Server) accountView(r *http.Request, p *auth.Principal) *View {
+	return s.view(r, p, "account.title", accountPage{Regions: strings.Join(p.Regions, ", ")})
+}
+
+func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	return s.render(w, r, http.StatusOK, "account", s.accountView(r, p))
+}
+
+func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	v := s.accountView(r, p)
+	if err := s.Auth.ChangePassword(r.Context(), p, r.PostFormValue("current_password"), r.PostFormValue("new_password")); err != nil {
+		return s.formError(w, r, v, "account", err)
+	}
+	v.Notice = v.T("account.saved")
+	return s.render(w, r, http.StatusOK, "account", v)
+}
+
+func (s *Server) accountTOTPBegin(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	setup, err := s.Auth.BeginTOTP(r.Context(), p)
+	if err != nil {
+		return err
+	}
+	v := s.view(r, p, "account.title", accountPage{Regions: strings.Join(p.Regions, ", "), TOTP: &setup})
+	return s.render(w, r, http.StatusOK, "account", v)
+}
+
+func (s *Server) accountTOTPConfirm(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	v := s.accountView(r, p)
+	if err := s.Auth.ConfirmTOTP(r.Context(), p, strings.TrimSpace(r.PostFormValue("code"))); err != nil {
+		return s.formError(w, r, v, "account", err)
+	}
+	p.TOTP = true
+	v.Notice = v.T("account.totp.done")
+	return s.render(w, r, http.StatusOK, "account", v)
+}
+
+type usersPage struct {
+	Users     []auth.User
+	Roles     []auth.Role
+	CanCreate bool
+	Created   string // username just created
+	Password  string // its generated password, shown once
+	Form      createUserRequest
+}
+
+func (s *Server) usersView(r *http.Request, p *auth.Principal, data usersPage) (*View, error) {
+	us, err := s.Auth.ListUsers(r.Context(), p)
+	if err != nil {
+		return nil, err
+	}
+	data.Users, data.Roles, data.CanCreate = us, auth.Roles, p.Can(auth.CreateUser)
+	return s.view(r, p, "users.title", data), nil
+}
+
+func (s *Server) usersPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	v, err := s.usersView(r, p, usersPage{})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "users", v)
+}
+
+func (s *Server) usersCreate(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	form := createUserRequest{
+		Username: strings.TrimSpace(r.PostFormValue("username")), DisplayName: strings.TrimSpace(r.PostFormValue("display_name")),
+		Role: r.PostFormValue("role"), Regions: strings.Fields(strings.ReplaceAll(r.PostFormValue("regions"), ",", " ")),
+	}
+	u, pw, err := s.Auth.CreateUser(r.Context(), p, p.Actor(), auth.NewUser{Username: form.Username, DisplayName: form.DisplayName,
+		Role: auth.Role(form.Role), Regions: form.Regions})
+	if err != nil {
+		v, verr := s.usersView(r, p, usersPage{Form: form})
+		if verr != nil {
+			return verr
+		}
+		return s.formError(w, r, v, "users", err)
+	}
+	v, err := s.usersView(r, p, usersPage{Created: u.Username, Password: pw})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusCreated, "users", v)
+}
+
+type auditPage struct {
+	Entries  []audit.Entry
+	Verified bool
+	Report   audit.Report
+	Problem  *audit.Problem
+	Older    int64 // seq for the "older" link, 0 when there are none
+}
+
+func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	q, err := auditQuery(r, p)
+	if err != nil {
+		return err
+	}
+	q.Limit = 50
+	es, err := audit.List(r.Context(), s.DB.R(), q)
+	if err != nil {
+		return err
+	}
+	data := auditPage{Entries: es}
+	if len(es) == 50 && es[len(es)-1].Seq > 1 {
+		data.Older = es[len(es)-1].Seq
+	}
+	if r.URL.Query().Get("verify") == "1" {
+		data.Verified = true
+		rep, err := audit.Verify(r.Context(), s.DB, nil)
+		if pr, ok := err.(*audit.Problem); ok {
+			data.Problem = pr
+		} else if err != nil {
+			return err
+		}
+		data.Report = rep
+	}
+	return s.render(w, r, http.StatusOK, "audit", s.view(r, p, "audit.title", data))
+}
+

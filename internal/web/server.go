@@ -1,0 +1,159 @@
+// Package web is shebao's HTTP face: the JSON API under /api/v1, the server-rendered portal, and
+// the operational endpoints (/healthz, /readyz, /metrics). It is the only package that wires the
+// capabilities together for HTTP, and the only place where an error becomes a status code.
+//
+// Every route is registered through route(), which records its method, pattern and the one
+// auth.Action it needs; the guard consults auth's permission table for that action before the
+// handler runs. The recorded list drives the OpenAPI test and the route × role test.
+//
+// Nothing here writes SQL or makes a business decision: handlers parse input, call a capability,
+// and render its answer. No other package imports web.
+package web
+
+import (
+	"context"
+	"embed"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/db"
+)
+
+//go:embed templates/*.html static/*
+var assets embed.FS
+
+// Deps are what the server needs; the command line builds them.
+type Deps struct {
+	DB            *db.DB
+	Auth          *auth.Service
+	Log           *slog.Logger
+	SecureCookies bool
+	Version       string
+	Now           func() time.Time
+}
+
+// Server handles every HTTP request.
+type Server struct {
+	Deps
+	mux     *http.ServeMux
+	routes  []Route
+	pages   *pages
+	metrics *metrics
+	handler http.Handler
+}
+
+// Route is one registered endpoint.
+type Route struct {
+	Method  string
+	Path    string      // as in the pattern, e.g. /api/v1/users/{username}
+	Action  auth.Action // "" for public routes
+	API     bool
+	Summary string
+}
+
+// New builds the server and parses every template; a missing or broken template fails here, at
+// start-up, not on the first request.
+func New(d Deps) (*Server, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	s := &Server{Deps: d, mux: http.NewServeMux()}
+	var err error
+	if s.pages, err = parsePages(); err != nil {
+		return nil, err
+	}
+	s.metrics = newMetrics()
+	s.registerRoutes()
+	s.handler = s.middleware(s.mux)
+	return s, nil
+}
+
+// ServeHTTP makes Server an http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Routes lists the registered routes.
+func (s *Server) Routes() []Route { return s.routes }
+
+func (s *Server) registerRoutes() {
+	// Operations.
+	s.public("GET /healthz", s.healthz)
+	s.public("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+	s.routes = append(s.routes, Route{Method: "GET", Path: "/metrics"})
+	s.public("GET /api/v1/openapi.json", s.openAPI)
+
+	// API.
+	s.api("GET /api/v1/me", auth.ManageSelf, "The calling user", s.apiMe)
+	s.api("POST /api/v1/me/password", auth.ManageSelf, "Change one's own password", s.apiChangePassword)
+	s.api("POST /api/v1/me/totp", auth.ManageSelf, "Start setting up a TOTP second factor", s.apiBeginTOTP)
+	s.api("POST /api/v1/me/totp/confirm", auth.ManageSelf, "Confirm the TOTP second factor with a code", s.apiConfirmTOTP)
+	s.api("GET /api/v1/users", auth.ListUsers, "Users in the caller's regions", s.apiListUsers)
+	s.api("POST /api/v1/users", auth.CreateUser, "Create a user", s.apiCreateUser)
+	s.api("GET /api/v1/users/{username}", auth.ListUsers, "One user", s.apiGetUser)
+	s.api("POST /api/v1/users/{username}/disable", auth.DisableUser, "Disable a user", s.apiDisableUser)
+	s.api("POST /api/v1/users/{username}/enable", auth.DisableUser, "Enable a user again", s.apiEnableUser)
+	s.api("POST /api/v1/users/{username}/tokens", auth.IssueToken, "Issue an API token for a user", s.apiIssueToken)
+	s.api("GET /api/v1/audit/entries", auth.ReadAudit, "Audit entries, newest first", s.apiAuditEntries)
+	s.api("GET /api/v1/audit/verify", auth.VerifyAudit, "Verify the audit chain", s.apiAuditVerify)
+	s.mux.HandleFunc("/api/", s.apiNotFound)
+
+	// Portal.
+	s.mux.Handle("GET /static/", http.FileServerFS(assets))
+	s.page("GET /login", "", s.loginForm)
+	s.page("POST /login", "", s.loginSubmit)
+	s.page("GET /lang/{lang}", "", s.switchLang)
+	s.page("POST /logout", auth.ViewPortal, s.logout)
+	s.page("GET /{$}", auth.ViewPortal, s.home)
+	s.page("GET /account", auth.ManageSelf, s.accountPage)
+	s.page("POST /account/password", auth.ManageSelf, s.accountPassword)
+	s.page("POST /account/totp", auth.ManageSelf, s.accountTOTPBegin)
+	s.page("POST /account/totp/confirm", auth.ManageSelf, s.accountTOTPConfirm)
+	s.page("GET /admin/users", auth.ListUsers, s.usersPage)
+	s.page("POST /admin/users", auth.CreateUser, s.usersCreate)
+	s.page("GET /audit", auth.ReadAudit, s.auditPage)
+	s.mux.HandleFunc("/", s.pageNotFound)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.DB.Ping(ctx); err != nil {
+		s.Log.Warn("not ready", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Code: "unavailable", Message: "database unreachable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "shebao_http_requests_total", Help: "HTTP requests by route pattern and status.",
+		}, []string{"method", "route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "shebao_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+		}, []string{"route"}),
+	}
+	m.registry.MustRegister(m.requests, m.duration,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
