@@ -152,4 +152,3 @@ func (s *Server) allowedMethods(r *http.Request) string {
 	}
 	return strings.Join(allow, ", ")
 }
-

@@ -224,4 +224,3 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	}
 	return s.render(w, r, http.StatusOK, "audit", s.view(r, p, "audit.title", data))
 }
-
