@@ -185,9 +185,9 @@ func Verify(ctx context.Context, d *db.DB, progress func(checked int64)) (Report
 // Query selects entries for reading.
 type Query struct {
 	Regions []string // entries of these regions and entries of no region; nil = every entry
-	Object string // "" = every object
-	Limit  int    // 0 = 100; at most 1,000
-	Before int64  // entries with seq below this; 0 = from the newest
+	Object  string   // "" = every object
+	Limit   int      // 0 = 100; at most 1,000
+	Before  int64    // entries with seq below this; 0 = from the newest
 }
 
 // List returns entries newest first.

@@ -41,4 +41,3 @@ func runBackup(ctx context.Context, io IO, args []string) error {
 	fmt.Fprintf(io.Out, "backup written to %s\n", target)
 	return nil
 }
-
