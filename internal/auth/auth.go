@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/db"
@@ -135,6 +136,11 @@ type NewUser struct {
 // given). by is the admin doing it, or nil for the command line, which is trusted like the database.
 // An admin may create users only in their own regions.
 func (s *Service) CreateUser(ctx context.Context, by *Principal, who audit.Actor, nu NewUser) (User, string, error) {
+	if by != nil {
+		if err := by.Require(CreateUser); err != nil {
+			return User{}, "", err
+		}
+	}
 	f := errs.Fields{}
 	nu.Username = strings.TrimSpace(nu.Username)
 	if !usernameRE.MatchString(nu.Username) {
@@ -153,7 +159,7 @@ func (s *Service) CreateUser(ctx context.Context, by *Principal, who audit.Actor
 			f.Add("regions", "you may create users only in your own regions")
 		}
 	}
-	if len(nu.DisplayName) > 100 {
+	if utf8.RuneCountInString(nu.DisplayName) > 100 {
 		f.Add("display_name", "at most 100 characters")
 	}
 	password := nu.Password
@@ -164,11 +170,6 @@ func (s *Service) CreateUser(ctx context.Context, by *Principal, who audit.Actor
 	}
 	if err := f.Err(); err != nil {
 		return User{}, "", err
-	}
-	if by != nil {
-		if err := by.Require(CreateUser); err != nil {
-			return User{}, "", err
-		}
 	}
 	hash, err := HashPassword(password)
 	if err != nil {

@@ -20,6 +20,10 @@ const (
 	argonThreads   = 1
 	argonKeyLen    = 32
 	saltLen        = 16
+
+	// maxArgonMemoryKiB bounds the memory a stored hash may ask for (1 GiB, far above any setting
+	// shebao would choose).
+	maxArgonMemoryKiB = 1 << 20
 )
 
 // MinPasswordLen is the shortest password a user may choose.
@@ -50,7 +54,9 @@ func CheckPassword(encoded, password string) (bool, error) {
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
 		return false, errBadHash
 	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil {
+	// argon2.IDKey panics on zero passes or lanes, and a corrupt memory figure could ask for
+	// terabytes and kill the process, so such a hash is refused as malformed.
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || t < 1 || p < 1 || m > maxArgonMemoryKiB {
 		return false, errBadHash
 	}
 	salt, err := base64.RawStdEncoding.DecodeString(parts[4])

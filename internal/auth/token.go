@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/db"
@@ -38,7 +39,7 @@ func (s *Service) IssueToken(ctx context.Context, by *Principal, who audit.Actor
 	if name == "" {
 		name = "api"
 	}
-	if len(name) > 100 {
+	if utf8.RuneCountInString(name) > 100 {
 		return "", errs.Field("name", "at most 100 characters")
 	}
 	token := randomToken(TokenPrefix)
@@ -62,7 +63,10 @@ func (s *Service) TokenUser(ctx context.Context, token string) (User, error) {
 		return User{}, errs.E(errs.Unauthorized, "invalid API token")
 	}
 	h := hashToken(token)
-	if u, ok := s.sessions.get(h, s.now()); ok {
+	// Tokens are cached under their own key space so that a cached token is never taken for a
+	// session cookie by SessionUser, which looks up the bare hash.
+	key := "token:" + h
+	if u, ok := s.sessions.get(key, s.now()); ok {
 		return u, nil
 	}
 	var u User
@@ -81,6 +85,6 @@ func (s *Service) TokenUser(ctx context.Context, token string) (User, error) {
 	if err := s.loadRegions(ctx, s.db.R(), &u); err != nil {
 		return User{}, err
 	}
-	s.sessions.put(h, u, s.now().Add(cacheTTL), s.now())
+	s.sessions.put(key, u, s.now().Add(cacheTTL), s.now())
 	return u, nil
 }
