@@ -24,6 +24,7 @@ func NewLimiter(limit int, window time.Duration, now func() time.Time) *Limiter 
 	if now == nil {
 		now = time.Now
 	}
+	limit = max(limit, 1) // a limit below one would refuse everyone and break RetryAfter
 	return &Limiter{limit: limit, window: window, maxKeys: 100_000, now: now, fails: map[string][]time.Time{}}
 }
 
