@@ -174,7 +174,9 @@ func startServe(t *testing.T, args ...string) (*lockedBuffer, time.Duration, fun
 	addr := args[len(args)-1]
 	done := make(chan int, 1)
 	start := time.Now()
-	go func() { done <- Run(ctx, args, IO{In: strings.NewReader(""), Out: out, Err: errb, Env: func(string) string { return "" }}) }()
+	go func() {
+		done <- Run(ctx, args, IO{In: strings.NewReader(""), Out: out, Err: errb, Env: func(string) string { return "" }})
+	}()
 	for {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err == nil {
