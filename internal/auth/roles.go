@@ -58,6 +58,10 @@ const (
 	IssueToken  Action = "token.create"
 	ReadAudit   Action = "audit.read"
 	VerifyAudit Action = "audit.verify"
+
+	ProposePolicy Action = "policy.propose"
+	ReviewPolicy  Action = "policy.review"
+	ReadPolicy    Action = "policy.read"
 )
 
 // everyone is every role, for actions open to all authenticated users.
@@ -73,6 +77,10 @@ var permissions = map[Action][]Role{
 	IssueToken:  {Admin},
 	ReadAudit:   {Auditor},
 	VerifyAudit: {Auditor, Admin},
+
+	ProposePolicy: {Admin},
+	ReviewPolicy:  {Reviewer},
+	ReadPolicy:    {Admin, Reviewer, Auditor, Clerk},
 }
 
 // Can reports whether role may perform action.

@@ -1,0 +1,56 @@
+package period
+
+import (
+	"testing"
+	"time"
+)
+
+func TestMonth(t *testing.T) {
+	m, err := ParseMonth("202611")
+	if err != nil || m != 202611 || m.String() != "202611" {
+		t.Fatalf("ParseMonth = %v, %v", m, err)
+	}
+	if m2, _ := ParseMonth("2026-11"); m2 != m {
+		t.Fatalf("YYYY-MM form = %v", m2)
+	}
+	for _, bad := range []string{"", "2026", "202613", "202600", "194912", "abcdef", "20261", "-20261"} {
+		if _, err := ParseMonth(bad); err == nil {
+			t.Errorf("ParseMonth(%q) accepted", bad)
+		}
+	}
+	cases := []struct {
+		m    Month
+		n    int
+		want Month
+	}{{202611, 1, 202612}, {202612, 1, 202701}, {202601, -1, 202512}, {202611, -23, 202412}, {202611, 0, 202611}, {202611, 25, 202812}}
+	for _, c := range cases {
+		if got := c.m.Add(c.n); got != c.want {
+			t.Errorf("%v.Add(%d) = %v; want %v", c.m, c.n, got, c.want)
+		}
+		if got := c.want.Since(c.m); got != c.n {
+			t.Errorf("%v.Since(%v) = %d; want %d", c.want, c.m, got, c.n)
+		}
+	}
+	// 16:30 UTC on 30 November is already 1 December in Shanghai.
+	if got := MonthOf(time.Date(2026, 11, 30, 16, 30, 0, 0, time.UTC)); got != 202612 {
+		t.Fatalf("MonthOf = %v; want 202612", got)
+	}
+	if got := Today(time.Date(2026, 11, 30, 16, 30, 0, 0, time.UTC)); got != time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) {
+		t.Fatalf("Today = %v", got)
+	}
+}
+
+func FuzzParseMonth(f *testing.F) {
+	for _, s := range []string{"202611", "2026-11", "999999", "", "-0000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := ParseMonth(s)
+		if err != nil {
+			return
+		}
+		if back, err := ParseMonth(m.String()); err != nil || back != m {
+			t.Fatalf("round trip %q → %v → %v, %v", s, m, back, err)
+		}
+	})
+}

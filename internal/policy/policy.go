@@ -1,0 +1,283 @@
+// Package policy holds the rules a region or a new law may change, as data: versioned per pooling
+// region and effective month, proposed by an admin, approved by a reviewer other than the proposer,
+// and never edited in place. Capabilities ask for the policy in force for a region and month and
+// never hard-code what is here.
+//
+// A policy version has one documented JSON form (docs/policy.md), accepted by the API and by
+// `shebao policy import`. Parse is strict: an unknown field is an error, so a misspelt rule is
+// never silently ignored.
+//
+// This package must never apply a policy itself: it stores, validates and looks up.
+package policy
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/period"
+)
+
+// Insurance is one of the five social insurance types.
+type Insurance string
+
+const (
+	Pension      Insurance = "pension"
+	Medical      Insurance = "medical"
+	Unemployment Insurance = "unemployment"
+	WorkInjury   Insurance = "work_injury"
+	Maternity    Insurance = "maternity"
+)
+
+// Insurances lists every type in display order.
+var Insurances = []Insurance{Pension, Medical, Unemployment, WorkInjury, Maternity}
+
+// When says in which case a material is required.
+type When string
+
+const (
+	Always        When = "always"
+	LocalHukou    When = "local_hukou"     // the person's household registration is in this region
+	NonLocalHukou When = "non_local_hukou" // it is elsewhere: a residence permit stands in
+)
+
+// Material is one document of a checklist.
+type Material struct {
+	Code   string `json:"code"`
+	NameZH string `json:"name_zh"`
+	NameEN string `json:"name_en"`
+	When   When   `json:"when"`
+	NoteZH string `json:"note_zh,omitempty"`
+	NoteEN string `json:"note_en,omitempty"`
+}
+
+// InsuredBy says who enrols and pays.
+type InsuredBy string
+
+const (
+	ByEmployer InsuredBy = "employer"
+	BySelf     InsuredBy = "self"
+)
+
+// Category is an enrolment category with its insurance types and required materials.
+type Category struct {
+	Code       string      `json:"code"`
+	NameZH     string      `json:"name_zh"`
+	NameEN     string      `json:"name_en"`
+	InsuredBy  InsuredBy   `json:"insured_by"`
+	Insurances []Insurance `json:"insurances"`
+	Materials  []Material  `json:"materials"`
+}
+
+// Business is an entry of the public service guide: a procedure and what to bring.
+type Business struct {
+	Code      string     `json:"code"`
+	NameZH    string     `json:"name_zh"`
+	NameEN    string     `json:"name_en"`
+	StepsZH   []string   `json:"steps_zh"`
+	StepsEN   []string   `json:"steps_en"`
+	Materials []Material `json:"materials"`
+	NotesZH   []string   `json:"notes_zh,omitempty"`
+	NotesEN   []string   `json:"notes_en,omitempty"`
+}
+
+// Policy is one version of a region's rules.
+type Policy struct {
+	Region        string       `json:"region"`
+	EffectiveFrom string       `json:"effective_from"` // YYYYMM
+	Name          string       `json:"name"`
+	Categories    []Category   `json:"enrolment_categories"`
+	Businesses    []Business   `json:"businesses"`
+	Upload        UploadLimits `json:"uploads"`
+}
+
+// UploadLimits bound the material files a clerk or resident may upload.
+type UploadLimits struct {
+	MaxBytes int64    `json:"max_bytes"`
+	Types    []string `json:"types"` // of: "pdf", "jpeg", "png"
+}
+
+// Month is EffectiveFrom as a period.Month; valid after Parse.
+func (p *Policy) Month() period.Month {
+	m, _ := period.ParseMonth(p.EffectiveFrom)
+	return m
+}
+
+// Category returns the category with code.
+func (p *Policy) Category(code string) (*Category, bool) {
+	for i := range p.Categories {
+		if p.Categories[i].Code == code {
+			return &p.Categories[i], true
+		}
+	}
+	return nil, false
+}
+
+// Required lists the materials of the category that apply to a person whose household
+// registration is (local) or is not in the region.
+func (c *Category) Required(local bool) []Material {
+	var out []Material
+	for _, m := range c.Materials {
+		if m.When == Always || (m.When == LocalHukou && local) || (m.When == NonLocalHukou && !local) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// MaxPolicyBytes bounds a policy document.
+const MaxPolicyBytes = 1 << 20
+
+var (
+	codeRE   = regexp.MustCompile(`^[a-z][a-z0-9_]{1,39}$`)
+	regionRE = regexp.MustCompile(`^[0-9]{6}$`)
+)
+
+// Parse reads and validates the JSON form. Every problem is reported with the path of its field.
+func Parse(b []byte) (*Policy, error) {
+	if len(b) > MaxPolicyBytes {
+		return nil, errs.Field("policy", fmt.Sprintf("larger than %d bytes", MaxPolicyBytes))
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var p Policy
+	if err := dec.Decode(&p); err != nil {
+		var typ *json.UnmarshalTypeError
+		if errors.As(err, &typ) {
+			return nil, errs.Field(typ.Field, "must be "+typ.Type.String())
+		}
+		msg := err.Error()
+		if name, ok := strings.CutPrefix(msg, "json: unknown field "); ok {
+			return nil, errs.Field(strings.Trim(name, `"`), "unknown field")
+		}
+		return nil, errs.Field("policy", "not valid JSON")
+	}
+	if dec.More() {
+		return nil, errs.Field("policy", "data after the JSON object")
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// Validate checks every rule of the document and reports all problems at once.
+func (p *Policy) Validate() error {
+	f := errs.Fields{}
+	if !regionRE.MatchString(p.Region) {
+		f.Add("region", "a 6-digit administrative division code")
+	}
+	if _, err := period.ParseMonth(p.EffectiveFrom); err != nil {
+		f.Add("effective_from", err.Error())
+	}
+	if strings.TrimSpace(p.Name) == "" || len([]rune(p.Name)) > 100 {
+		f.Add("name", "1–100 characters")
+	}
+	if len(p.Categories) == 0 {
+		f.Add("enrolment_categories", "at least one category")
+	}
+	seen := map[string]bool{}
+	for i, c := range p.Categories {
+		at := fmt.Sprintf("enrolment_categories[%d]", i)
+		checkNamed(f, at, c.Code, c.NameZH, c.NameEN)
+		if seen[c.Code] {
+			f.Add(at+".code", "duplicate code "+c.Code)
+		}
+		seen[c.Code] = true
+		if c.InsuredBy != ByEmployer && c.InsuredBy != BySelf {
+			f.Add(at+".insured_by", `"employer" or "self"`)
+		}
+		if len(c.Insurances) == 0 {
+			f.Add(at+".insurances", "at least one insurance type")
+		}
+		for j, ins := range c.Insurances {
+			if !slices.Contains(Insurances, ins) {
+				f.Add(fmt.Sprintf("%s.insurances[%d]", at, j), "one of pension, medical, unemployment, work_injury, maternity")
+			}
+		}
+		if len(slices.Compact(slices.Sorted(slices.Values(c.Insurances)))) != len(c.Insurances) {
+			f.Add(at+".insurances", "an insurance type is listed twice")
+		}
+		checkMaterials(f, at+".materials", c.Materials)
+	}
+	seen = map[string]bool{}
+	for i, b := range p.Businesses {
+		at := fmt.Sprintf("businesses[%d]", i)
+		checkNamed(f, at, b.Code, b.NameZH, b.NameEN)
+		if seen[b.Code] {
+			f.Add(at+".code", "duplicate code "+b.Code)
+		}
+		seen[b.Code] = true
+		if len(b.StepsZH) == 0 || len(b.StepsZH) != len(b.StepsEN) {
+			f.Add(at+".steps_zh", "at least one step, and as many in steps_en")
+		}
+		if len(b.NotesZH) != len(b.NotesEN) {
+			f.Add(at+".notes_zh", "as many notes as notes_en")
+		}
+		checkMaterials(f, at+".materials", b.Materials)
+	}
+	if p.Upload.MaxBytes < 1<<10 || p.Upload.MaxBytes > 50<<20 {
+		f.Add("uploads.max_bytes", "between 1 KiB and 50 MiB")
+	}
+	if len(p.Upload.Types) == 0 {
+		f.Add("uploads.types", "at least one of pdf, jpeg, png")
+	}
+	for _, t := range p.Upload.Types {
+		if t != "pdf" && t != "jpeg" && t != "png" {
+			f.Add("uploads.types", "only pdf, jpeg and png")
+		}
+	}
+	return f.Err()
+}
+
+func checkNamed(f errs.Fields, at, code, zh, en string) {
+	if !codeRE.MatchString(code) {
+		f.Add(at+".code", "2–40 characters: lower-case letters, digits, underscores, starting with a letter")
+	}
+	if strings.TrimSpace(zh) == "" || len([]rune(zh)) > 200 {
+		f.Add(at+".name_zh", "1–200 characters")
+	}
+	if strings.TrimSpace(en) == "" || len([]rune(en)) > 200 {
+		f.Add(at+".name_en", "1–200 characters")
+	}
+}
+
+func checkMaterials(f errs.Fields, at string, ms []Material) {
+	seen := map[string]bool{}
+	for i, m := range ms {
+		mat := fmt.Sprintf("%s[%d]", at, i)
+		checkNamed(f, mat, m.Code, m.NameZH, m.NameEN)
+		if seen[m.Code] {
+			f.Add(mat+".code", "duplicate code "+m.Code)
+		}
+		seen[m.Code] = true
+		if m.When != Always && m.When != LocalHukou && m.When != NonLocalHukou {
+			f.Add(mat+".when", "always, local_hukou or non_local_hukou")
+		}
+	}
+}
+
+//go:embed default.json
+var defaultJSON []byte
+
+// Default returns the demo defaults of SPEC 3.1 for a region, effective from the given month.
+func Default(region string, from period.Month) (*Policy, []byte, error) {
+	var p Policy
+	if err := json.Unmarshal(defaultJSON, &p); err != nil {
+		return nil, nil, fmt.Errorf("policy: default.json: %w", err)
+	}
+	p.Region, p.EffectiveFrom = region, from.String()
+	if err := p.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("policy: default.json: %w", err)
+	}
+	b, err := jsonOf(&p)
+	return &p, b, err
+}
+
+func jsonOf(p *Policy) ([]byte, error) { return json.MarshalIndent(p, "", "  ") }
