@@ -36,7 +36,9 @@ type User struct {
 	Regions     []string
 	Disabled    bool
 	Demo        bool
-	TOTP        bool // a second factor is required at login
+	PersonID    int64 // the registered person a resident login belongs to; 0 for other roles
+	EmployerID  int64 // the employer an employer-role login acts for; 0 for other roles
+	TOTP        bool  // a second factor is required at login
 	CreatedAt   time.Time
 }
 
@@ -130,6 +132,8 @@ type NewUser struct {
 	Regions     []string
 	Password    string // "" = generate one and return it
 	Demo        bool
+	PersonID    int64 // required for a resident login made for a registered person
+	EmployerID  int64 // required for an employer's HR operator
 }
 
 // CreateUser creates an account and returns it with its password (the generated one, or the one
@@ -162,6 +166,9 @@ func (s *Service) CreateUser(ctx context.Context, by *Principal, who audit.Actor
 	if utf8.RuneCountInString(nu.DisplayName) > 100 {
 		f.Add("display_name", "at most 100 characters")
 	}
+	if (nu.PersonID != 0 && nu.Role != Resident) || (nu.EmployerID != 0 && nu.Role != Employer) {
+		f.Add("role", "a person's login is a resident, an employer's login is an employer")
+	}
 	password := nu.Password
 	if password == "" {
 		password = GeneratePassword()
@@ -179,8 +186,9 @@ func (s *Service) CreateUser(ctx context.Context, by *Principal, who audit.Actor
 	var u User
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		now := db.FormatTime(tx.Now)
-		err := tx.QueryRowContext(ctx, `INSERT INTO users(username, display_name, role, password_hash, demo, created_at, updated_at)
-			VALUES($1, $2, $3, $4, $5, $6, $6) RETURNING id`, nu.Username, nu.DisplayName, string(nu.Role), hash, nu.Demo, now).Scan(&u.ID)
+		err := tx.QueryRowContext(ctx, `INSERT INTO users(username, display_name, role, password_hash, demo, created_at, updated_at, person_id, employer_id)
+			VALUES($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id`, nu.Username, nu.DisplayName, string(nu.Role), hash, nu.Demo, now,
+			nullID(nu.PersonID), nullID(nu.EmployerID)).Scan(&u.ID)
 		if db.IsUniqueViolation(err) {
 			return errs.E(errs.Conflict, "username %q is taken", nu.Username)
 		}
@@ -192,7 +200,8 @@ func (s *Service) CreateUser(ctx context.Context, by *Principal, who audit.Actor
 				return fmt.Errorf("auth: create user: %w", err)
 			}
 		}
-		u = User{ID: u.ID, Username: nu.Username, DisplayName: nu.DisplayName, Role: nu.Role, Regions: regions, Demo: nu.Demo, CreatedAt: tx.Now}
+		u = User{ID: u.ID, Username: nu.Username, DisplayName: nu.DisplayName, Role: nu.Role, Regions: regions, Demo: nu.Demo,
+			PersonID: nu.PersonID, EmployerID: nu.EmployerID, CreatedAt: tx.Now}
 		return audit.Record(ctx, tx, who, "user.create", "user:"+nu.Username, regions[0],
 			map[string]any{"role": nu.Role, "regions": regions, "demo": nu.Demo})
 	})
@@ -202,12 +211,18 @@ func (s *Service) CreateUser(ctx context.Context, by *Principal, who audit.Actor
 	return u, password, nil
 }
 
-const userColumns = "id, username, display_name, role, disabled, demo, totp_secret <> '', created_at"
+// userColumns lists what scanUser reads, each qualified with prefix ("" or "u.").
+func userColumns(p string) string {
+	return strings.NewReplacer("$.", p).Replace("$.id, $.username, $.display_name, $.role, $.disabled, $.demo, $.totp_secret <> '', " +
+		"$.created_at, COALESCE($.person_id, 0), COALESCE($.employer_id, 0)")
+}
 
-func scanUser(row interface{ Scan(...any) error }) (User, error) {
+// scanUser reads userColumns and then any extra columns the query selected after them.
+func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
 	var role, created string
-	if err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.Disabled, &u.Demo, &u.TOTP, &created); err != nil {
+	dest := append([]any{&u.ID, &u.Username, &u.DisplayName, &role, &u.Disabled, &u.Demo, &u.TOTP, &created, &u.PersonID, &u.EmployerID}, extra...)
+	if err := row.Scan(dest...); err != nil {
 		return User{}, err
 	}
 	u.Role = Role(role)
@@ -234,7 +249,7 @@ func (s *Service) loadRegions(ctx context.Context, r db.Reader, u *User) error {
 
 // UserByName returns an account by username.
 func (s *Service) UserByName(ctx context.Context, username string) (User, error) {
-	u, err := scanUser(s.db.R().QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE username = $1", username))
+	u, err := scanUser(s.db.R().QueryRowContext(ctx, "SELECT "+userColumns("")+" FROM users WHERE username = $1", username))
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, errs.E(errs.NotFound, "no user %q", username)
 	}
@@ -268,7 +283,7 @@ func (s *Service) ListUsers(ctx context.Context, by *Principal) ([]User, error) 
 	}
 	var out []User
 	err := s.db.Read(ctx, func(tx *db.Tx) error {
-		rows, err := tx.QueryContext(ctx, "SELECT "+userColumns+" FROM users ORDER BY username")
+		rows, err := tx.QueryContext(ctx, "SELECT "+userColumns("")+" FROM users ORDER BY username")
 		if err != nil {
 			return fmt.Errorf("auth: list users: %w", err)
 		}
@@ -345,10 +360,7 @@ func (s *Service) Login(ctx context.Context, username, password, totp, addr stri
 		return User{}, errs.E(errs.Unauthorized, "wrong username, password or code")
 	}
 	var hash, secret string
-	var u User
-	row := s.db.R().QueryRowContext(ctx, "SELECT "+userColumns+", password_hash, totp_secret FROM users WHERE username = $1", username)
-	var role, created string
-	err := row.Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.Disabled, &u.Demo, &u.TOTP, &created, &hash, &secret)
+	u, err := scanUser(s.db.R().QueryRowContext(ctx, "SELECT "+userColumns("")+", password_hash, totp_secret FROM users WHERE username = $1", username), &hash, &secret)
 	if errors.Is(err, sql.ErrNoRows) {
 		_, _ = CheckPassword(dummyHash, password)
 		return fail()
@@ -356,8 +368,6 @@ func (s *Service) Login(ctx context.Context, username, password, totp, addr stri
 	if err != nil {
 		return User{}, fmt.Errorf("auth: login: %w", err)
 	}
-	u.Role = Role(role)
-	u.CreatedAt, _ = db.ParseTime(created)
 	ok, err := CheckPassword(hash, password)
 	if err != nil {
 		return User{}, err
@@ -383,4 +393,12 @@ func randomToken(prefix string) string {
 func hashToken(t string) string {
 	h := sha256.Sum256([]byte(t))
 	return hex.EncodeToString(h[:])
+}
+
+// nullID stores 0 as NULL for optional references.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
 }

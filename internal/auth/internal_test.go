@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,9 +127,9 @@ func TestSessionCacheBounded(t *testing.T) {
 	}
 }
 
-func TestPrefixed(t *testing.T) {
-	if got := prefixed("u.", "id, username, totp_secret <> ''"); got != "u.id, u.username, u.totp_secret <> ''" {
-		t.Errorf("prefixed = %q", got)
+func TestUserColumns(t *testing.T) {
+	if got := userColumns("u."); !strings.HasPrefix(got, "u.id, u.username,") || !strings.Contains(got, "COALESCE(u.person_id, 0)") {
+		t.Errorf("userColumns = %q", got)
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -57,19 +56,14 @@ func (s *Service) SessionUser(ctx context.Context, token string) (User, error) {
 		return u, nil
 	}
 	var expires string
-	var u User
-	row := s.db.R().QueryRowContext(ctx, "SELECT s.expires_at, "+prefixed("u.", userColumns)+
-		" FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1", h)
-	var role, created string
-	err := row.Scan(&expires, &u.ID, &u.Username, &u.DisplayName, &role, &u.Disabled, &u.Demo, &u.TOTP, &created)
+	u, err := scanUser(s.db.R().QueryRowContext(ctx, "SELECT "+userColumns("u.")+", s.expires_at"+
+		" FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1", h), &expires)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, errs.E(errs.Unauthorized, "please log in")
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("auth: session: %w", err)
 	}
-	u.Role = Role(role)
-	u.CreatedAt, _ = db.ParseTime(created)
 	exp, err := db.ParseTime(expires)
 	if err != nil || !s.now().Before(exp) || u.Disabled {
 		return User{}, errs.E(errs.Unauthorized, "your session has ended; please log in again")
@@ -95,15 +89,6 @@ func (s *Service) EndSession(ctx context.Context, token string, who audit.Actor)
 		}
 		return audit.Record(ctx, tx, who, "session.end", "user:"+who.Name, "", nil)
 	})
-}
-
-// prefixed qualifies each column of a comma-separated list.
-func prefixed(p, cols string) string {
-	parts := strings.Split(cols, ", ")
-	for i := range parts {
-		parts[i] = p + parts[i]
-	}
-	return strings.Join(parts, ", ")
 }
 
 // sessionCache keeps recently seen sessions for a short time so that every portal request does not

@@ -69,19 +69,14 @@ func (s *Service) TokenUser(ctx context.Context, token string) (User, error) {
 	if u, ok := s.sessions.get(key, s.now()); ok {
 		return u, nil
 	}
-	var u User
-	var role, created string
-	err := s.db.R().QueryRowContext(ctx, "SELECT "+prefixed("u.", userColumns)+
-		" FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND NOT t.revoked", h).
-		Scan(&u.ID, &u.Username, &u.DisplayName, &role, &u.Disabled, &u.Demo, &u.TOTP, &created)
+	u, err := scanUser(s.db.R().QueryRowContext(ctx, "SELECT "+userColumns("u.")+
+		" FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 AND NOT t.revoked", h))
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && u.Disabled) {
 		return User{}, errs.E(errs.Unauthorized, "invalid API token")
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("auth: token: %w", err)
 	}
-	u.Role = Role(role)
-	u.CreatedAt, _ = db.ParseTime(created)
 	if err := s.loadRegions(ctx, s.db.R(), &u); err != nil {
 		return User{}, err
 	}
