@@ -32,7 +32,8 @@ type User struct {
 	ID          int64
 	Username    string
 	DisplayName string
-	Role        Role
+	Role        Role   // the primary role, shown in the portal
+	Roles       []Role // every role, the primary first
 	Regions     []string
 	Disabled    bool
 	Demo        bool
@@ -40,6 +41,17 @@ type User struct {
 	EmployerID  int64 // the employer an employer-role login acts for; 0 for other roles
 	TOTP        bool  // a second factor is required at login
 	CreatedAt   time.Time
+}
+
+// Has reports whether the user holds role.
+func (u *User) Has(role Role) bool { return slices.Contains(u.allRoles(), role) }
+
+// allRoles is Roles, or the primary role alone for a User built without its list.
+func (u *User) allRoles() []Role {
+	if len(u.Roles) == 0 {
+		return []Role{u.Role}
+	}
+	return u.Roles
 }
 
 // InRegion reports whether the user acts in region.
@@ -58,7 +70,9 @@ func (p *Principal) Actor() audit.Actor {
 }
 
 // Can reports whether the principal's role may perform a.
-func (p *Principal) Can(a Action) bool { return p != nil && Can(p.Role, a) }
+func (p *Principal) Can(a Action) bool {
+	return p != nil && slices.ContainsFunc(p.allRoles(), func(r Role) bool { return Can(r, a) })
+}
 
 // Require returns a Forbidden error unless the principal may perform a.
 func (p *Principal) Require(a Action) error {
@@ -129,6 +143,7 @@ type NewUser struct {
 	Username    string
 	DisplayName string
 	Role        Role
+	Also        []Role // further roles; only the window roles clerk, reviewer and card_officer combine
 	Regions     []string
 	Password    string // "" = generate one and return it
 	Demo        bool
@@ -152,6 +167,11 @@ func (s *Service) CreateUser(ctx context.Context, by *Principal, who audit.Actor
 	}
 	if _, err := ParseRole(string(nu.Role)); err != nil {
 		f.Add("role", "unknown role")
+	}
+	for _, r := range nu.Also {
+		if !Combinable(nu.Role) || !Combinable(r) || r == nu.Role {
+			f.Add("roles", "only clerk, reviewer and card_officer may be combined, each once")
+		}
 	}
 	if len(nu.Regions) == 0 {
 		f.Add("regions", "at least one pooling region is required")
@@ -200,10 +220,15 @@ func (s *Service) CreateUser(ctx context.Context, by *Principal, who audit.Actor
 				return fmt.Errorf("auth: create user: %w", err)
 			}
 		}
-		u = User{ID: u.ID, Username: nu.Username, DisplayName: nu.DisplayName, Role: nu.Role, Regions: regions, Demo: nu.Demo,
+		for _, r := range nu.Also {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO user_roles(user_id, role) VALUES($1, $2)", u.ID, string(r)); err != nil {
+				return fmt.Errorf("auth: create user: %w", err)
+			}
+		}
+		u = User{ID: u.ID, Username: nu.Username, DisplayName: nu.DisplayName, Role: nu.Role, Roles: append([]Role{nu.Role}, nu.Also...), Regions: regions, Demo: nu.Demo,
 			PersonID: nu.PersonID, EmployerID: nu.EmployerID, CreatedAt: tx.Now}
 		return audit.Record(ctx, tx, who, "user.create", "user:"+nu.Username, regions[0],
-			map[string]any{"role": nu.Role, "regions": regions, "demo": nu.Demo})
+			map[string]any{"role": nu.Role, "also": nu.Also, "regions": regions, "demo": nu.Demo})
 	})
 	if err != nil {
 		return User{}, "", err
@@ -230,7 +255,25 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	return u, nil
 }
 
+// loadRegions reads the user's regions and further roles.
 func (s *Service) loadRegions(ctx context.Context, r db.Reader, u *User) error {
+	u.Roles = []Role{u.Role}
+	roles, err := r.QueryContext(ctx, "SELECT role FROM user_roles WHERE user_id = $1 ORDER BY role", u.ID)
+	if err != nil {
+		return fmt.Errorf("auth: roles: %w", err)
+	}
+	for roles.Next() {
+		var role string
+		if err := roles.Scan(&role); err != nil {
+			roles.Close()
+			return err
+		}
+		u.Roles = append(u.Roles, Role(role))
+	}
+	roles.Close()
+	if err := roles.Err(); err != nil {
+		return err
+	}
 	rows, err := r.QueryContext(ctx, "SELECT region FROM user_regions WHERE user_id = $1 ORDER BY region", u.ID)
 	if err != nil {
 		return fmt.Errorf("auth: regions: %w", err)

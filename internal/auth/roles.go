@@ -43,6 +43,11 @@ func (r Role) Staff() bool {
 	return false
 }
 
+// Combinable reports whether a role may be held together with others by one user: the service
+// window's roles. Custodians, auditors and administrators stand alone, so that no one person
+// both administers users and audits them, or holds a key share and approves its use.
+func Combinable(r Role) bool { return r == Clerk || r == Reviewer || r == CardOfficer }
+
 // Action is something a role may be allowed to do. Each web route names one action; the table below
 // says which roles may perform it. Object-level rules (own records only, own region only, never
 // approve one's own work) are checked by the capability that owns the object.
@@ -62,6 +67,18 @@ const (
 	ProposePolicy Action = "policy.propose"
 	ReviewPolicy  Action = "policy.review"
 	ReadPolicy    Action = "policy.read"
+
+	RegisterPerson   Action = "person.register"
+	ReadPerson       Action = "person.read" // residents: themselves; employers: their staff
+	RegisterEmployer Action = "employer.register"
+	ReadEmployer     Action = "employer.read" // employers: their own
+	CreateLogin      Action = "login.create"  // a resident's or an HR operator's portal login
+	PrepareEnrolment Action = "enrolment.prepare"
+	ReviewEnrolment  Action = "enrolment.review"
+	ReadEnrolment    Action = "enrolment.read" // residents: their own
+	ManageStaff      Action = "staff.manage"   // employers: their own staff
+	ReadStaff        Action = "staff.read"
+	ReadOwnInsurance Action = "insurance.own"
 )
 
 // everyone is every role, for actions open to all authenticated users.
@@ -81,6 +98,18 @@ var permissions = map[Action][]Role{
 	ProposePolicy: {Admin},
 	ReviewPolicy:  {Reviewer},
 	ReadPolicy:    {Admin, Reviewer, Auditor, Clerk},
+
+	RegisterPerson:   {Clerk},
+	ReadPerson:       {Clerk, Reviewer, Auditor, Resident, Employer},
+	RegisterEmployer: {Clerk},
+	ReadEmployer:     {Clerk, Reviewer, Auditor, Employer},
+	CreateLogin:      {Clerk},
+	PrepareEnrolment: {Clerk},
+	ReviewEnrolment:  {Reviewer},
+	ReadEnrolment:    {Clerk, Reviewer, Auditor, Resident},
+	ManageStaff:      {Employer},
+	ReadStaff:        {Employer, Clerk, Auditor},
+	ReadOwnInsurance: {Resident},
 }
 
 // Can reports whether role may perform action.

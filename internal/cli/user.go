@@ -19,7 +19,7 @@ func runUser(ctx context.Context, io IO, args []string) error {
 	config.RegisterDB(fs, io.Env, &c)
 	username := fs.String("username", "", "login name")
 	name := fs.String("name", "", "display name")
-	role := fs.String("role", "", "one of: "+roleList())
+	role := fs.String("role", "", "one of: "+roleList()+"; window staff may hold several: clerk,reviewer")
 	region := fs.String("region", "", "pooling region code(s), 6 digits, comma-separated")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (otherwise one is generated and printed once)")
 	if err := parse(fs, args[1:]); err != nil {
@@ -45,13 +45,21 @@ func runUser(ctx context.Context, io IO, args []string) error {
 	}
 	defer d.Close()
 	svc := auth.New(d, auth.Options{})
+	roles := splitList(*role)
+	if len(roles) == 0 {
+		roles = []string{""}
+	}
+	var also []auth.Role
+	for _, r := range roles[1:] {
+		also = append(also, auth.Role(r))
+	}
 	u, pw, err := svc.CreateUser(ctx, nil, operator(), auth.NewUser{
-		Username: *username, DisplayName: *name, Role: auth.Role(*role), Regions: splitList(*region), Password: password,
+		Username: *username, DisplayName: *name, Role: auth.Role(roles[0]), Also: also, Regions: splitList(*region), Password: password,
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(io.Out, "created user %s (role %s, regions %s)\n", u.Username, u.Role, strings.Join(u.Regions, ","))
+	fmt.Fprintf(io.Out, "created user %s (roles %v, regions %s)\n", u.Username, u.Roles, strings.Join(u.Regions, ","))
 	if !*fromStdin {
 		fmt.Fprintf(io.Out, "password (shown once): %s\n", pw)
 	}

@@ -36,7 +36,16 @@ type Error struct {
 	Code    Code
 	Message string
 	Fields  map[string]string // field name → what is wrong with it
+	Rows    []RowProblem      // for uploaded tables: every bad row
 	Err     error
+}
+
+// RowProblem is what is wrong with one row of an uploaded table.
+type RowProblem struct {
+	Line   int    `json:"line"`   // the row as a spreadsheet shows it
+	Column string `json:"column"` // the spreadsheet column letter, "" when about the whole row
+	Field  string `json:"field"`  // the API field name of the column
+	Reason string `json:"reason"`
 }
 
 func (e *Error) Error() string {

@@ -12,13 +12,14 @@ import (
 
 // userJSON is a user as the API shows it.
 type userJSON struct {
-	Username    string    `json:"username"`
-	DisplayName string    `json:"display_name"`
-	Role        auth.Role `json:"role"`
-	Regions     []string  `json:"regions"`
-	Disabled    bool      `json:"disabled"`
-	TOTP        bool      `json:"totp"`
-	CreatedAt   time.Time `json:"created_at"`
+	Username    string      `json:"username"`
+	DisplayName string      `json:"display_name"`
+	Role        auth.Role   `json:"role"`
+	Roles       []auth.Role `json:"roles"`
+	Regions     []string    `json:"regions"`
+	Disabled    bool        `json:"disabled"`
+	TOTP        bool        `json:"totp"`
+	CreatedAt   time.Time   `json:"created_at"`
 }
 
 func toUserJSON(u auth.User) userJSON {
@@ -26,7 +27,7 @@ func toUserJSON(u auth.User) userJSON {
 	if regions == nil {
 		regions = []string{}
 	}
-	return userJSON{Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, Regions: regions,
+	return userJSON{Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, Roles: u.Roles, Regions: regions,
 		Disabled: u.Disabled, TOTP: u.TOTP, CreatedAt: u.CreatedAt}
 }
 
@@ -58,6 +59,7 @@ type createUserRequest struct {
 	Username    string   `json:"username"`
 	DisplayName string   `json:"display_name"`
 	Role        string   `json:"role"`
+	Also        []string `json:"also_roles"`
 	Regions     []string `json:"regions"`
 	Password    string   `json:"password"`
 }
@@ -74,7 +76,7 @@ func (s *Server) apiCreateUser(r *http.Request, p *auth.Principal) (int, any, er
 		return 0, nil, err
 	}
 	u, pw, err := s.Auth.CreateUser(r.Context(), p, p.Actor(), auth.NewUser{
-		Username: req.Username, DisplayName: req.DisplayName, Role: auth.Role(req.Role), Regions: req.Regions, Password: req.Password,
+		Username: req.Username, DisplayName: req.DisplayName, Role: auth.Role(req.Role), Also: roles(req.Also), Regions: req.Regions, Password: req.Password,
 	})
 	if err != nil {
 		return 0, nil, err
@@ -228,4 +230,12 @@ func (s *Server) apiAuditVerify(r *http.Request, p *auth.Principal) (int, any, e
 		return 0, nil, err
 	}
 	return http.StatusOK, map[string]any{"ok": true, "entries": rep.Entries, "head_seq": rep.HeadSeq, "head_hash": rep.HeadHash}, nil
+}
+
+func roles(names []string) []auth.Role {
+	out := make([]auth.Role, len(names))
+	for i, n := range names {
+		out[i] = auth.Role(n)
+	}
+	return out
 }

@@ -15,6 +15,7 @@ type errorBody struct {
 	Code    string            `json:"code"`
 	Message string            `json:"message"`
 	Fields  map[string]string `json:"fields,omitempty"`
+	Rows    []errs.RowProblem `json:"rows,omitempty"`
 }
 
 // statusOf is the one mapping from error codes to HTTP statuses.
@@ -64,7 +65,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "60")
 	}
 	if isAPI(r) {
-		writeJSON(w, status, errorBody{Code: string(e.Code), Message: e.Message, Fields: e.Fields})
+		writeJSON(w, status, errorBody{Code: string(e.Code), Message: e.Message, Fields: e.Fields, Rows: e.Rows})
 		return
 	}
 	s.renderError(w, r, status, e)

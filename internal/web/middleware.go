@@ -155,8 +155,8 @@ func (s *Server) guard(action auth.Action, r *http.Request) (*http.Request, *aut
 		return r, nil, errs.E(errs.Unauthorized, "please log in")
 	}
 	r = r.WithContext(context.WithValue(r.Context(), keyPrincipal, p))
-	if !auth.Can(p.Role, action) {
-		return r, p, errs.E(errs.Forbidden, "your role (%s) may not do this", p.Role)
+	if !p.Can(action) {
+		return r, p, errs.E(errs.Forbidden, "your role may not do this")
 	}
 	return r, p, nil
 }

@@ -117,7 +117,7 @@ func (s *Server) view(r *http.Request, p *auth.Principal, titleKey string, data 
 	if p != nil {
 		v.User = &p.User
 		for _, m := range menu {
-			if auth.Can(p.Role, m.action) {
+			if p.Can(m.action) {
 				v.Menu = append(v.Menu, MenuItem{Label: l.T(m.key), Href: m.href, Active: m.href == r.URL.Path})
 			}
 		}

@@ -96,8 +96,13 @@ var homeSections = map[auth.Role][][3]string{
 func (s *Server) home(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	l := pickLang(r)
 	data := homePage{Regions: strings.Join(p.Regions, ", ")}
-	for _, sec := range homeSections[p.Role] {
-		data.Sections = append(data.Sections, homeSection{Title: l.T(sec[0]), Text: l.T(sec[1]), Link: sec[2]})
+	for _, role := range auth.Roles {
+		if !p.Has(role) {
+			continue
+		}
+		for _, sec := range homeSections[role] {
+			data.Sections = append(data.Sections, homeSection{Title: l.T(sec[0]), Text: l.T(sec[1]), Link: sec[2]})
+		}
 	}
 	return s.render(w, r, http.StatusOK, "home", s.view(r, p, "menu.home", data))
 }
