@@ -1,0 +1,533 @@
+package registry
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shebao/shebao/internal/audit"
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/ident"
+	"github.com/shebao/shebao/internal/money"
+	"github.com/shebao/shebao/internal/period"
+	"github.com/shebao/shebao/internal/policy"
+)
+
+// StaffOp is an employer's HR operation.
+type StaffOp string
+
+const (
+	OpAdd        StaffOp = "add"         // 增员
+	OpRemove     StaffOp = "remove"      // 减员
+	OpChangeBase StaffOp = "change_base" // 调基
+)
+
+// RemovalReasons are the reasons a person leaves an employer. Whether the loss of the job was
+// involuntary matters later for unemployment benefit (Social Insurance Law Art. 45), so the reason
+// is a code, not free text.
+var RemovalReasons = []struct{ Code, ZH, EN string }{
+	{"resigned", "辞职", "resigned"},
+	{"dismissed", "辞退", "dismissed by the employer"},
+	{"contract_expired", "合同到期", "contract expired"},
+	{"retired", "退休", "retired"},
+	{"deceased", "死亡", "deceased"},
+	{"transferred", "调出", "transferred"},
+	{"other", "其他", "other"},
+}
+
+func parseReason(s string) (string, bool) {
+	s = strings.TrimSpace(s)
+	for _, r := range RemovalReasons {
+		if strings.EqualFold(s, r.Code) || s == r.ZH {
+			return r.Code, true
+		}
+	}
+	return "", false
+}
+
+func parseOp(s string) (StaffOp, bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "add", "增员":
+		return OpAdd, true
+	case "remove", "减员":
+		return OpRemove, true
+	case "change_base", "调基", "基数调整":
+		return OpChangeBase, true
+	}
+	return "", false
+}
+
+// StaffChange is one HR operation as typed in the portal, sent to the API or read from a file row.
+type StaffChange struct {
+	Op        StaffOp
+	IDNumber  string
+	Name      string
+	Base      string // yuan (add, change_base)
+	Month     string // YYYYMM: the first insured month (add) or the first month of the new base (change_base)
+	EndDate   string // YYYY-MM-DD, the last working day (remove)
+	Reason    string // a removal reason code or its Chinese name (remove)
+	Hukou     string // local/non_local; optional: derived from the ID number when empty (add)
+	Ethnicity string
+	Phone     string
+	Address   string
+}
+
+// change is a validated StaffChange.
+type change struct {
+	line    int
+	op      StaffOp
+	n       ident.IDNumber
+	person  Person // fields for a person not registered yet (add)
+	base    money.Fen
+	month   period.Month
+	endDate time.Time
+	reason  string
+}
+
+// problem is a field problem found while validating a change.
+type problem struct {
+	line   int
+	field  string
+	reason string
+}
+
+// Window of months an employer may declare without going to the window: a year back (late
+// declarations happen, and the late fee applies to them) and one month ahead.
+const monthsBack, monthsAhead = 12, 1
+
+// parseChange validates one change on its own, without looking at the database.
+func (s *Service) parseChange(c StaffChange, line int, region string) (change, []problem) {
+	var ps []problem
+	add := func(field, reason string) { ps = append(ps, problem{line, field, reason}) }
+	ch := change{line: line, op: c.Op}
+	if c.Op != OpAdd && c.Op != OpRemove && c.Op != OpChangeBase {
+		add("operation", "add, remove or change_base (增员/减员/调基)")
+		return ch, ps
+	}
+	n, err := ident.ParseIDNumber(c.IDNumber, s.today())
+	if err != nil {
+		add("id_number", err.Error())
+	}
+	ch.n = n
+	now := period.MonthOf(s.now())
+	month := func() {
+		m, err := period.ParseMonth(c.Month)
+		switch {
+		case err != nil:
+			add("month", err.Error())
+		case m < now.Add(-monthsBack) || m > now.Add(monthsAhead):
+			add("month", fmt.Sprintf("must be between %s and %s", now.Add(-monthsBack), now.Add(monthsAhead)))
+		}
+		ch.month = m
+	}
+	base := func() {
+		b, err := money.ParseYuan(c.Base)
+		if err != nil {
+			add("base", err.Error())
+		} else if b == 0 {
+			add("base", "must be more than zero")
+		}
+		ch.base = b
+	}
+	switch c.Op {
+	case OpAdd:
+		f := errs.Fields{}
+		ch.person = personFields(f, NewPerson{Name: c.Name, Ethnicity: c.Ethnicity, Hukou: c.Hukou, Phone: c.Phone, Address: c.Address},
+			func() bool { return sameCity(n, region) })
+		for k, v := range f {
+			add(k, v)
+		}
+		base()
+		month()
+	case OpChangeBase:
+		base()
+		month()
+	case OpRemove:
+		d, err := period.ParseDate(c.EndDate)
+		if err != nil {
+			add("end_date", err.Error())
+		} else if d.After(s.today().AddDate(0, 0, 31)) {
+			add("end_date", "more than a month ahead")
+		}
+		ch.endDate = d
+		ch.month = period.Month(d.Year()*100 + int(d.Month()))
+		if r, ok := parseReason(c.Reason); ok {
+			ch.reason = r
+		} else {
+			add("reason", "one of resigned, dismissed, contract_expired, retired, deceased, transferred, other (辞职/辞退/合同到期/退休/死亡/调出/其他)")
+		}
+	}
+	return ch, ps
+}
+
+// staffState is what the database says about the people a batch of changes names.
+type staffState struct {
+	persons map[ident.IDNumber]Person
+	open    map[int64]openStaff     // person id → their open employment with this employer
+	pension map[int64]Participation // person id → their open pension participation, with any employer
+}
+
+type openStaff struct {
+	id    int64
+	start period.Month
+}
+
+// loadState reads, in chunks, everything the checks need about the people in changes.
+func loadState(ctx context.Context, r db.Reader, employerID int64, changes []change) (staffState, error) {
+	st := staffState{persons: map[ident.IDNumber]Person{}, open: map[int64]openStaff{}, pension: map[int64]Participation{}}
+	var ids []string
+	for _, c := range changes {
+		if c.n != "" {
+			ids = append(ids, string(c.n))
+		}
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	const chunk = 500
+	for i := 0; i < len(ids); i += chunk {
+		part := ids[i:min(i+chunk, len(ids))]
+		args := make([]any, len(part))
+		ph := make([]string, len(part))
+		for j, id := range part {
+			args[j], ph[j] = id, "$"+strconv.Itoa(j+1)
+		}
+		rows, err := r.QueryContext(ctx, "SELECT "+personColumns+" FROM persons WHERE id_number IN ("+strings.Join(ph, ", ")+")", args...)
+		if err != nil {
+			return st, fmt.Errorf("registry: load persons: %w", err)
+		}
+		for rows.Next() {
+			p, err := scanPerson(rows)
+			if err != nil {
+				rows.Close()
+				return st, err
+			}
+			st.persons[p.IDNumber] = p
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return st, err
+		}
+	}
+	if len(st.persons) == 0 {
+		return st, nil
+	}
+	pids := make([]int64, 0, len(st.persons))
+	for _, p := range st.persons {
+		pids = append(pids, p.ID)
+	}
+	slices.Sort(pids)
+	for i := 0; i < len(pids); i += chunk {
+		part := pids[i:min(i+chunk, len(pids))]
+		args := []any{employerID}
+		ph := make([]string, len(part))
+		for j, id := range part {
+			args = append(args, id)
+			ph[j] = "$" + strconv.Itoa(j+2)
+		}
+		in := "(" + strings.Join(ph, ", ") + ")"
+		rows, err := r.QueryContext(ctx, "SELECT person_id, id, start_month FROM staff WHERE employer_id = $1 AND end_month = 0 AND person_id IN "+in, args...)
+		if err != nil {
+			return st, fmt.Errorf("registry: load staff: %w", err)
+		}
+		for rows.Next() {
+			var pid int64
+			var o openStaff
+			var start int
+			if err := rows.Scan(&pid, &o.id, &start); err != nil {
+				rows.Close()
+				return st, err
+			}
+			o.start = period.Month(start)
+			st.open[pid] = o
+		}
+		rows.Close()
+		// The same ids, numbered from $1 for this query.
+		in1 := make([]string, len(part))
+		for j := range part {
+			in1[j] = "$" + strconv.Itoa(j+1)
+		}
+		rows, err = r.QueryContext(ctx, `SELECT person_id, COALESCE(employer_id, 0), start_month FROM participations
+			WHERE insurance = 'pension' AND end_month = 0 AND person_id IN (`+strings.Join(in1, ", ")+")", args[1:]...)
+		if err != nil {
+			return st, fmt.Errorf("registry: load participations: %w", err)
+		}
+		for rows.Next() {
+			var p Participation
+			var start int
+			if err := rows.Scan(&p.PersonID, &p.EmployerID, &start); err != nil {
+				rows.Close()
+				return st, err
+			}
+			p.Start = period.Month(start)
+			st.pension[p.PersonID] = p
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// checkAgainst checks each change against the database and against the changes before it in the
+// same batch (a person added twice, removed twice, …).
+func checkAgainst(st staffState, employerID int64, changes []change) []problem {
+	var ps []problem
+	seen := map[ident.IDNumber]map[StaffOp]int{} // the line that first did op for a person
+	for _, c := range changes {
+		if c.n == "" {
+			continue
+		}
+		add := func(field, reason string) { ps = append(ps, problem{c.line, field, reason}) }
+		if first, ok := seen[c.n][c.op]; ok {
+			add("id_number", fmt.Sprintf("the same person has the same operation on line %d", first))
+			continue
+		}
+		if seen[c.n] == nil {
+			seen[c.n] = map[StaffOp]int{}
+		}
+		seen[c.n][c.op] = c.line
+		p, registered := st.persons[c.n]
+		o, onStaff := st.open[p.ID]
+		switch c.op {
+		case OpAdd:
+			if registered && strings.TrimSpace(c.person.Name) != p.Name {
+				add("name", "does not match the name registered for this ID number")
+			}
+			if onStaff {
+				add("id_number", "already on your staff since "+o.start.String())
+			} else if pen, ok := st.pension[p.ID]; registered && ok {
+				who := "as a self-insured person"
+				if pen.EmployerID != 0 && pen.EmployerID != employerID {
+					who = "by another employer"
+				}
+				add("id_number", fmt.Sprintf("already insured %s since %s; that insurance must end first", who, pen.Start))
+			}
+		case OpRemove, OpChangeBase:
+			if !onStaff {
+				add("id_number", "not on your staff")
+			} else if c.month < o.start {
+				field := "month"
+				if c.op == OpRemove {
+					field = "end_date"
+				}
+				add(field, "before the employment started ("+o.start.String()+")")
+			}
+		}
+	}
+	return ps
+}
+
+// staffCategory is the policy's enrolment category for employees.
+func staffCategory(p *policy.Policy) (*policy.Category, error) {
+	for i := range p.Categories {
+		if p.Categories[i].InsuredBy == policy.ByEmployer {
+			return &p.Categories[i], nil
+		}
+	}
+	return nil, errs.E(errs.Unavailable, "the policy in force has no category for employees")
+}
+
+// apply writes validated, checked changes in tx. It returns how many changes it applied.
+func (s *Service) apply(ctx context.Context, tx *db.Tx, e *Employer, st staffState, changes []change, source string) (int, error) {
+	insPerson, err := tx.PrepareContext(ctx, `INSERT INTO persons(region, id_number, id_kind, name, gender, birth_date, ethnicity, hukou_type,
+		hukou_place, residence_permit, phone, address, created_at, created_by, updated_at)
+		VALUES($1, $2, $3, $4, $5, $6, $7, $8, '', '', $9, $10, $11, $12, $11) RETURNING id`)
+	if err != nil {
+		return 0, err
+	}
+	defer insPerson.Close()
+	insStaff, err := tx.PrepareContext(ctx, "INSERT INTO staff(region, employer_id, person_id, start_month, base, created_at) VALUES($1, $2, $3, $4, $5, $6)")
+	if err != nil {
+		return 0, err
+	}
+	defer insStaff.Close()
+	insPart, err := tx.PrepareContext(ctx, `INSERT INTO participations(region, person_id, employer_id, insurance, start_month, source, created_at)
+		VALUES($1, $2, $3, $4, $5, $6, $7)`)
+	if err != nil {
+		return 0, err
+	}
+	defer insPart.Close()
+	now := db.FormatTime(tx.Now)
+	cats := map[period.Month]*policy.Category{}
+	for _, c := range changes {
+		p, registered := st.persons[c.n]
+		switch c.op {
+		case OpAdd:
+			cat, ok := cats[c.month]
+			if !ok {
+				v, err := s.policies.Effective(ctx, tx, e.Region, c.month)
+				if err != nil {
+					return 0, err
+				}
+				if cat, err = staffCategory(v.Policy); err != nil {
+					return 0, err
+				}
+				cats[c.month] = cat
+			}
+			if !registered {
+				p = c.person
+				p.Region, p.IDNumber = e.Region, c.n
+				if err := insPerson.QueryRowContext(ctx, e.Region, string(c.n), string(c.n.Kind()), p.Name, string(c.n.Gender()),
+					c.n.BirthDate().Format("2006-01-02"), p.Ethnicity, string(p.Hukou), p.Phone, p.Address, now, source).Scan(&p.ID); err != nil {
+					if db.IsUniqueViolation(err) {
+						return 0, errs.E(errs.Conflict, "a person in this file was registered by someone else meanwhile; upload again")
+					}
+					return 0, fmt.Errorf("registry: add person: %w", err)
+				}
+				st.persons[c.n] = p
+			}
+			if _, err := insStaff.ExecContext(ctx, e.Region, e.ID, p.ID, int(c.month), int64(c.base), now); err != nil {
+				return 0, fmt.Errorf("registry: add staff: %w", err)
+			}
+			for _, ins := range cat.Insurances {
+				if _, err := insPart.ExecContext(ctx, e.Region, p.ID, e.ID, string(ins), int(c.month), source, now); err != nil {
+					return 0, fmt.Errorf("registry: open participation: %w", err)
+				}
+			}
+		case OpRemove:
+			o := st.open[p.ID]
+			if _, err := tx.ExecContext(ctx, "UPDATE staff SET end_month = $1, end_date = $2, end_reason = $3 WHERE id = $4 AND end_month = 0",
+				int(c.month), c.endDate.Format("2006-01-02"), c.reason, o.id); err != nil {
+				return 0, fmt.Errorf("registry: remove staff: %w", err)
+			}
+			if err := closeParticipations(ctx, tx, p.ID, e.ID, c.month, c.reason); err != nil {
+				return 0, err
+			}
+		case OpChangeBase:
+			o := st.open[p.ID]
+			if _, err := tx.ExecContext(ctx, `INSERT INTO staff_bases(staff_id, from_month, base, declared_at) VALUES($1, $2, $3, $4)
+				ON CONFLICT (staff_id, from_month) DO UPDATE SET base = excluded.base, declared_at = excluded.declared_at`,
+				o.id, int(c.month), int64(c.base), now); err != nil {
+				return 0, fmt.Errorf("registry: change base: %w", err)
+			}
+		}
+	}
+	return len(changes), nil
+}
+
+// employerFor loads the employer an HR operator acts for and checks the principal may.
+func (s *Service) employerFor(ctx context.Context, by *auth.Principal, uscc string) (Employer, error) {
+	if err := by.Require(auth.ManageStaff); err != nil {
+		return Employer{}, err
+	}
+	return s.Employer(ctx, by, uscc)
+}
+
+// ChangeStaff applies one HR operation.
+func (s *Service) ChangeStaff(ctx context.Context, by *auth.Principal, uscc string, c StaffChange) error {
+	e, err := s.employerFor(ctx, by, uscc)
+	if err != nil {
+		return err
+	}
+	ch, ps := s.parseChange(c, 0, e.Region)
+	if err := fieldsError(ps); err != nil {
+		return err
+	}
+	return s.db.Write(ctx, func(tx *db.Tx) error {
+		st, err := loadState(ctx, tx, e.ID, []change{ch})
+		if err != nil {
+			return err
+		}
+		if ps := checkAgainst(st, e.ID, []change{ch}); len(ps) > 0 {
+			err := fieldsError(ps).(*errs.Error)
+			if strings.HasPrefix(ps[0].reason, "already") {
+				err.Code = errs.Conflict
+				err.Message = ps[0].reason
+			}
+			return err
+		}
+		if _, err := s.apply(ctx, tx, &e, st, []change{ch}, "staff:"+strconv.FormatInt(e.ID, 10)); err != nil {
+			return err
+		}
+		detail := map[string]any{"op": ch.op, "person": ch.n.Masked(), "month": ch.month.String()}
+		if ch.op != OpRemove {
+			detail["base"] = ch.base.String()
+		} else {
+			detail["reason"] = ch.reason
+		}
+		return audit.Record(ctx, tx, by.Actor(), "staff."+string(ch.op), "employer:"+string(e.USCC), e.Region, detail)
+	})
+}
+
+func fieldsError(ps []problem) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	f := errs.Fields{}
+	for _, p := range ps {
+		f.Add(p.field, p.reason)
+	}
+	return f.Err()
+}
+
+// StaffMember is a person on an employer's staff.
+type StaffMember struct {
+	Person    Person
+	Start     period.Month
+	End       period.Month
+	EndReason string
+	Base      money.Fen // the base in force now
+}
+
+// Staff lists an employer's current staff (or, with all, everyone ever employed), by name.
+func (s *Service) Staff(ctx context.Context, by *auth.Principal, uscc string, all bool, limit, offset int) ([]StaffMember, int, error) {
+	if err := by.Require(auth.ReadStaff); err != nil {
+		return nil, 0, err
+	}
+	e, err := s.Employer(ctx, by, uscc)
+	if err != nil {
+		return nil, 0, err
+	}
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	cond := "s.employer_id = $1 AND ($2 OR s.end_month = 0)"
+	var total int
+	if err := s.db.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM staff s WHERE "+cond, e.ID, all).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("registry: count staff: %w", err)
+	}
+	now := int(period.MonthOf(s.now()))
+	rows, err := s.db.R().QueryContext(ctx, `SELECT `+prefixCols("p.", personColumns)+`, s.start_month, s.end_month, s.end_reason,
+		COALESCE((SELECT b.base FROM staff_bases b WHERE b.staff_id = s.id AND b.from_month <= $5 ORDER BY b.from_month DESC LIMIT 1), s.base)
+		FROM staff s JOIN persons p ON p.id = s.person_id WHERE `+cond+` ORDER BY p.name, p.id LIMIT $3 OFFSET $4`, e.ID, all, limit, offset, now)
+	if err != nil {
+		return nil, 0, fmt.Errorf("registry: staff: %w", err)
+	}
+	defer rows.Close()
+	var out []StaffMember
+	for rows.Next() {
+		var m StaffMember
+		var start, end int
+		var base int64
+		var extra = []any{&start, &end, &m.EndReason, &base}
+		p, err := scanPerson(scanWith{rows, extra})
+		if err != nil {
+			return nil, 0, err
+		}
+		m.Person, m.Start, m.End, m.Base = p, period.Month(start), period.Month(end), money.Fen(base)
+		out = append(out, m)
+	}
+	return out, total, rows.Err()
+}
+
+// scanWith lets scanPerson read a row that has more columns after the person's.
+type scanWith struct {
+	row   interface{ Scan(...any) error }
+	extra []any
+}
+
+func (s scanWith) Scan(dest ...any) error { return s.row.Scan(append(dest, s.extra...)...) }
+
+func prefixCols(p, cols string) string {
+	parts := strings.Split(cols, ", ")
+	for i := range parts {
+		parts[i] = p + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}
