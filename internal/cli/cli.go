@@ -42,6 +42,7 @@ func init() {
 		"user":    {"manage users: user add --username U --role R --region CODE", runUser},
 		"token":   {"issue API tokens: token add --username U", runToken},
 		"audit":   {"audit log: audit verify", runAudit},
+		"policy":  {"policy versions: policy import FILE", runPolicy},
 		"backup":  {"backup FILE: a consistent copy of the live SQLite database", runBackup},
 		"version": {"print the version", runVersion},
 	}

@@ -10,6 +10,9 @@ import (
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/config"
+	"github.com/shebao/shebao/internal/demo"
+	"github.com/shebao/shebao/internal/policy"
+	"github.com/shebao/shebao/internal/registry"
 	"github.com/shebao/shebao/internal/web"
 )
 
@@ -31,10 +34,13 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	}
 	defer d.Close()
 	authSvc := auth.New(d, auth.Options{SessionTTL: c.SessionTTL})
+	policies := policy.NewStore(d)
+	reg := registry.New(d, authSvc, policies)
 
 	if c.Demo {
 		log.Warn("DEMO MODE: loading the demo city; never use this database for real people")
-		logins, err := loadDemo(ctx, d, authSvc)
+		logins, err := demo.Load(ctx, demo.City{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Now: d.Now,
+			Progress: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }})
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
@@ -45,7 +51,8 @@ func runServe(ctx context.Context, io IO, args []string) error {
 		return fmt.Errorf("this database holds demo data (%d demo users with published passwords); start it with --demo, or use a new database for real work", n)
 	}
 
-	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Log: log, SecureCookies: c.SecureCookies, Version: Version()})
+	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Log: log,
+		SecureCookies: c.SecureCookies, Version: Version()})
 	if err != nil {
 		return err
 	}

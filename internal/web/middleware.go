@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"mime"
 	"net"
 	"net/http"
 	"regexp"
@@ -177,12 +178,33 @@ func (s *Server) api(pattern string, action auth.Action, summary string, h apiFu
 			s.fail(w, r, err)
 			return
 		}
-		if status == http.StatusNoContent {
-			w.WriteHeader(status)
-			return
+		switch v := v.(type) {
+		case *download:
+			v.write(w, status)
+		default:
+			if status == http.StatusNoContent {
+				w.WriteHeader(status)
+				return
+			}
+			writeJSON(w, status, v)
 		}
-		writeJSON(w, status, v)
 	})
+}
+
+// download is an API answer that is a file rather than JSON.
+type download struct {
+	ContentType string
+	Name        string
+	Data        []byte
+}
+
+func (d *download) write(w http.ResponseWriter, status int) {
+	w.Header().Set("Content-Type", d.ContentType)
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": d.Name}))
+	w.Header().Set("Content-Length", strconv.Itoa(len(d.Data)))
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(d.Data)
 }
 
 // pageFunc is a portal handler: it writes the page or returns an error to show.

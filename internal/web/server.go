@@ -23,6 +23,8 @@ import (
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/policy"
+	"github.com/shebao/shebao/internal/registry"
 )
 
 //go:embed templates/*.html static/*
@@ -32,6 +34,8 @@ var assets embed.FS
 type Deps struct {
 	DB            *db.DB
 	Auth          *auth.Service
+	Policies      *policy.Store
+	Registry      *registry.Service
 	Log           *slog.Logger
 	SecureCookies bool
 	Version       string
@@ -101,6 +105,37 @@ func (s *Server) registerRoutes() {
 	s.api("POST /api/v1/users/{username}/tokens", auth.IssueToken, "Issue an API token for a user", s.apiIssueToken)
 	s.api("GET /api/v1/audit/entries", auth.ReadAudit, "Audit entries, newest first", s.apiAuditEntries)
 	s.api("GET /api/v1/audit/verify", auth.VerifyAudit, "Verify the audit chain", s.apiAuditVerify)
+
+	s.api("GET /api/v1/policies", auth.ReadPolicy, "Policy versions of a region", s.apiListPolicies)
+	s.api("POST /api/v1/policies", auth.ProposePolicy, "Propose a policy version (takes effect when a reviewer approves)", s.apiProposePolicy)
+	s.api("GET /api/v1/policies/{id}", auth.ReadPolicy, "One policy version with its document", s.apiGetPolicy)
+	s.api("POST /api/v1/policies/{id}/approve", auth.ReviewPolicy, "Approve a proposed policy version", s.apiApprovePolicy)
+	s.api("POST /api/v1/policies/{id}/reject", auth.ReviewPolicy, "Reject a proposed policy version", s.apiRejectPolicy)
+	s.public("GET /api/v1/guide/{region}", s.apiGuide)
+	s.public("GET /api/v1/templates/staff.xlsx", s.staffTemplate)
+
+	s.api("POST /api/v1/persons", auth.RegisterPerson, "Register a person", s.apiRegisterPerson)
+	s.api("GET /api/v1/persons/{id_number}", auth.ReadPerson, "A person", s.apiGetPerson)
+	s.api("GET /api/v1/persons/{id_number}/participations", auth.ReadPerson, "A person's participation intervals", s.apiPersonParticipations)
+	s.api("POST /api/v1/persons/{id_number}/login", auth.CreateLogin, "Create the person's portal login", s.apiCreateResidentLogin)
+	s.api("POST /api/v1/employers", auth.RegisterEmployer, "Register an employer", s.apiRegisterEmployer)
+	s.api("GET /api/v1/employers/{uscc}", auth.ReadEmployer, "An employer", s.apiGetEmployer)
+	s.api("POST /api/v1/employers/{uscc}/operators", auth.CreateLogin, "Create an HR operator login for the employer", s.apiCreateOperator)
+	s.api("GET /api/v1/employers/{uscc}/staff", auth.ReadStaff, "The employer's staff", s.apiListStaff)
+	s.api("POST /api/v1/employers/{uscc}/staff", auth.ManageStaff, "Add a member of staff (增员)", s.apiAddStaff)
+	s.api("POST /api/v1/employers/{uscc}/staff/bulk", auth.ManageStaff, "Apply a staff file (XLSX or CSV) whole or not at all", s.apiBulkStaff)
+	s.api("POST /api/v1/employers/{uscc}/staff/{id_number}/remove", auth.ManageStaff, "Remove a member of staff (减员)", s.apiRemoveStaff)
+	s.api("POST /api/v1/employers/{uscc}/staff/{id_number}/base", auth.ManageStaff, "Change a base (调基)", s.apiChangeBase)
+	s.api("POST /api/v1/enrolments", auth.PrepareEnrolment, "Prepare an enrolment application", s.apiCreateEnrolment)
+	s.api("GET /api/v1/enrolments", auth.ReadEnrolment, "Enrolment applications", s.apiListEnrolments)
+	s.api("GET /api/v1/enrolments/{id}", auth.ReadEnrolment, "An enrolment application with its checklist", s.apiGetEnrolment)
+	s.api("POST /api/v1/enrolments/{id}/materials", auth.PrepareEnrolment, "Upload a material", s.apiAddMaterial)
+	s.api("GET /api/v1/enrolments/{id}/materials/{material_id}", auth.ReadEnrolment, "Download a material", s.apiGetMaterial)
+	s.api("POST /api/v1/enrolments/{id}/materials/{material_id}/check", auth.PrepareEnrolment, "Accept or reject a material", s.apiCheckMaterial)
+	s.api("POST /api/v1/enrolments/{id}/submit", auth.PrepareEnrolment, "Submit for review", s.apiSubmitEnrolment)
+	s.api("POST /api/v1/enrolments/{id}/approve", auth.ReviewEnrolment, "Approve (not by its preparer)", s.apiApproveEnrolment)
+	s.api("POST /api/v1/enrolments/{id}/reject", auth.ReviewEnrolment, "Reject with a reason", s.apiRejectEnrolment)
+	s.api("GET /api/v1/me/insurance", auth.ReadOwnInsurance, "The resident's own insurance status", s.apiMyInsurance)
 	s.mux.HandleFunc("/api/", s.apiNotFound)
 
 	// Portal.

@@ -1,0 +1,260 @@
+// Package demo builds the demo city that `shebao serve --demo` shows: a pooling region with one
+// login per role, about two hundred employers, ten thousand insured persons with valid, varied ID
+// numbers, and enrolment applications in every state. It builds everything through the same
+// capability calls the portal and API use (bulk staff files, window enrolments, reviews), so the
+// demo exercises the real paths and obeys the same rules.
+//
+// The data is generated from a fixed seed: every fresh demo database holds the same city. This
+// package must never run against a database without demo marking (see cli/serve.go).
+package demo
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/shebao/shebao/internal/audit"
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/ident"
+	"github.com/shebao/shebao/internal/period"
+	"github.com/shebao/shebao/internal/policy"
+	"github.com/shebao/shebao/internal/registry"
+)
+
+// Region is the demo city's pooling region (Hangzhou's code, so ID numbers look real).
+const Region = "330100"
+
+// Password is every demo login's password. It is published in README.md on purpose; a database
+// holding demo users refuses to start without --demo.
+const Password = "demo-shebao-2026"
+
+// Size of the demo city.
+const (
+	Employers = 200
+	Persons   = 10_000
+)
+
+// Login is a demo login to print.
+type Login struct {
+	Username string
+	Role     auth.Role
+	Note     string
+}
+
+// City is what Load needs.
+type City struct {
+	DB       *db.DB
+	Auth     *auth.Service
+	Policies *policy.Store
+	Registry *registry.Service
+	Now      func() time.Time
+	Progress func(format string, args ...any) // may be nil
+}
+
+var displayNames = map[auth.Role]string{
+	auth.Resident: "张三", auth.Employer: "示范科技有限公司 人事部", auth.Clerk: "李窗口", auth.Reviewer: "王审核",
+	auth.CardOfficer: "赵制卡", auth.Bank: "示范银行", auth.Institution: "示范市第一人民医院", auth.Custodian: "钱保管",
+	auth.Auditor: "孙审计", auth.Admin: "周管理",
+}
+
+func username(r auth.Role) string { return "demo-" + strings.ReplaceAll(string(r), "_", "-") }
+
+// Load builds whatever part of the demo city is missing and returns the logins to print. A city
+// already built is left as it is.
+func Load(ctx context.Context, c City) ([]Login, error) {
+	say := c.Progress
+	if say == nil {
+		say = func(string, ...any) {}
+	}
+	var logins []Login
+	for _, r := range auth.Roles {
+		logins = append(logins, Login{Username: username(r), Role: r})
+	}
+	var built int
+	if err := c.DB.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE demo AND username = $1", username(auth.Resident)).Scan(&built); err != nil {
+		return nil, err
+	}
+	if built > 0 {
+		return logins, nil
+	}
+	start := time.Now()
+	now := c.Now()
+	thisMonth := period.MonthOf(now)
+	// Staff users first: the clerk and reviewer do the window work below.
+	staff := map[auth.Role]*auth.Principal{}
+	for _, r := range []auth.Role{auth.Clerk, auth.Reviewer, auth.CardOfficer, auth.Bank, auth.Institution, auth.Custodian, auth.Auditor, auth.Admin} {
+		p, err := c.user(ctx, r, 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		staff[r] = p
+	}
+	p, _, err := policy.Default(Region, thisMonth.Add(-36))
+	if err != nil {
+		return nil, err
+	}
+	p.Name = "示范市社会保险政策（演示）"
+	if _, err := c.Policies.Install(ctx, audit.Actor{Name: username(auth.Admin), Role: string(auth.Admin)}, p); err != nil {
+		return nil, err
+	}
+
+	rng := rand.New(rand.NewPCG(2026, 11))
+	g := &gen{rng: rng, today: period.Today(now), used: map[string]bool{}}
+	clerk, reviewer := staff[auth.Clerk], staff[auth.Reviewer]
+
+	// Employers and their staff, added through each employer's own bulk file.
+	var firstEmployer registry.Employer
+	var firstHR *auth.Principal
+	var residentID ident.IDNumber
+	perEmployer := Persons / Employers
+	for i := range Employers {
+		e, err := c.Registry.RegisterEmployer(ctx, clerk, registry.NewEmployer{
+			USCC: g.uscc(), Name: g.employerName(i), LegalRep: g.name(), Address: g.address(),
+			Industry: industries[i%len(industries)], RiskClass: 1 + rng.IntN(8), BankAccount: g.digits(19),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("demo: employer %d: %w", i, err)
+		}
+		// Each employer's HR declares its staff. Only the first employer's HR has a login (demo-employer,
+		// made below); the others act through a principal of the loader, which the audit log names.
+		hrP := &auth.Principal{User: auth.User{Username: "demo-loader", Role: auth.Employer, Roles: []auth.Role{auth.Employer},
+			Regions: []string{Region}, EmployerID: e.ID}}
+		var csv strings.Builder
+		csv.WriteString("操作,身份证号,姓名,缴费基数,月份,户籍类型,民族,手机\n")
+		for j := range perEmployer {
+			id := g.idNumber()
+			if i == 0 && j == 0 {
+				residentID = id
+				fmt.Fprintf(&csv, "增员,%s,%s,%s,%s,本地,汉族,%s\n", id, displayNames[auth.Resident], "9500.00", thisMonth.Add(-11), g.phone())
+				continue
+			}
+			start := thisMonth.Add(-rng.IntN(12))
+			fmt.Fprintf(&csv, "增员,%s,%s,%d.00,%s,,%s,%s\n", id, g.name(), 4000+rng.IntN(26000), start, g.ethnicity(), g.phone())
+		}
+		if _, err := c.Registry.ImportStaff(ctx, hrP, string(e.USCC), "staff.csv", []byte(csv.String())); err != nil {
+			return nil, fmt.Errorf("demo: staff of employer %d: %w", i, err)
+		}
+		if i == 0 {
+			firstEmployer, firstHR = e, hrP
+		}
+		if i%50 == 49 {
+			say("demo: %d employers, %d persons", i+1, (i+1)*perEmployer)
+		}
+	}
+	// Some leave and some change base, as in any month.
+	list, _, err := c.Registry.Staff(ctx, firstHR, string(firstEmployer.USCC), false, 10, 0)
+	if err != nil {
+		return nil, err
+	}
+	for k, m := range list[1:4] {
+		op := registry.StaffChange{Op: registry.OpChangeBase, IDNumber: string(m.Person.IDNumber), Base: fmt.Sprintf("%d.00", 9000+k*500), Month: thisMonth.String()}
+		if k == 2 {
+			op = registry.StaffChange{Op: registry.OpRemove, IDNumber: string(m.Person.IDNumber), EndDate: g.today.AddDate(0, 0, -3).Format("2006-01-02"), Reason: "合同到期"}
+		}
+		if err := c.Registry.ChangeStaff(ctx, firstHR, string(firstEmployer.USCC), op); err != nil {
+			return nil, fmt.Errorf("demo: staff change: %w", err)
+		}
+	}
+
+	// The demo logins of the resident and the employer are real people of the city.
+	resident, err := c.Registry.Person(ctx, clerk, string(residentID))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.user(ctx, auth.Resident, resident.ID, 0); err != nil {
+		return nil, err
+	}
+	if _, err := c.user(ctx, auth.Employer, 0, firstEmployer.ID); err != nil {
+		return nil, err
+	}
+
+	// Flexible workers at the window, in every state of an application.
+	if err := c.windowEnrolments(ctx, g, clerk, reviewer, thisMonth); err != nil {
+		return nil, err
+	}
+	for i := range logins {
+		switch logins[i].Role {
+		case auth.Resident:
+			logins[i].Note = "insured employee of " + firstEmployer.Name
+		case auth.Employer:
+			logins[i].Note = firstEmployer.Name
+		}
+	}
+	say("demo: city built in %v", time.Since(start).Round(time.Millisecond))
+	return logins, nil
+}
+
+// user creates a demo login; person or employer link it to who it is.
+func (c City) user(ctx context.Context, r auth.Role, personID, employerID int64) (*auth.Principal, error) {
+	u, _, err := c.Auth.CreateUser(ctx, nil, audit.System, auth.NewUser{Username: username(r), DisplayName: displayNames[r], Role: r,
+		Regions: []string{Region}, Password: Password, Demo: true, PersonID: personID, EmployerID: employerID})
+	if errs.Is(err, errs.Conflict) {
+		u, err = c.Auth.UserByName(ctx, username(r))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("demo: user %s: %w", username(r), err)
+	}
+	return &auth.Principal{User: u}, nil
+}
+
+// windowEnrolments registers flexible workers and leaves their applications in each state.
+func (c City) windowEnrolments(ctx context.Context, g *gen, clerk, reviewer *auth.Principal, month period.Month) error {
+	states := []registry.Status{registry.Draft, registry.Draft, registry.Submitted, registry.Submitted, registry.Submitted,
+		registry.Approved, registry.Approved, registry.Approved, registry.Rejected, registry.Rejected}
+	cats := []string{"flexible_worker", "part_time_worker", "individual_household"}
+	for i, want := range states {
+		local := i%3 != 0
+		in := registry.NewPerson{IDNumber: string(g.idNumber()), Name: g.name(), Hukou: "local", Ethnicity: g.ethnicity(), Phone: g.phone(), Address: g.address()}
+		if !local {
+			in.Hukou, in.ResidencePermit = "non_local", "JZ"+g.digits(10)
+		}
+		p, err := c.Registry.RegisterPerson(ctx, clerk, in)
+		if err != nil {
+			return fmt.Errorf("demo: window person: %w", err)
+		}
+		e, err := c.Registry.CreateEnrolment(ctx, clerk, registry.NewEnrolment{IDNumber: string(p.IDNumber), Category: cats[i%3],
+			StartMonth: month.String(), Base: fmt.Sprintf("%d.00", 5000+500*i)})
+		if err != nil {
+			return fmt.Errorf("demo: enrolment: %w", err)
+		}
+		if want == registry.Draft && i == 0 {
+			continue // nothing uploaded yet
+		}
+		for k, item := range e.Checklist {
+			data, name := samplePDF, item.Material.Code+".pdf"
+			if k%2 == 1 {
+				data, name = samplePNG, item.Material.Code+".png"
+			}
+			m, err := c.Registry.AddMaterial(ctx, clerk, e.ID, item.Material.Code, name, data)
+			if err != nil {
+				return fmt.Errorf("demo: material: %w", err)
+			}
+			if want == registry.Draft && k == len(e.Checklist)-1 {
+				break // the last one waits for the clerk's check
+			}
+			if _, err := c.Registry.CheckMaterial(ctx, clerk, e.ID, m.ID, registry.CheckAccepted, ""); err != nil {
+				return err
+			}
+		}
+		if want == registry.Draft {
+			continue
+		}
+		if _, err := c.Registry.Submit(ctx, clerk, e.ID); err != nil {
+			return fmt.Errorf("demo: submit: %w", err)
+		}
+		switch want {
+		case registry.Approved:
+			_, err = c.Registry.Approve(ctx, reviewer, e.ID)
+		case registry.Rejected:
+			_, err = c.Registry.Reject(ctx, reviewer, e.ID, "证明材料与本人信息不符，请补正后重新申请")
+		}
+		if err != nil {
+			return fmt.Errorf("demo: review: %w", err)
+		}
+	}
+	return nil
+}
