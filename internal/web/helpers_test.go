@@ -3,56 +3,186 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/ident"
+	"github.com/shebao/shebao/internal/period"
+	"github.com/shebao/shebao/internal/policy"
+	"github.com/shebao/shebao/internal/registry"
 )
 
 const testRegion = "330100"
 const testPassword = "correct horse battery"
 
-// testEnv is a server over a fresh database with one user and API token per role.
+// testEnv is a server over a fresh database with one user and API token per role, a policy in
+// force, an employer (E1, whose HR operator is u-employer) and a person on its staff (P1, who is
+// u-resident).
 type testEnv struct {
 	t      *testing.T
 	db     *db.DB
 	auth   *auth.Service
+	pol    *policy.Store
+	reg    *registry.Service
 	srv    *Server
 	http   *httptest.Server
 	tokens map[auth.Role]string
 	logs   *strings.Builder
+
+	employerUSCC string
+	personID     string
+	seq          atomic.Int64
 }
 
 func newTestEnv(t *testing.T, d *db.DB) *testEnv {
 	t.Helper()
+	ctx := context.Background()
 	logs := &strings.Builder{}
 	a := auth.New(d, auth.Options{})
-	srv, err := New(Deps{DB: d, Auth: a, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	pol := policy.NewStore(d)
+	reg := registry.New(d, a, pol)
+	srv, err := New(Deps{DB: d, Auth: a, Policies: pol, Registry: reg, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{t: t, db: d, auth: a, srv: srv, tokens: map[auth.Role]string{}, logs: logs}
-	for _, r := range auth.Roles {
-		name := "u-" + strings.ReplaceAll(string(r), "_", "-")
-		if _, _, err := a.CreateUser(context.Background(), nil, audit.System, auth.NewUser{
-			Username: name, Role: r, Regions: []string{testRegion}, Password: testPassword}); err != nil {
-			t.Fatal(err)
-		}
-		tok, err := a.IssueToken(context.Background(), nil, audit.System, name, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.tokens[r] = tok
+	e := &testEnv{t: t, db: d, auth: a, pol: pol, reg: reg, srv: srv, tokens: map[auth.Role]string{}, logs: logs}
+	p, _, err := policy.Default(testRegion, 202001)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if _, err := pol.Install(ctx, audit.System, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range auth.Roles {
+		if r != auth.Resident && r != auth.Employer {
+			e.addUser(r, 0, 0)
+		}
+	}
+	emp, err := reg.RegisterEmployer(ctx, e.principal(auth.Clerk), registry.NewEmployer{USCC: e.newUSCC(), Name: "测试公司", LegalRep: "赵", RiskClass: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.employerUSCC = string(emp.USCC)
+	e.addUser(auth.Employer, 0, emp.ID)
+	e.personID = e.addStaff()
+	person, err := reg.Person(ctx, e.principal(auth.Clerk), e.personID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.addUser(auth.Resident, person.ID, 0)
 	e.http = httptest.NewServer(srv)
 	t.Cleanup(e.http.Close)
 	return e
+}
+
+func userName(r auth.Role) string { return "u-" + strings.ReplaceAll(string(r), "_", "-") }
+
+func (e *testEnv) addUser(r auth.Role, personID, employerID int64) {
+	e.t.Helper()
+	ctx := context.Background()
+	if _, _, err := e.auth.CreateUser(ctx, nil, audit.System, auth.NewUser{Username: userName(r), Role: r, Regions: []string{testRegion},
+		Password: testPassword, PersonID: personID, EmployerID: employerID}); err != nil {
+		e.t.Fatal(err)
+	}
+	tok, err := e.auth.IssueToken(ctx, nil, audit.System, userName(r), "test")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.tokens[r] = tok
+}
+
+// principal is the test user of a role as a capability sees it.
+func (e *testEnv) principal(r auth.Role) *auth.Principal {
+	e.t.Helper()
+	u, err := e.auth.UserByName(context.Background(), userName(r))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return &auth.Principal{User: u}
+}
+
+func (e *testEnv) user(role auth.Role) auth.User { return e.principal(role).User }
+
+// newID returns a fresh valid ID number.
+func (e *testEnv) newID() string {
+	n := e.seq.Add(1)
+	id, err := ident.MakeIDNumber(fmt.Sprintf("3301061985%02d%02d%03d", 1+n%12, 1+n%28, n%1000))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return string(id)
+}
+
+func (e *testEnv) newUSCC() string {
+	u, err := ident.MakeUSCC(fmt.Sprintf("91330100%09d", e.seq.Add(1)))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return string(u)
+}
+
+// addStaff puts a new person on E1's staff and returns their ID number.
+func (e *testEnv) addStaff() string {
+	e.t.Helper()
+	id := e.newID()
+	if err := e.reg.ChangeStaff(context.Background(), e.principal(auth.Employer), e.employerUSCC, registry.StaffChange{
+		Op: registry.OpAdd, IDNumber: id, Name: "测试职工", Base: "8000", Month: period.MonthOf(e.db.Now()).String()}); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+// newPerson registers a person at the window and returns their ID number.
+func (e *testEnv) newPerson() string {
+	e.t.Helper()
+	id := e.newID()
+	if _, err := e.reg.RegisterPerson(context.Background(), e.principal(auth.Clerk), registry.NewPerson{IDNumber: id, Name: "窗口人员", Hukou: "local"}); err != nil {
+		e.t.Fatal(err)
+	}
+	return id
+}
+
+var testPDF = []byte("%PDF-1.4\n%%EOF\n")
+
+// newEnrolment prepares a flexible worker's application by u-clerk and takes it as far as status.
+func (e *testEnv) newEnrolment(status registry.Status) registry.Enrolment {
+	e.t.Helper()
+	ctx := context.Background()
+	clerk := e.principal(auth.Clerk)
+	en, err := e.reg.CreateEnrolment(ctx, clerk, registry.NewEnrolment{IDNumber: e.newPerson(), Category: "flexible_worker",
+		StartMonth: period.MonthOf(e.db.Now()).String(), Base: "6000"})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if status == registry.Draft {
+		return en
+	}
+	for _, c := range en.Checklist {
+		m, err := e.reg.AddMaterial(ctx, clerk, en.ID, c.Material.Code, "x.pdf", testPDF)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if _, err := e.reg.CheckMaterial(ctx, clerk, en.ID, m.ID, registry.CheckAccepted, ""); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if status == "accepted" {
+		return en
+	}
+	en, err = e.reg.Submit(ctx, clerk, en.ID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return en
 }
 
 // do sends a request as role ("" = anonymous) and returns the status and body.
