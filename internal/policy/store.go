@@ -233,3 +233,21 @@ func (s *Store) parsed(v Version) (*Policy, error) {
 	s.cache[v.ID] = p
 	return p, nil
 }
+
+// Regions lists the regions that have an approved policy, for the public service guide.
+func (s *Store) Regions(ctx context.Context) ([]string, error) {
+	rows, err := s.db.R().QueryContext(ctx, "SELECT DISTINCT region FROM policy_versions WHERE status = 'approved' ORDER BY region")
+	if err != nil {
+		return nil, fmt.Errorf("policy: regions: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/money"
 )
 
 // pages holds one parsed template set per page: the shared layout plus the page's own file.
@@ -21,6 +22,14 @@ type pages struct {
 
 var templateFuncs = template.FuncMap{
 	"date": func(t time.Time) string { return t.In(shanghai).Format("2006-01-02 15:04") },
+	"yuan": func(f money.Fen) string { return f.String() },
+	"seq": func(from, to int) []int {
+		var out []int
+		for i := from; i <= to; i++ {
+			out = append(out, i)
+		}
+		return out
+	},
 }
 
 // shanghai is the time zone of business dates (SPEC 2). Falls back to a fixed +08:00 where the
@@ -49,7 +58,7 @@ func parsePages() (*pages, error) {
 		}
 		p.byName[name] = t
 	}
-	for _, need := range []string{"login", "home", "account", "users", "audit", "error"} {
+	for _, need := range []string{"login", "home", "account", "users", "audit", "error", "window", "enrolments", "enrolment", "staff", "guide", "policies"} {
 		if p.byName[need] == nil {
 			return nil, fmt.Errorf("web: template %s.html is missing", need)
 		}
@@ -88,6 +97,9 @@ func (v *View) Field(name string) string {
 	return v.Problem.Fields[name]
 }
 
+// Pick chooses between a Chinese and an English text from policy data: {{.Pick .NameZH .NameEN}}.
+func (v *View) Pick(zhText, enText string) string { return v.Lang.pick(zhText, enText) }
+
 // OtherLang is the language the switch offers.
 func (v *View) OtherLang() string { return v.Lang.T("lang.other") }
 
@@ -106,9 +118,14 @@ var menu = []struct {
 	action auth.Action
 }{
 	{"menu.home", "/", auth.ViewPortal},
+	{"menu.window", "/window", auth.RegisterPerson},
+	{"menu.enrolments", "/enrolments", auth.ReadEnrolment},
+	{"menu.staff", "/staff", auth.ManageStaff},
+	{"menu.policies", "/policies", auth.ReadPolicy},
 	{"menu.users", "/admin/users", auth.ListUsers},
 	{"menu.audit", "/audit", auth.ReadAudit},
 	{"menu.account", "/account", auth.ManageSelf},
+	{"menu.guide", "/guide", auth.ViewPortal},
 }
 
 func (s *Server) view(r *http.Request, p *auth.Principal, titleKey string, data any) *View {

@@ -8,6 +8,7 @@ import (
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/registry"
 )
 
 type loginPage struct {
@@ -75,16 +76,18 @@ type homeSection struct {
 }
 
 type homePage struct {
-	Regions  string
-	Sections []homeSection
+	Regions   string
+	Sections  []homeSection
+	Insurance []registry.InsuranceStatus // a resident's own status; nil for other roles
+	Person    *registry.Person
 }
 
 // homeSections: per role, the panels of the home page as message keys {title, text, link}.
 var homeSections = map[auth.Role][][3]string{
-	auth.Resident:    {{"sec.enrolment", "sec.enrolment.none", ""}, {"sec.contrib", "sec.contrib.none", ""}, {"sec.card", "sec.card.none", ""}},
-	auth.Employer:    {{"sec.staff", "sec.staff.none", ""}, {"sec.bills", "sec.bills.none", ""}},
-	auth.Clerk:       {{"sec.window", "sec.window.none", ""}},
-	auth.Reviewer:    {{"sec.review", "sec.review.none", ""}},
+	auth.Resident:    {{"sec.contrib", "sec.contrib.none", ""}, {"sec.card", "sec.card.none", ""}, {"sec.guide", "sec.guide.text", "/guide"}},
+	auth.Employer:    {{"sec.staff", "sec.staff.text", "/staff"}, {"sec.bills", "sec.bills.none", ""}},
+	auth.Clerk:       {{"sec.window", "sec.window.text", "/window"}, {"sec.enrolments", "sec.enrolments.text", "/enrolments"}},
+	auth.Reviewer:    {{"sec.review", "sec.review.text", "/enrolments?status=submitted"}, {"sec.policies", "sec.policies.text", "/policies"}},
 	auth.CardOfficer: {{"sec.batches", "sec.batches.none", ""}},
 	auth.Bank:        {{"sec.bankcards", "sec.bankcards.none", ""}},
 	auth.Institution: {{"sec.settle", "sec.settle.none", ""}},
@@ -96,6 +99,13 @@ var homeSections = map[auth.Role][][3]string{
 func (s *Server) home(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	l := pickLang(r)
 	data := homePage{Regions: strings.Join(p.Regions, ", ")}
+	if p.Has(auth.Resident) && p.PersonID != 0 {
+		me, st, err := s.Registry.MyInsurance(r.Context(), p)
+		if err != nil {
+			return err
+		}
+		data.Person, data.Insurance = &me, st
+	}
 	for _, role := range auth.Roles {
 		if !p.Has(role) {
 			continue
