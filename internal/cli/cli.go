@@ -43,6 +43,7 @@ func init() {
 		"token":   {"issue API tokens: token add --username U", runToken},
 		"audit":   {"audit log: audit verify", runAudit},
 		"policy":  {"policy versions: policy import FILE", runPolicy},
+		"bench":   {"benchmarks: bench import --rows N", runBench},
 		"backup":  {"backup FILE: a consistent copy of the live SQLite database", runBackup},
 		"version": {"print the version", runVersion},
 	}
