@@ -1,0 +1,63 @@
+package web
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/policy"
+)
+
+// TestEveryKeyTranslated finds every message key the templates and handlers use and checks that it
+// has a Chinese and an English text; keys built at run time are checked by family.
+func TestEveryKeyTranslated(t *testing.T) {
+	used := map[string]bool{}
+	tmplKey := regexp.MustCompile(`\.T "([a-z0-9_.]+)"`)
+	goKey := regexp.MustCompile(`\.T\("([a-z0-9_.]+)"\)|"((?:menu|sec|window|staff|enrol|account|users|audit|login|error|guide|policy|policies)\.[a-z0-9_.]+)"`)
+	err := fs.WalkDir(assets, "templates", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(assets, path)
+		for _, m := range tmplKey.FindAllStringSubmatch(string(b), -1) {
+			used[m[1]] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("*.go")
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") || f == "i18n.go" {
+			continue
+		}
+		b, _ := os.ReadFile(f)
+		for _, m := range goKey.FindAllStringSubmatch(string(b), -1) {
+			used[m[1]+m[2]] = true
+		}
+	}
+	for _, r := range auth.Roles {
+		used["role."+string(r)] = true
+	}
+	for _, i := range policy.Insurances {
+		used["ins."+string(i)] = true
+	}
+	for _, k := range []string{"status.draft", "status.submitted", "status.approved", "status.rejected", "check.pending", "check.accepted",
+		"check.rejected", "check.missing", "pstatus.pending", "pstatus.approved", "pstatus.rejected", "when.local_hukou", "when.non_local_hukou"} {
+		used[k] = true
+	}
+	if len(used) < 50 {
+		t.Fatalf("found only %d keys; the scan is broken", len(used))
+	}
+	for k := range used {
+		m, ok := messages[k]
+		if !ok || m[0] == "" || m[1] == "" {
+			t.Errorf("message %q has no Chinese or English text", k)
+		}
+	}
+}
