@@ -1,0 +1,259 @@
+package sheet
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
+)
+
+const utf8BOM = "\ufeff"
+
+func readCSV(data []byte, lim Limits) (*Table, error) {
+	text, err := decodeText(data)
+	if err != nil {
+		return nil, err
+	}
+	// Old Macintosh CSV ends lines with a lone CR, which encoding/csv would
+	// read as one long line.
+	if !strings.Contains(text, "\n") {
+		text = strings.ReplaceAll(text, "\r", "\n")
+	}
+	delim := sniffDelimiter(text)
+	// encoding/csv builds a whole record before handing it over, and a line
+	// of nothing but commas would make that millions of fields, each a
+	// 16-byte string header: refuse what Excel could never have written
+	// before parsing, so memory stays near the file's size.
+	if line, fields := widestRecord(text, delim); fields > maxXLSXCols {
+		return nil, &Error{Line: line, Reason: fmt.Sprintf("line %d has more than %d columns", line, maxXLSXCols)}
+	}
+	cr := csv.NewReader(strings.NewReader(text))
+	cr.Comma = delim
+	cr.FieldsPerRecord = -1 // rows of any length; builder pads and checks them
+	cr.ReuseRecord = true
+
+	// encoding/csv skips empty lines without a word, yet each is a row in
+	// Excel. So a record's row number is worked out from where it starts: the
+	// text lines between the end of the last record and the start of this one
+	// are the skipped empty rows.
+	var (
+		b        = newBuilder(CSV, lim)
+		row      int   // Excel row number of the last record read
+		nlBefore int   // newlines in text before offset
+		offset   int64 // where the last record ended
+	)
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				line := row + pe.StartLine - nlBefore
+				return nil, &Error{Line: line, Reason: fmt.Sprintf("line %d %s", line, quoteProblem(pe.Err))}
+			}
+			return nil, &Error{Reason: "the file could not be read as CSV", Err: err}
+		}
+		start, _ := cr.FieldPos(0)
+		row += start - nlBefore
+		end := cr.InputOffset()
+		nlBefore += strings.Count(text[offset:end], "\n")
+		offset = end
+		if err := b.add(row, rec); err != nil {
+			return nil, err
+		}
+	}
+	return b.finish()
+}
+
+func quoteProblem(err error) string {
+	switch {
+	case errors.Is(err, csv.ErrBareQuote):
+		return `has a double quote (") inside a cell that does not start with one; double it ("") or put the whole cell in quotes`
+	case errors.Is(err, csv.ErrQuote):
+		return "has a cell in double quotes that is not closed properly"
+	default:
+		return "could not be read as CSV"
+	}
+}
+
+// decodeText turns the file into UTF-8 text, or says it is not text.
+func decodeText(data []byte) (string, error) {
+	var text string
+	switch {
+	case bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}):
+		// UTF-16 is never guessed at without its BOM: GB18030 is far more
+		// likely here, and any bytes at all decode as one or the other.
+		out, err := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder().Bytes(data)
+		if err != nil {
+			return "", notTable()
+		}
+		text = string(out)
+	case utf8.Valid(data):
+		text = string(data)
+	default:
+		// GB18030 contains GBK and GB2312, so one decoder covers what every
+		// version of Chinese Excel and WPS writes. Bytes it cannot place come
+		// back as U+FFFD, and that is how binary files are told from text.
+		out, err := simplifiedchinese.GB18030.NewDecoder().Bytes(data)
+		if err != nil || bytes.ContainsRune(out, utf8.RuneError) {
+			return "", notTable()
+		}
+		text = string(out)
+	}
+	text = strings.TrimPrefix(text, utf8BOM)
+	// Text tables hold no control characters but tab and line ends; anything
+	// else (NUL above all) means a binary file, and reading it as CSV would
+	// give the person a confusing complaint about columns or quotes.
+	for _, r := range text {
+		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f {
+			return "", notTable()
+		}
+	}
+	return text, nil
+}
+
+// widestRecord finds the record with the most fields and returns its line
+// (counted as Read counts them) and field count. Quotes are followed simply,
+// each one toggling: a doubled quote toggles twice, and malformed quoting is
+// left for encoding/csv to report.
+func widestRecord(text string, delim rune) (line, fields int) {
+	row, n, quoted := 1, 1, false
+	for _, r := range text {
+		switch {
+		case r == '"':
+			quoted = !quoted
+		case quoted:
+		case r == delim:
+			n++
+		case r == '\n':
+			if n > fields {
+				line, fields = row, n
+			}
+			row, n = row+1, 1
+		}
+	}
+	if n > fields {
+		line, fields = row, n
+	}
+	return line, fields
+}
+
+// sniffDelimiter picks the delimiter from the header line, the first line
+// with any text: a tab or semicolon when it occurs there more often than a
+// comma (outside quotes), else a comma. European-locale Excel writes
+// semicolons, and copying from Excel gives tabs.
+func sniffDelimiter(text string) rune {
+	for len(text) > 0 {
+		line, rest, _ := strings.Cut(text, "\n")
+		text = rest
+		if strings.Trim(line, " \t\r,;\"") == "" {
+			continue
+		}
+		var comma, tab, semi int
+		quoted := false
+		for _, r := range line {
+			switch {
+			case r == '"':
+				quoted = !quoted
+			case quoted:
+			case r == ',':
+				comma++
+			case r == '\t':
+				tab++
+			case r == ';':
+				semi++
+			}
+		}
+		switch {
+		case tab > comma && tab >= semi:
+			return '\t'
+		case semi > comma:
+			return ';'
+		}
+		return ','
+	}
+	return ','
+}
+
+// WriteCSV writes UTF-8 CSV with a BOM (without it Excel reads the file in the
+// local code page and garbles Chinese text) and CRLF line ends.
+//
+// A cell that starts with = + - @ or a tab or CR, and is not simply a number,
+// is written with a leading apostrophe: Excel would otherwise run it as a
+// formula when the file is opened, and a name typed by one employer's HR must
+// not become a formula on another's desk. Read does not remove the apostrophe.
+//
+// Excel turns long digit strings in CSV into rounded numbers when it opens
+// them; files meant for people to edit should be written with WriteXLSX.
+func WriteCSV(w io.Writer, header []string, rows [][]string) error {
+	if _, err := io.WriteString(w, utf8BOM); err != nil {
+		return fmt.Errorf("sheet: write csv: %w", err)
+	}
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	var rec []string
+	write := func(cells []string) error {
+		if len(cells) > len(header) {
+			return fmt.Errorf("a row has %d cells but the header only %d", len(cells), len(header))
+		}
+		rec = rec[:0]
+		for _, c := range cells {
+			rec = append(rec, defuse(c))
+		}
+		return cw.Write(rec)
+	}
+	if err := write(header); err != nil {
+		return fmt.Errorf("sheet: write csv: %w", err)
+	}
+	for _, r := range rows {
+		if err := write(r); err != nil {
+			return fmt.Errorf("sheet: write csv: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("sheet: write csv: %w", err)
+	}
+	return nil
+}
+
+// defuse stops a spreadsheet from reading a cell as a formula.
+func defuse(c string) string {
+	if c == "" || !strings.ContainsRune("=+-@\t\r", rune(c[0])) {
+		return c
+	}
+	// Negative amounts like "-12.50" are data, not formulas.
+	if isDecimal(c) {
+		return c
+	}
+	return "'" + c
+}
+
+// isDecimal reports whether s is a plain decimal number such as "-12.50".
+// strconv.ParseFloat is too generous here: Excel reads "-Inf" or "-0x1p3" as
+// formulas.
+func isDecimal(s string) bool {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	digits, dot := 0, false
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] >= '0' && s[i] <= '9':
+			digits++
+		case s[i] == '.' && !dot:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return digits > 0
+}

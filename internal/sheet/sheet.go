@@ -1,0 +1,348 @@
+// Package sheet reads and writes the tables that employers' HR departments
+// upload and download: XLSX workbooks and CSV text.
+//
+// Read turns an uploaded file into a Table of trimmed strings: a header row and
+// data rows, each row carrying the line number a person sees in Excel so that
+// callers can say "line 7: the ID number is wrong" and be understood. It knows
+// nothing of what the columns mean; ID numbers, amounts and dates are checked by
+// the packages that own them.
+//
+// What this package must never do:
+//   - panic or run without bound on a hostile upload: every file is read
+//     through Limits (bytes, rows, columns, characters per cell, and for XLSX
+//     the unpacked size, which is what a ZIP bomb attacks);
+//   - repair data: a cell is returned as Excel displays it (numbers in plain
+//     digits rather than scientific notation), trimmed of surrounding space,
+//     and nothing more, so an ID number that Excel has already rounded is
+//     handed on as rounded and is rejected upstream, never guessed back;
+//   - drop a value silently: a value under a column with no header is an
+//     error, not a truncation, because in CSV it usually means an unquoted
+//     comma (an amount written "1,234.50") has shifted the row;
+//   - write a cell that a spreadsheet would run as a formula (see WriteCSV).
+package sheet
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/width"
+)
+
+// Format is the kind of file a Table was read from.
+type Format string
+
+// The formats Read understands.
+const (
+	XLSX Format = "xlsx"
+	CSV  Format = "csv"
+)
+
+// Limits protect the server from hostile uploads. A zero field takes its
+// default, so Limits{} is the normal choice.
+type Limits struct {
+	MaxBytes int64 // whole file; default 20 MiB
+	MaxRows  int   // data rows (excluding the header); default 200_000
+	MaxCols  int   // default 64
+	MaxCell  int   // characters per cell; default 1_000
+
+	// MaxUnzipped bounds the total unpacked size of an XLSX (a ZIP archive),
+	// as its directory declares it; default 10 × MaxBytes. Deflate can expand
+	// a kilobyte into a gigabyte, so MaxBytes alone bounds nothing for XLSX;
+	// this also bounds what excelize holds unpacked in memory. The default leaves room for what MaxRows allows: 100,000 rows of 8 columns
+	// unpack to about 46 MB (from 3.7 MB), so 200,000 rows of 16 columns fit.
+	MaxUnzipped int64
+}
+
+// The defaults; see Limits.
+const (
+	DefaultMaxBytes = 20 << 20
+	DefaultMaxRows  = 200_000
+	DefaultMaxCols  = 64
+	DefaultMaxCell  = 1_000
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = DefaultMaxBytes
+	}
+	if l.MaxRows <= 0 {
+		l.MaxRows = DefaultMaxRows
+	}
+	if l.MaxCols <= 0 {
+		l.MaxCols = DefaultMaxCols
+	}
+	if l.MaxCell <= 0 {
+		l.MaxCell = DefaultMaxCell
+	}
+	if l.MaxUnzipped <= 0 {
+		l.MaxUnzipped = 10 * l.MaxBytes
+	}
+	return l
+}
+
+// Table is a file's first sheet: the header row and the data rows, cells
+// trimmed of surrounding space.
+type Table struct {
+	Format Format   // XLSX or CSV
+	Header []string // the first row with any text in it
+	Rows   []Row    // data rows in file order; entirely empty rows are skipped (but line numbers stay true)
+}
+
+// Row is one data row of a Table.
+type Row struct {
+	// Line is the 1-based row number as a person sees it in Excel; the header
+	// is line 1 when it is the first row. For XLSX it is the worksheet row
+	// number. For CSV it counts records, not text lines: a quoted cell that
+	// spans several lines is one record, as it is one row when Excel opens
+	// the file, and an empty line counts as an (empty) record.
+	Line int
+	// Cells holds one string per header column. Short rows are padded with
+	// "", and empty cells beyond the header are dropped.
+	Cells []string
+}
+
+// Error is what Read returns when a file cannot be turned into a Table.
+// Reason is plain English for the person who uploaded the file and may be
+// shown to them as it is; Line and Column locate the problem for callers that
+// mark it up.
+type Error struct {
+	Line   int    // 1-based line (row) number, 0 when the error is not about one line
+	Column string // Excel column letter ("C"), "" when not about one column
+	Reason string // for example "cell C5 is longer than 1000 characters"
+	Err    error  // the underlying cause, if any (say, a failed read); for logs, not for people
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return "sheet: " + e.Reason + ": " + e.Err.Error()
+	}
+	return "sheet: " + e.Reason
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// notTable is the answer for anything that is neither a readable workbook nor
+// text; the person can do nothing more with a more precise one.
+func notTable() *Error {
+	return &Error{Reason: "the file is not an XLSX or CSV table"}
+}
+
+// Read reads an uploaded table.
+//
+// It detects the format by content, not by name: an XLSX is a ZIP and starts
+// with "PK\x03\x04"; anything else is treated as CSV text. For XLSX it reads
+// the first worksheet. For CSV it accepts UTF-8 with or without a BOM,
+// GB18030 (and so GBK, which Excel on Chinese Windows writes) when the text is
+// not valid UTF-8, and UTF-16 with a BOM (Excel's "Unicode Text"); the
+// delimiter is a comma, or a tab or semicolon when the header line uses it
+// more than commas.
+//
+// Leading empty rows are skipped; the first row with any text is the header,
+// which must not name two columns alike. Every error is an *Error.
+func Read(r io.Reader, lim Limits) (*Table, error) {
+	lim = lim.withDefaults()
+	// One byte more than allowed tells a file of exactly MaxBytes from a
+	// larger one without reading the larger one to its end.
+	data, err := io.ReadAll(io.LimitReader(r, lim.MaxBytes+1))
+	if err != nil {
+		return nil, &Error{Reason: "the file could not be read", Err: err}
+	}
+	if int64(len(data)) > lim.MaxBytes {
+		return nil, &Error{Reason: "the file is larger than " + formatBytes(lim.MaxBytes)}
+	}
+	if len(data) == 0 {
+		return nil, &Error{Reason: "the file is empty"}
+	}
+	switch {
+	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
+		return readXLSX(data, lim)
+	case bytes.HasPrefix(data, []byte("\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")):
+		// An OLE compound file: Excel 97–2003 .xls, or an XLSX that Excel
+		// encrypted with a password. Both are common from HR departments, and
+		// both are fixed the same way.
+		return nil, &Error{Reason: "the file is an old-style .xls workbook or has a password; save it in Excel as an .xlsx workbook without a password"}
+	default:
+		return readCSV(data, lim)
+	}
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	default:
+		return strconv.FormatInt(n, 10) + " bytes"
+	}
+}
+
+// ColumnName is the Excel letter of a 0-based column index (0 → "A",
+// 26 → "AA"); "" for a negative index.
+func ColumnName(i int) string {
+	if i < 0 {
+		return ""
+	}
+	var b [16]byte
+	n := len(b)
+	for i++; i > 0; i = (i - 1) / 26 {
+		n--
+		b[n] = byte('A' + (i-1)%26)
+	}
+	return string(b[n:])
+}
+
+// Column returns the index of the first header column matching any of names,
+// or -1. Matching ignores case, spaces, full-width forms (so "（" is "(" and
+// "ＩＤ" is "ID") and an asterisk at either end (templates mark required
+// columns "*姓名"). A header that ends in a parenthesised part matches the part
+// before it and the part inside too: "身份证号 (id_number)" matches
+// "身份证号", "id_number" and the whole.
+func (t *Table) Column(names ...string) int {
+	want := make([]string, 0, len(names))
+	for _, n := range names {
+		if k := normalize(n); k != "" {
+			want = append(want, k)
+		}
+	}
+	for i, h := range t.Header {
+		for _, k := range headerKeys(h) {
+			for _, w := range want {
+				if k == w {
+					return i
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// normalize is the form in which header names are compared.
+func normalize(s string) string {
+	s = strings.ToLower(width.Fold.String(s))
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, s)
+	return strings.Trim(s, "*")
+}
+
+// headerKeys lists the names a header cell answers to.
+func headerKeys(h string) []string {
+	k := normalize(h)
+	if k == "" {
+		return nil
+	}
+	keys := []string{k}
+	if i := strings.LastIndexByte(k, '('); i > 0 && strings.HasSuffix(k, ")") {
+		if before := strings.Trim(k[:i], "*"); before != "" {
+			keys = append(keys, before)
+		}
+		if inside := k[i+1 : len(k)-1]; inside != "" {
+			keys = append(keys, inside)
+		}
+	}
+	return keys
+}
+
+// trim removes what surrounds a cell's text. Besides Unicode spaces
+// (including the full-width 　 typed with Chinese input methods) it removes
+// byte order marks and zero-width spaces, which arrive invisibly when text is
+// pasted from web pages or from CSV files opened and saved again.
+func trim(s string) string {
+	return strings.TrimFunc(s, func(r rune) bool {
+		return unicode.IsSpace(r) || r == '\ufeff' || r == '\u200b'
+	})
+}
+
+// builder turns rows as read from a file into a Table, applying the rules
+// both formats share: skip empty rows, take the first other row as the
+// header, and hold every row to the limits.
+type builder struct {
+	lim Limits
+	t   *Table
+}
+
+func newBuilder(f Format, lim Limits) *builder {
+	return &builder{lim: lim, t: &Table{Format: f}}
+}
+
+// add takes the cells of one row at line. It may change cells in place and
+// does not keep the slice.
+func (b *builder) add(line int, cells []string) error {
+	n := 0 // columns up to the last one with text
+	for i, c := range cells {
+		c = trim(c)
+		cells[i] = c
+		if c != "" {
+			n = i + 1
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	if n > b.lim.MaxCols {
+		return &Error{Line: line, Reason: fmt.Sprintf("line %d has %d columns; at most %d", line, n, b.lim.MaxCols)}
+	}
+	cells = cells[:n]
+	for i, c := range cells {
+		// The byte length bounds the character count from above, so most
+		// cells are cleared without counting.
+		if len(c) > b.lim.MaxCell && utf8.RuneCountInString(c) > b.lim.MaxCell {
+			col := ColumnName(i)
+			return &Error{Line: line, Column: col, Reason: fmt.Sprintf("cell %s%d is longer than %d characters", col, line, b.lim.MaxCell)}
+		}
+	}
+	if b.t.Header == nil {
+		return b.setHeader(line, cells)
+	}
+	if len(b.t.Rows) == b.lim.MaxRows {
+		return &Error{Line: line, Reason: fmt.Sprintf("the file has more than %d rows besides the header", b.lim.MaxRows)}
+	}
+	width := len(b.t.Header)
+	if n > width {
+		// n is the last column with text, and it lies beyond the header.
+		col := ColumnName(n - 1)
+		return &Error{Line: line, Column: col, Reason: fmt.Sprintf("cell %s%d has a value but column %s has no header", col, line, col)}
+	}
+	row := make([]string, width)
+	copy(row, cells)
+	b.t.Rows = append(b.t.Rows, Row{Line: line, Cells: row})
+	return nil
+}
+
+func (b *builder) setHeader(line int, cells []string) error {
+	seen := make(map[string]bool, len(cells))
+	for i, c := range cells {
+		k := normalize(c)
+		if k == "" {
+			// A column without a name cannot be asked for by Column, so it
+			// cannot clash with another; its cells are kept all the same.
+			continue
+		}
+		if seen[k] {
+			return &Error{Line: line, Column: ColumnName(i), Reason: fmt.Sprintf("the header has two columns named %s", c)}
+		}
+		seen[k] = true
+	}
+	b.t.Header = append([]string(nil), cells...)
+	return nil
+}
+
+func (b *builder) finish() (*Table, error) {
+	if b.t.Header == nil {
+		if b.t.Format == XLSX {
+			// Often the data is on another sheet; only the first is read.
+			return nil, &Error{Reason: "the first worksheet has no header row: every row is empty"}
+		}
+		return nil, &Error{Reason: "the file has no header row: every row is empty"}
+	}
+	return b.t, nil
+}
