@@ -1,0 +1,89 @@
+package demo_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/shebao/shebao/internal/audit"
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/db/dbtest"
+	"github.com/shebao/shebao/internal/demo"
+	"github.com/shebao/shebao/internal/ident"
+	"github.com/shebao/shebao/internal/period"
+	"github.com/shebao/shebao/internal/policy"
+	"github.com/shebao/shebao/internal/registry"
+)
+
+// TestDemoCity builds the demo city and checks what SPEC and the registry issue promise of it.
+func TestDemoCity(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.SQLite(t, dbtest.Options{})
+	a := auth.New(d, auth.Options{})
+	pol := policy.NewStore(d)
+	city := demo.City{DB: d, Auth: a, Policies: pol, Registry: registry.New(d, a, pol), Now: d.Now}
+	logins, err := demo.Load(ctx, city)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(logins) != len(auth.Roles) {
+		t.Fatalf("%d logins; want one per role", len(logins))
+	}
+	count := func(q string, args ...any) int {
+		var n int
+		if err := d.R().QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count("SELECT COUNT(*) FROM employers"); n < 200 {
+		t.Errorf("%d employers; want at least 200", n)
+	}
+	if n := count("SELECT COUNT(*) FROM persons"); n < 10_000 {
+		t.Errorf("%d persons; want at least 10,000", n)
+	}
+	for _, st := range []string{"draft", "submitted", "approved", "rejected"} {
+		if n := count("SELECT COUNT(*) FROM enrolments WHERE status = $1", st); n == 0 {
+			t.Errorf("no enrolment is %s", st)
+		}
+	}
+	// Every ID number is valid, and they vary: several districts, both genders, local and not.
+	rows, err := d.R().QueryContext(ctx, "SELECT id_number FROM persons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes, genders := map[string]bool{}, map[ident.Gender]bool{}
+	today := period.Today(d.Now())
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		n, err := ident.ParseIDNumber(s, today)
+		if err != nil {
+			t.Fatalf("demo ID %s: %v", s, err)
+		}
+		codes[n.AddressCode()], genders[n.Gender()] = true, true
+	}
+	rows.Close()
+	if len(codes) < 8 || len(genders) != 2 {
+		t.Errorf("ID numbers vary too little: %d address codes, %d genders", len(codes), len(genders))
+	}
+	// The demo resident is an insured person whose own page shows active insurance.
+	u, err := a.UserByName(ctx, "demo-resident")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, st, err := city.Registry.MyInsurance(ctx, &auth.Principal{User: u})
+	if err != nil || len(st) != 5 || !st[0].Active {
+		t.Fatalf("demo resident's insurance = %+v, %v", st, err)
+	}
+	// Loading again changes nothing.
+	before := count("SELECT COUNT(*) FROM audit_log")
+	if _, err := demo.Load(ctx, city); err != nil {
+		t.Fatal(err)
+	}
+	if after := count("SELECT COUNT(*) FROM audit_log"); after != before {
+		t.Fatalf("second load wrote %d audit entries", after-before)
+	}
+	if _, err := audit.Verify(ctx, d, nil); err != nil {
+		t.Fatal(err)
+	}
+}
