@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/shebao/shebao/internal/db"
@@ -22,9 +23,31 @@ func runBench(ctx context.Context, io IO, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: shebao bench import --rows N [--db postgres://…]", errUsage)
 	}
+	// --cpuprofile FILE, anywhere after the benchmark's name, writes a CPU profile of the run.
+	rest := args[1:]
+	for i := 0; i < len(rest); i++ {
+		if v, ok := strings.CutPrefix(rest[i], "--cpuprofile="); ok || rest[i] == "--cpuprofile" {
+			if !ok && i+1 < len(rest) {
+				v = rest[i+1]
+				rest = append(rest[:i:i], rest[i+2:]...)
+			} else {
+				rest = append(rest[:i:i], rest[i+1:]...)
+			}
+			f, err := os.Create(v)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			if err := pprof.StartCPUProfile(f); err != nil {
+				return err
+			}
+			defer pprof.StopCPUProfile()
+			break
+		}
+	}
 	switch args[0] {
 	case "import":
-		return benchImport(ctx, io, args[1:])
+		return benchImport(ctx, io, rest)
 	}
 	return fmt.Errorf("%w: unknown benchmark %q (have: import)", errUsage, args[0])
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 
@@ -133,7 +134,8 @@ func benchIDs(n int) []string {
 }
 
 // rawInsert writes what an import of ids writes — a person, an employment and five participations
-// each — with no validation, in one transaction.
+// each — with no validation, in one transaction, by the fastest plain means shebao has: multi-row
+// inserts returning the new persons' ids.
 func rawInsert(ctx context.Context, d *db.DB, ids []string, month string) (time.Duration, error) {
 	var empID int64
 	if err := d.Write(ctx, func(tx *db.Tx) error {
@@ -142,40 +144,44 @@ func rawInsert(ctx context.Context, d *db.DB, ids []string, month string) (time.
 	}); err != nil {
 		return 0, err
 	}
+	m, _ := period.ParseMonth(month)
 	start := time.Now()
 	err := d.Write(ctx, func(tx *db.Tx) error {
 		now := db.FormatTime(tx.Now)
-		insP, err := tx.PrepareContext(ctx, `INSERT INTO persons(region, id_number, id_kind, name, gender, birth_date, ethnicity, hukou_type,
-			hukou_place, residence_permit, phone, address, created_at, created_by, updated_at)
-			VALUES('330100', $1, 'resident', $2, 'male', '1970-01-01', '汉族', 'local', '', '', '', '', $3, 'ref', $3) RETURNING id`)
-		if err != nil {
-			return err
-		}
-		insS, err := tx.PrepareContext(ctx, "INSERT INTO staff(region, employer_id, person_id, start_month, base, created_at) VALUES('330100', $1, $2, $3, $4, $5)")
-		if err != nil {
-			return err
-		}
-		insQ, err := tx.PrepareContext(ctx, `INSERT INTO participations(region, person_id, employer_id, insurance, start_month, source, created_at)
-			VALUES('330100', $1, $2, $3, $4, 'ref', $5)`)
-		if err != nil {
-			return err
-		}
-		m, _ := period.ParseMonth(month)
+		pid := make(map[string]int64, len(ids))
+		persons := tx.Inserter("persons", "region", "id_number", "id_kind", "name", "gender", "birth_date", "ethnicity", "hukou_type",
+			"hukou_place", "residence_permit", "phone", "address", "created_at", "created_by", "updated_at").
+			Returning("id, id_number", func(rows *sql.Rows) error {
+				var id int64
+				var n string
+				err := rows.Scan(&id, &n)
+				pid[n] = id
+				return err
+			})
 		for i, id := range ids {
-			var pid int64
-			if err := insP.QueryRowContext(ctx, id, fmt.Sprintf("职工%06d", i), now).Scan(&pid); err != nil {
+			if err := persons.Add(ctx, "330100", id, "resident", fmt.Sprintf("职工%06d", i), "male", "1970-01-01", "汉族", "local", "", "", "", "", now, "ref", now); err != nil {
 				return err
 			}
-			if _, err := insS.ExecContext(ctx, empID, pid, int(m), 400000, now); err != nil {
+		}
+		if err := persons.Close(ctx); err != nil {
+			return err
+		}
+		staff := tx.Inserter("staff", "region", "employer_id", "person_id", "start_month", "base", "created_at")
+		parts := tx.Inserter("participations", "region", "person_id", "employer_id", "insurance", "start_month", "source", "created_at")
+		for _, id := range ids {
+			if err := staff.Add(ctx, "330100", empID, pid[id], int(m), 400000, now); err != nil {
 				return err
 			}
 			for _, ins := range policy.Insurances {
-				if _, err := insQ.ExecContext(ctx, pid, empID, string(ins), int(m), now); err != nil {
+				if err := parts.Add(ctx, "330100", pid[id], empID, string(ins), int(m), "ref", now); err != nil {
 					return err
 				}
 			}
 		}
-		return nil
+		if err := staff.Close(ctx); err != nil {
+			return err
+		}
+		return parts.Close(ctx)
 	})
 	return time.Since(start), err
 }

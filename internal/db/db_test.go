@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -134,4 +135,33 @@ func TestSQLiteSecondOpener(t *testing.T) {
 	if err := a.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM users").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("first opener sees %d users, %v", n, err)
 	}
+}
+
+func TestInserter(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		const n = 2345 // not a multiple of the batch size
+		err := d.Write(ctx, func(tx *db.Tx) error {
+			in := tx.Inserter("user_regions", "user_id", "region")
+			if _, err := tx.ExecContext(ctx, "INSERT INTO users(id, username, role, password_hash, created_at, updated_at) VALUES(1, 'u', 'admin', 'h', 't', 't')"); err != nil {
+				return err
+			}
+			for i := range n {
+				if err := in.Add(ctx, 1, fmt.Sprintf("%06d", i)); err != nil {
+					return err
+				}
+			}
+			if err := in.Add(ctx, 1); err == nil {
+				return errors.New("a short row was accepted")
+			}
+			return in.Close(ctx)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got int
+		if err := d.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM user_regions").Scan(&got); err != nil || got != n {
+			t.Fatalf("inserted %d rows, %v; want %d", got, err, n)
+		}
+	})
 }

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strconv"
@@ -188,30 +189,8 @@ func loadState(ctx context.Context, r db.Reader, employerID int64, changes []cha
 	}
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	const chunk = 500
-	for i := 0; i < len(ids); i += chunk {
-		part := ids[i:min(i+chunk, len(ids))]
-		args := make([]any, len(part))
-		ph := make([]string, len(part))
-		for j, id := range part {
-			args[j], ph[j] = id, "$"+strconv.Itoa(j+1)
-		}
-		rows, err := r.QueryContext(ctx, "SELECT "+personColumns+" FROM persons WHERE id_number IN ("+strings.Join(ph, ", ")+")", args...)
-		if err != nil {
-			return st, fmt.Errorf("registry: load persons: %w", err)
-		}
-		for rows.Next() {
-			p, err := scanPerson(rows)
-			if err != nil {
-				rows.Close()
-				return st, err
-			}
-			st.persons[p.IDNumber] = p
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return st, err
-		}
+	if err := loadPersons(ctx, r, ids, st.persons); err != nil {
+		return st, err
 	}
 	if len(st.persons) == 0 {
 		return st, nil
@@ -221,6 +200,7 @@ func loadState(ctx context.Context, r db.Reader, employerID int64, changes []cha
 		pids = append(pids, p.ID)
 	}
 	slices.Sort(pids)
+	const chunk = 500
 	for i := 0; i < len(pids); i += chunk {
 		part := pids[i:min(i+chunk, len(pids))]
 		args := []any{employerID}
@@ -272,6 +252,36 @@ func loadState(ctx context.Context, r db.Reader, employerID int64, changes []cha
 		}
 	}
 	return st, nil
+}
+
+// loadPersons reads the persons with the given ID numbers into into, 500 at a time.
+func loadPersons(ctx context.Context, r db.Reader, ids []string, into map[ident.IDNumber]Person) error {
+	const chunk = 500
+	for i := 0; i < len(ids); i += chunk {
+		part := ids[i:min(i+chunk, len(ids))]
+		args := make([]any, len(part))
+		ph := make([]string, len(part))
+		for j, id := range part {
+			args[j], ph[j] = id, "$"+strconv.Itoa(j+1)
+		}
+		rows, err := r.QueryContext(ctx, "SELECT "+personColumns+" FROM persons WHERE id_number IN ("+strings.Join(ph, ", ")+")", args...)
+		if err != nil {
+			return fmt.Errorf("registry: load persons: %w", err)
+		}
+		for rows.Next() {
+			p, err := scanPerson(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			into[p.IDNumber] = p
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkAgainst checks each change against the database and against the changes before it in the
@@ -333,61 +343,70 @@ func staffCategory(p *policy.Policy) (*policy.Category, error) {
 	return nil, errs.E(errs.Unavailable, "the policy in force has no category for employees")
 }
 
-// apply writes validated, checked changes in tx. It returns how many changes it applied.
+// apply writes validated, checked changes in tx. New persons, employments and participation
+// intervals are written with multi-row inserts, so a large file costs few statements; removals and
+// base changes, which touch existing rows, are written one by one. It returns how many changes it
+// applied.
 func (s *Service) apply(ctx context.Context, tx *db.Tx, e *Employer, st staffState, changes []change, source string) (int, error) {
-	insPerson, err := tx.PrepareContext(ctx, `INSERT INTO persons(region, id_number, id_kind, name, gender, birth_date, ethnicity, hukou_type,
-		hukou_place, residence_permit, phone, address, created_at, created_by, updated_at)
-		VALUES($1, $2, $3, $4, $5, $6, $7, $8, '', '', $9, $10, $11, $12, $11) RETURNING id`)
-	if err != nil {
-		return 0, err
-	}
-	defer insPerson.Close()
-	insStaff, err := tx.PrepareContext(ctx, "INSERT INTO staff(region, employer_id, person_id, start_month, base, created_at) VALUES($1, $2, $3, $4, $5, $6)")
-	if err != nil {
-		return 0, err
-	}
-	defer insStaff.Close()
-	insPart, err := tx.PrepareContext(ctx, `INSERT INTO participations(region, person_id, employer_id, insurance, start_month, source, created_at)
-		VALUES($1, $2, $3, $4, $5, $6, $7)`)
-	if err != nil {
-		return 0, err
-	}
-	defer insPart.Close()
 	now := db.FormatTime(tx.Now)
 	cats := map[period.Month]*policy.Category{}
+	// Persons first: their ids are needed for the rows that refer to them.
+	persons := tx.Inserter("persons", "region", "id_number", "id_kind", "name", "gender", "birth_date", "ethnicity", "hukou_type",
+		"hukou_place", "residence_permit", "phone", "address", "created_at", "created_by", "updated_at")
+	fresh := map[ident.IDNumber]Person{}
+	persons.Returning("id, id_number", func(rows *sql.Rows) error {
+		var id int64
+		var n string
+		if err := rows.Scan(&id, &n); err != nil {
+			return err
+		}
+		p := fresh[ident.IDNumber(n)]
+		p.ID = id
+		st.persons[p.IDNumber] = p
+		return nil
+	})
 	for _, c := range changes {
-		p, registered := st.persons[c.n]
+		if c.op != OpAdd {
+			continue
+		}
+		if _, ok := cats[c.month]; !ok {
+			v, err := s.policies.Effective(ctx, tx, e.Region, c.month)
+			if err != nil {
+				return 0, err
+			}
+			if cats[c.month], err = staffCategory(v.Policy); err != nil {
+				return 0, err
+			}
+		}
+		if _, registered := st.persons[c.n]; registered {
+			continue
+		}
+		p := c.person
+		p.Region, p.IDNumber, p.Gender, p.BirthDate, p.CreatedAt = e.Region, c.n, c.n.Gender(), c.n.BirthDate(), tx.Now
+		fresh[c.n] = p
+		if err := persons.Add(ctx, e.Region, string(c.n), string(c.n.Kind()), p.Name, string(c.n.Gender()),
+			c.n.BirthDate().Format("2006-01-02"), p.Ethnicity, string(p.Hukou), "", "", p.Phone, p.Address, now, source, now); err != nil {
+			return 0, err
+		}
+	}
+	if err := persons.Close(ctx); err != nil {
+		if db.IsUniqueViolation(err) {
+			return 0, errs.E(errs.Conflict, "a person in this file was registered by someone else meanwhile; upload again")
+		}
+		return 0, fmt.Errorf("registry: add persons: %w", err)
+	}
+	staffRows := tx.Inserter("staff", "region", "employer_id", "person_id", "start_month", "base", "created_at")
+	parts := tx.Inserter("participations", "region", "person_id", "employer_id", "insurance", "start_month", "source", "created_at")
+	for _, c := range changes {
+		p := st.persons[c.n]
 		switch c.op {
 		case OpAdd:
-			cat, ok := cats[c.month]
-			if !ok {
-				v, err := s.policies.Effective(ctx, tx, e.Region, c.month)
-				if err != nil {
+			if err := staffRows.Add(ctx, e.Region, e.ID, p.ID, int(c.month), int64(c.base), now); err != nil {
+				return 0, err
+			}
+			for _, ins := range cats[c.month].Insurances {
+				if err := parts.Add(ctx, e.Region, p.ID, e.ID, string(ins), int(c.month), source, now); err != nil {
 					return 0, err
-				}
-				if cat, err = staffCategory(v.Policy); err != nil {
-					return 0, err
-				}
-				cats[c.month] = cat
-			}
-			if !registered {
-				p = c.person
-				p.Region, p.IDNumber = e.Region, c.n
-				if err := insPerson.QueryRowContext(ctx, e.Region, string(c.n), string(c.n.Kind()), p.Name, string(c.n.Gender()),
-					c.n.BirthDate().Format("2006-01-02"), p.Ethnicity, string(p.Hukou), p.Phone, p.Address, now, source).Scan(&p.ID); err != nil {
-					if db.IsUniqueViolation(err) {
-						return 0, errs.E(errs.Conflict, "a person in this file was registered by someone else meanwhile; upload again")
-					}
-					return 0, fmt.Errorf("registry: add person: %w", err)
-				}
-				st.persons[c.n] = p
-			}
-			if _, err := insStaff.ExecContext(ctx, e.Region, e.ID, p.ID, int(c.month), int64(c.base), now); err != nil {
-				return 0, fmt.Errorf("registry: add staff: %w", err)
-			}
-			for _, ins := range cat.Insurances {
-				if _, err := insPart.ExecContext(ctx, e.Region, p.ID, e.ID, string(ins), int(c.month), source, now); err != nil {
-					return 0, fmt.Errorf("registry: open participation: %w", err)
 				}
 			}
 		case OpRemove:
@@ -407,6 +426,12 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, e *Employer, st staffSta
 				return 0, fmt.Errorf("registry: change base: %w", err)
 			}
 		}
+	}
+	if err := staffRows.Close(ctx); err != nil {
+		return 0, fmt.Errorf("registry: add staff: %w", err)
+	}
+	if err := parts.Close(ctx); err != nil {
+		return 0, fmt.Errorf("registry: open participations: %w", err)
 	}
 	return len(changes), nil
 }
