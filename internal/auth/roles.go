@@ -79,6 +79,13 @@ const (
 	ManageStaff      Action = "staff.manage"   // employers: their own staff
 	ReadStaff        Action = "staff.read"
 	ReadOwnInsurance Action = "insurance.own"
+
+	ReadKeys         Action = "keys.read"         // key service status, key metadata, requests
+	UnsealKeys       Action = "keys.unseal"       // enter one's component
+	SealKeys         Action = "keys.seal"         // seal the key service
+	RequestKeys      Action = "keys.request"      // ask to generate, rotate, export or destroy issuer keys
+	ApproveKeys      Action = "keys.approve"      // approve such a request
+	AuthenticateCard Action = "card.authenticate" // a terminal checks a card online
 )
 
 // everyone is every role, for actions open to all authenticated users.
@@ -110,6 +117,13 @@ var permissions = map[Action][]Role{
 	ManageStaff:      {Employer},
 	ReadStaff:        {Employer, Clerk, Auditor},
 	ReadOwnInsurance: {Resident},
+
+	ReadKeys:         {Custodian, Auditor, Admin},
+	UnsealKeys:       {Custodian},
+	SealKeys:         {Custodian, Admin},
+	RequestKeys:      {Custodian, Admin},
+	ApproveKeys:      {Custodian},
+	AuthenticateCard: {Institution, Clerk, Bank},
 }
 
 // Can reports whether role may perform action.

@@ -48,8 +48,10 @@ func runBench(ctx context.Context, io IO, args []string) error {
 	switch args[0] {
 	case "import":
 		return benchImport(ctx, io, rest)
+	case "keys":
+		return benchKeys(ctx, io, rest)
 	}
-	return fmt.Errorf("%w: unknown benchmark %q (have: import)", errUsage, args[0])
+	return fmt.Errorf("%w: unknown benchmark %q (have: import, keys)", errUsage, args[0])
 }
 
 // benchDB opens a fresh database for a benchmark: SQLite in a temporary directory, or a new

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/user"
 	"runtime/debug"
 	"sort"
@@ -43,7 +44,8 @@ func init() {
 		"token":   {"issue API tokens: token add --username U", runToken},
 		"audit":   {"audit log: audit verify", runAudit},
 		"policy":  {"policy versions: policy import FILE", runPolicy},
-		"bench":   {"benchmarks: bench import --rows N", runBench},
+		"bench":   {"benchmarks: bench import --rows N | bench keys", runBench},
+		"keys":    {"key service: keys component | init | status | unseal | request | approve | list", runKeys},
 		"backup":  {"backup FILE: a consistent copy of the live SQLite database", runBackup},
 		"version": {"print the version", runVersion},
 	}
@@ -163,3 +165,5 @@ func runVersion(ctx context.Context, io IO, args []string) error {
 func splitList(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
+
+func readFile(path string) ([]byte, error) { return os.ReadFile(path) }

@@ -17,6 +17,15 @@ func demoUsers(ctx context.Context, d *db.DB) (int, error) {
 	return n, nil
 }
 
+// realUsers counts users not made by the demo: their presence marks a production database.
+func realUsers(ctx context.Context, d *db.DB) (int, error) {
+	var n int
+	if err := d.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE NOT demo").Scan(&n); err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return n, nil
+}
+
 func printDemoLogins(w io.Writer, addr string, logins []demo.Login) {
 	fmt.Fprintf(w, "\nshebao demo city (region %s) — open http://%s/ and log in as any of:\n\n", demo.Region, addr)
 	fmt.Fprintf(w, "  %-20s %-14s %-18s %s\n", "username", "role", "password", "who")

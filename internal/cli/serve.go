@@ -11,6 +11,7 @@ import (
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/config"
 	"github.com/shebao/shebao/internal/demo"
+	"github.com/shebao/shebao/internal/keys"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
 	"github.com/shebao/shebao/internal/web"
@@ -36,10 +37,20 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	authSvc := auth.New(d, auth.Options{SessionTTL: c.SessionTTL})
 	policies := policy.NewStore(d)
 	reg := registry.New(d, authSvc, policies)
+	keySvc := keys.New(d, policies, log)
+	defer keySvc.Seal(context.Background())
 
 	if c.Demo {
+		if n, err := realUsers(ctx, d); err != nil {
+			return err
+		} else if n > 0 {
+			return fmt.Errorf("--demo refused: this database has %d real (non-demo) users; demo mode uses published passwords and keys", n)
+		}
 		log.Warn("DEMO MODE: loading the demo city; never use this database for real people")
-		logins, err := demo.Load(ctx, demo.City{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Now: d.Now,
+		if err := keySvc.UnsealDevelopment(ctx, demo.Custodians); err != nil {
+			return err
+		}
+		logins, err := demo.Load(ctx, demo.City{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Now: d.Now,
 			Progress: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }})
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
@@ -51,7 +62,10 @@ func runServe(ctx context.Context, io IO, args []string) error {
 		return fmt.Errorf("this database holds demo data (%d demo users with published passwords); start it with --demo, or use a new database for real work", n)
 	}
 
-	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Log: log,
+	if keySvc.Sealed() {
+		log.Warn("the key service is sealed: custodians must enter their components (shebao keys unseal, or the portal's Keys page)")
+	}
+	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Log: log,
 		SecureCookies: c.SecureCookies, Version: Version()})
 	if err != nil {
 		return err

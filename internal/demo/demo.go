@@ -20,6 +20,7 @@ import (
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/ident"
+	"github.com/shebao/shebao/internal/keys"
 	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
@@ -31,6 +32,10 @@ const Region = "330100"
 // Password is every demo login's password. It is published in README.md on purpose; a database
 // holding demo users refuses to start without --demo.
 const Password = "demo-shebao-2026"
+
+// Custodians hold the development keystore's (public) components; both are demo logins, so the
+// dual-control pages can be tried: one requests, the others approve.
+var Custodians = []string{"demo-custodian", "demo-custodian-2"}
 
 // Size of the demo city.
 const (
@@ -51,6 +56,7 @@ type City struct {
 	Auth     *auth.Service
 	Policies *policy.Store
 	Registry *registry.Service
+	Keys     *keys.Service // unsealed (development keys) by the caller
 	Now      func() time.Time
 	Progress func(format string, args ...any) // may be nil
 }
@@ -172,9 +178,20 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 		return nil, err
 	}
 
+	// The region's issuer keys, generated the way production does it: the administrator requests,
+	// two custodians approve.
+	if c.Keys != nil {
+		if err := c.issuerKeys(ctx, staff[auth.Admin], staff[auth.Custodian]); err != nil {
+			return nil, fmt.Errorf("demo: keys: %w", err)
+		}
+	}
+
 	// Flexible workers at the window, in every state of an application.
 	if err := c.windowEnrolments(ctx, g, clerk, reviewer, thisMonth); err != nil {
 		return nil, err
+	}
+	if c.Keys != nil {
+		logins = append(logins, Login{Username: Custodians[1], Role: auth.Custodian, Note: "second custodian, for dual control"})
 	}
 	for i := range logins {
 		switch logins[i].Role {
@@ -199,6 +216,24 @@ func (c City) user(ctx context.Context, r auth.Role, personID, employerID int64)
 		return nil, fmt.Errorf("demo: user %s: %w", username(r), err)
 	}
 	return &auth.Principal{User: u}, nil
+}
+
+func (c City) issuerKeys(ctx context.Context, admin, custodian *auth.Principal) error {
+	second, _, err := c.Auth.CreateUser(ctx, nil, audit.System, auth.NewUser{Username: Custodians[1], DisplayName: "孙保管",
+		Role: auth.Custodian, Regions: []string{Region}, Password: Password, Demo: true})
+	if err != nil {
+		return err
+	}
+	r, err := c.Keys.Request(ctx, admin, keys.NewRequest{Kind: keys.Generate, Region: Region})
+	if err != nil {
+		return err
+	}
+	for _, p := range []*auth.Principal{custodian, {User: second}} {
+		if _, err := c.Keys.Approve(ctx, p, r.ID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // windowEnrolments registers flexible workers and leaves their applications in each state.

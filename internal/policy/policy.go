@@ -95,6 +95,14 @@ type Policy struct {
 	Categories    []Category   `json:"enrolment_categories"`
 	Businesses    []Business   `json:"businesses"`
 	Upload        UploadLimits `json:"uploads"`
+	Keys          KeyRules     `json:"keys"`
+}
+
+// KeyRules govern the key service of the region.
+type KeyRules struct {
+	// ApprovalsRequired is how many distinct custodians, other than the requester, must approve
+	// generating, rotating, exporting or destroying an issuer key (dual control: at least 2).
+	ApprovalsRequired int `json:"approvals_required"`
 }
 
 // UploadLimits bound the material files a clerk or resident may upload.
@@ -227,6 +235,9 @@ func (p *Policy) Validate() error {
 	}
 	if len(p.Upload.Types) == 0 {
 		f.Add("uploads.types", "at least one of pdf, jpeg, png")
+	}
+	if p.Keys.ApprovalsRequired < 2 || p.Keys.ApprovalsRequired > 10 {
+		f.Add("keys.approvals_required", "dual control needs from 2 to 10 approvals")
 	}
 	for _, t := range p.Upload.Types {
 		if t != "pdf" && t != "jpeg" && t != "png" {

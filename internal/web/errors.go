@@ -153,3 +153,13 @@ func (s *Server) allowedMethods(r *http.Request) string {
 	}
 	return strings.Join(allow, ", ")
 }
+
+func parsePositive(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, errs.E(errs.Invalid, "not a positive number")
+	}
+	return n, nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -16,6 +16,7 @@ import (
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/ident"
+	"github.com/shebao/shebao/internal/keys"
 	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
@@ -33,6 +34,7 @@ type testEnv struct {
 	auth   *auth.Service
 	pol    *policy.Store
 	reg    *registry.Service
+	keys   *keys.Service
 	srv    *Server
 	http   *httptest.Server
 	tokens map[auth.Role]string
@@ -41,6 +43,7 @@ type testEnv struct {
 	employerUSCC string
 	personID     string
 	seq          atomic.Int64
+	answers      strings.Builder // every response body, for tests that scan what the API revealed
 }
 
 func newTestEnv(t *testing.T, d *db.DB) *testEnv {
@@ -50,11 +53,12 @@ func newTestEnv(t *testing.T, d *db.DB) *testEnv {
 	a := auth.New(d, auth.Options{})
 	pol := policy.NewStore(d)
 	reg := registry.New(d, a, pol)
-	srv, err := New(Deps{DB: d, Auth: a, Policies: pol, Registry: reg, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	ks := keys.New(d, pol, slog.New(slog.NewTextHandler(logs, nil)))
+	srv, err := New(Deps{DB: d, Auth: a, Policies: pol, Registry: reg, Keys: ks, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{t: t, db: d, auth: a, pol: pol, reg: reg, srv: srv, tokens: map[auth.Role]string{}, logs: logs}
+	e := &testEnv{t: t, db: d, auth: a, pol: pol, reg: reg, keys: ks, srv: srv, tokens: map[auth.Role]string{}, logs: logs}
 	p, _, err := policy.Default(testRegion, 202001)
 	if err != nil {
 		t.Fatal(err)
@@ -79,6 +83,24 @@ func newTestEnv(t *testing.T, d *db.DB) *testEnv {
 		t.Fatal(err)
 	}
 	e.addUser(auth.Resident, person.ID, 0)
+	// Development keys, unsealed, with the region's issuer keys made through dual control.
+	if _, _, err := a.CreateUser(ctx, nil, audit.System, auth.NewUser{Username: "u-custodian-2", Role: auth.Custodian,
+		Regions: []string{testRegion}, Password: testPassword}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ks.UnsealDevelopment(ctx, []string{userName(auth.Custodian), "u-custodian-2"}); err != nil {
+		t.Fatal(err)
+	}
+	req, err := ks.Request(ctx, e.principal(auth.Admin), keys.NewRequest{Kind: keys.Generate, Region: testRegion})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, _ := a.UserByName(ctx, "u-custodian-2")
+	for _, p := range []*auth.Principal{e.principal(auth.Custodian), {User: second}} {
+		if _, err := ks.Approve(ctx, p, req.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
 	e.http = httptest.NewServer(srv)
 	t.Cleanup(e.http.Close)
 	return e
@@ -204,6 +226,7 @@ func (e *testEnv) do(role auth.Role, method, path, body string) (int, string) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
+	e.answers.Write(b)
 	return resp.StatusCode, string(b)
 }
 

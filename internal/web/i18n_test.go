@@ -48,7 +48,8 @@ func TestEveryKeyTranslated(t *testing.T) {
 		used["ins."+string(i)] = true
 	}
 	for _, k := range []string{"status.draft", "status.submitted", "status.approved", "status.rejected", "check.pending", "check.accepted",
-		"check.rejected", "check.missing", "pstatus.pending", "pstatus.approved", "pstatus.rejected", "when.local_hukou", "when.non_local_hukou"} {
+		"check.rejected", "check.missing", "pstatus.pending", "pstatus.approved", "pstatus.rejected", "when.local_hukou", "when.non_local_hukou",
+		"keys.kind.generate", "keys.kind.rotate", "keys.kind.export", "keys.kind.destroy", "keys.mode.production", "keys.mode.development"} {
 		used[k] = true
 	}
 	if len(used) < 50 {

@@ -23,6 +23,7 @@ type pages struct {
 var templateFuncs = template.FuncMap{
 	"date": func(t time.Time) string { return t.In(shanghai).Format("2006-01-02 15:04") },
 	"yuan": func(f money.Fen) string { return f.String() },
+	"list": func(xs ...string) []string { return xs },
 	"seq": func(from, to int) []int {
 		var out []int
 		for i := from; i <= to; i++ {
@@ -58,7 +59,7 @@ func parsePages() (*pages, error) {
 		}
 		p.byName[name] = t
 	}
-	for _, need := range []string{"login", "home", "account", "users", "audit", "error", "window", "enrolments", "enrolment", "staff", "guide", "policies"} {
+	for _, need := range []string{"login", "home", "account", "users", "audit", "error", "window", "enrolments", "enrolment", "staff", "guide", "policies", "keys"} {
 		if p.byName[need] == nil {
 			return nil, fmt.Errorf("web: template %s.html is missing", need)
 		}
@@ -122,6 +123,7 @@ var menu = []struct {
 	{"menu.enrolments", "/enrolments", auth.ReadEnrolment},
 	{"menu.staff", "/staff", auth.ManageStaff},
 	{"menu.policies", "/policies", auth.ReadPolicy},
+	{"menu.keys", "/keys", auth.ReadKeys},
 	{"menu.users", "/admin/users", auth.ListUsers},
 	{"menu.audit", "/audit", auth.ReadAudit},
 	{"menu.account", "/account", auth.ManageSelf},

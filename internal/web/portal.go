@@ -91,7 +91,7 @@ var homeSections = map[auth.Role][][3]string{
 	auth.CardOfficer: {{"sec.batches", "sec.batches.none", ""}},
 	auth.Bank:        {{"sec.bankcards", "sec.bankcards.none", ""}},
 	auth.Institution: {{"sec.settle", "sec.settle.none", ""}},
-	auth.Custodian:   {{"sec.keys", "sec.keys.none", ""}},
+	auth.Custodian:   {{"sec.keys", "sec.keys.text", "/keys"}},
 	auth.Auditor:     {{"sec.auditlog", "sec.auditlog.text", "/audit"}},
 	auth.Admin:       {{"sec.admin", "sec.admin.text", "/admin/users"}},
 }

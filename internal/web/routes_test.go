@@ -11,6 +11,7 @@ import (
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/db/dbtest"
+	"github.com/shebao/shebao/internal/keys"
 	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
@@ -28,6 +29,8 @@ type routeCase struct {
 	// except gives other answers for roles the permission table allows but the object does not
 	// (a resident reading an application that is not theirs).
 	except map[auth.Role]int
+	// after restores what the route changed for the routes after it (sealing the key service).
+	after func(e *testEnv)
 }
 
 func fixed(s string) func(*testEnv, auth.Role) string {
@@ -137,6 +140,30 @@ var apiCases = map[string]routeCase{
 		return fmt.Sprintf("/api/v1/enrolments/%d/reject", e.newEnrolment(registry.Submitted).ID)
 	}, ok: 200, body: fixed(`{"reason":"materials do not match"}`)},
 	"GET /api/v1/me/insurance": {path: "/api/v1/me/insurance", ok: 200},
+
+	"GET /api/v1/keys/status": {path: "/api/v1/keys/status", ok: 200},
+	// A development keystore is never unsealed by components: the custodian is allowed, the keystore refuses.
+	"POST /api/v1/keys/unseal": {path: "/api/v1/keys/unseal", ok: 409, body: fixed(`{"component":"00112233445566778899AABBCCDDEEFF"}`)},
+	"POST /api/v1/keys/seal": {path: "/api/v1/keys/seal", ok: 200, after: func(e *testEnv) {
+		if err := e.keys.UnsealDevelopment(context.Background(), nil); err != nil {
+			e.t.Fatal(err)
+		}
+	}},
+	"GET /api/v1/keys":               {path: "/api/v1/keys", ok: 200},
+	"GET /api/v1/keys/requests":      {path: "/api/v1/keys/requests", ok: 200},
+	"POST /api/v1/keys/requests":     {path: "/api/v1/keys/requests", ok: 201, body: fixed(`{"kind":"rotate","region":"` + testRegion + `"}`)},
+	"GET /api/v1/keys/requests/{id}": {path: "/api/v1/keys/requests/1", ok: 200},
+	"POST /api/v1/keys/requests/{id}/approve": {pathFn: func(e *testEnv) string {
+		admin := e.principal(auth.Admin)
+		r, err := e.keys.Request(context.Background(), admin, keys.NewRequest{Kind: keys.Rotate, Region: testRegion})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return fmt.Sprintf("/api/v1/keys/requests/%d/approve", r.ID)
+	}, ok: 200},
+	"POST /api/v1/cards/auth/challenge": {path: "/api/v1/cards/auth/challenge", ok: 200},
+	"POST /api/v1/cards/auth/verify": {path: "/api/v1/cards/auth/verify", ok: 200, body: fixed(`{"card_id":"330100D15600000512345678000000AA",` +
+		`"key_version":1,"challenge":"00000000000000000000000000000000","answer":"00000000000000000000000000000000"}`)},
 }
 
 func policyBody(e *testEnv, from period.Month) string {
@@ -186,6 +213,9 @@ func TestRouteRoleMatrix(t *testing.T) {
 				}
 				if status, body := e.do("", r.Method, path, ""); status != http.StatusUnauthorized {
 					t.Errorf("anonymous: status %d (%s); want 401", status, body)
+				}
+				if c.after != nil {
+					defer c.after(e)
 				}
 				for _, role := range auth.Roles {
 					body := ""

@@ -23,6 +23,7 @@ import (
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/keys"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
 )
@@ -36,6 +37,7 @@ type Deps struct {
 	Auth          *auth.Service
 	Policies      *policy.Store
 	Registry      *registry.Service
+	Keys          *keys.Service
 	Log           *slog.Logger
 	SecureCookies bool
 	Version       string
@@ -136,6 +138,18 @@ func (s *Server) registerRoutes() {
 	s.api("POST /api/v1/enrolments/{id}/approve", auth.ReviewEnrolment, "Approve (not by its preparer)", s.apiApproveEnrolment)
 	s.api("POST /api/v1/enrolments/{id}/reject", auth.ReviewEnrolment, "Reject with a reason", s.apiRejectEnrolment)
 	s.api("GET /api/v1/me/insurance", auth.ReadOwnInsurance, "The resident's own insurance status", s.apiMyInsurance)
+
+	s.api("GET /api/v1/keys/status", auth.ReadKeys, "Key service status: sealed or not, components entered", s.apiKeyStatus)
+	s.api("POST /api/v1/keys/unseal", auth.UnsealKeys, "Enter one's key component", s.apiUnseal)
+	s.api("POST /api/v1/keys/seal", auth.SealKeys, "Seal the key service", s.apiSeal)
+	s.api("GET /api/v1/keys", auth.ReadKeys, "Keys of the caller's regions (metadata only)", s.apiListKeys)
+	s.api("GET /api/v1/keys/requests", auth.ReadKeys, "Key requests of the caller's regions", s.apiListKeyRequests)
+	s.api("POST /api/v1/keys/requests", auth.RequestKeys, "Request to generate, rotate, export or destroy issuer keys", s.apiCreateKeyRequest)
+	s.api("GET /api/v1/keys/requests/{id}", auth.ReadKeys, "A key request", s.apiGetKeyRequest)
+	s.api("POST /api/v1/keys/requests/{id}/approve", auth.ApproveKeys, "Approve a key request (not one's own)", s.apiApproveKeyRequest)
+	s.public("GET /api/v1/regions/{region}/signing-key.pem", s.signingKey)
+	s.api("POST /api/v1/cards/auth/challenge", auth.AuthenticateCard, "A challenge for a card's INTERNAL AUTHENTICATE", s.apiCardChallenge)
+	s.api("POST /api/v1/cards/auth/verify", auth.AuthenticateCard, "Is the card's answer genuine?", s.apiCardVerify)
 	s.mux.HandleFunc("/api/", s.apiNotFound)
 
 	// Portal.
@@ -163,6 +177,8 @@ func (s *Server) registerRoutes() {
 	s.page("GET /enrolments/{id}/materials/{material_id}", auth.ReadEnrolment, s.enrolmentMaterial)
 	s.page("GET /staff", auth.ManageStaff, s.staffPage)
 	s.page("POST /staff/{action}", auth.ManageStaff, s.staffAction)
+	s.page("GET /keys", auth.ReadKeys, s.keysPage)
+	s.page("POST /keys/{action}", auth.ReadKeys, s.keysAction)
 	s.page("GET /policies", auth.ReadPolicy, s.policiesPage)
 	s.page("POST /policies/{action}", auth.ReadPolicy, s.policiesAction)
 	s.mux.HandleFunc("/", s.pageNotFound)
