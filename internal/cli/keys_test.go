@@ -1,0 +1,124 @@
+package cli
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/shebao/shebao/internal/audit"
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/config"
+	"github.com/shebao/shebao/internal/keys"
+	"github.com/shebao/shebao/internal/policy"
+)
+
+// TestKeyCeremony: components made by `keys component`, the keystore set up by `keys init`, the
+// server started sealed, and unsealed by each custodian with `keys unseal` over the API.
+func TestKeyCeremony(t *testing.T) {
+	dir := t.TempDir()
+	data := []string{"--data", dir}
+	componentRE := regexp.MustCompile(`component: ([0-9A-F ]{39})\n\s+KCV:\s+([0-9A-F]{6})`)
+	var comps []string
+	for range 2 {
+		code, out, _ := run(t, nil, "", "keys", "component")
+		m := componentRE.FindStringSubmatch(out)
+		if code != 0 || m == nil {
+			t.Fatalf("keys component: %d %q", code, out)
+		}
+		comps = append(comps, m[1])
+	}
+	tokens := map[string]string{}
+	for _, name := range []string{"alice", "bob"} {
+		if code, _, errOut := run(t, nil, "", append([]string{"user", "add", "--username", name, "--role", "custodian", "--region", "330100"}, data...)...); code != 0 {
+			t.Fatal(errOut)
+		}
+		code, out, errOut := run(t, nil, "", append([]string{"token", "add", "--username", name}, data...)...)
+		if code != 0 {
+			t.Fatal(errOut)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		tokens[name] = lines[len(lines)-1]
+	}
+	code, out, errOut := run(t, nil, comps[0]+"\n"+"0000 0000 0000 0000 0000 0000 0000 000Z\n", append([]string{"keys", "init", "--custodians", "alice,bob"}, data...)...)
+	if code == 0 {
+		t.Fatalf("init with a malformed component succeeded: %s", out)
+	}
+	code, out, errOut = run(t, nil, comps[0]+"\n"+comps[1]+"\n", append([]string{"keys", "init", "--custodians", "alice,bob"}, data...)...)
+	if code != 0 || !strings.Contains(out, "keystore initialised: 2 components") {
+		t.Fatalf("keys init: %d %s %s", code, out, errOut)
+	}
+	addr := freeAddr(t)
+	_, _, stop := startServe(t, "serve", "--data", dir, "--addr", addr)
+	defer stop()
+	server := "http://" + addr
+	remote := func(who, stdin string, args ...string) (int, string) {
+		code, out, errOut := run(t, map[string]string{"SHEBAO_SERVER": server, "SHEBAO_TOKEN": tokens[who]}, stdin, append([]string{"keys"}, args...)...)
+		return code, out + errOut
+	}
+	if code, out := remote("alice", "", "status"); code != 0 || !strings.Contains(out, `"sealed": true`) {
+		t.Fatalf("status: %d %s", code, out)
+	}
+	if code, out := remote("alice", comps[1]+"\n", "unseal"); code == 0 || !strings.Contains(out, "not your component") {
+		t.Fatalf("alice enters bob's component: %d %s", code, out)
+	}
+	if code, out := remote("alice", comps[0]+"\n", "unseal"); code != 0 || !strings.Contains(out, `"sealed": true`) || !strings.Contains(out, `"components_entered": 1`) {
+		t.Fatalf("alice unseals: %d %s", code, out)
+	}
+	if code, out := remote("bob", comps[1]+"\n", "unseal"); code != 0 || !strings.Contains(out, `"sealed": false`) {
+		t.Fatalf("bob unseals: %d %s", code, out)
+	}
+}
+
+// TestCardSim personalises a software card from a development keystore, reads it back with and
+// without the key service, and blocks its PIN.
+func TestCardSim(t *testing.T) {
+	dir := t.TempDir()
+	d, err := openDB(context.Background(), config.DB{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pol := policy.NewStore(d)
+	p, _, _ := policy.Default("330100", 202001)
+	pol.Install(context.Background(), audit.System, p)
+	svc := keys.New(d, pol, nil)
+	if err := svc.UnsealDevelopment(context.Background(), []string{"c1", "c2"}); err != nil {
+		t.Fatal(err)
+	}
+	admin := &auth.Principal{User: auth.User{Username: "adm", Role: auth.Admin, Regions: []string{"330100"}}}
+	r, err := svc.Request(context.Background(), admin, keys.NewRequest{Kind: keys.Generate, Region: "330100"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"c1", "c2"} {
+		if _, err := svc.Approve(context.Background(), &auth.Principal{User: auth.User{Username: c, Role: auth.Custodian, Regions: []string{"330100"}}}, r.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Close()
+	file := filepath.Join(t.TempDir(), "card.json")
+	code, out, errOut := run(t, nil, "", "card", "sim", "personalise", "--data", dir, "--out", file, "--card-number", "X00000019",
+		"--id-number", "11010519491231002X", "--name", "王芳", "--pin", "482916")
+	if code != 0 {
+		t.Fatalf("personalise: %s %s", out, errOut)
+	}
+	code, out, errOut = run(t, nil, "", "card", "sim", "inspect", "--data", dir, "--holder", file)
+	if code != 0 || !strings.Contains(out, "X00000019") || !strings.Contains(out, "王芳 11010519491231002X") {
+		t.Fatalf("inspect: %s %s", out, errOut)
+	}
+	if code, _, _ := run(t, nil, "", "card", "sim", "verify-pin", file, "482916"); code != 0 {
+		t.Fatal("the right PIN failed")
+	}
+	var last string
+	for range 3 {
+		_, _, last = run(t, nil, "", "card", "sim", "verify-pin", file, "000000")
+	}
+	if !strings.Contains(last, "6983") {
+		t.Fatalf("third wrong PIN: %s", last)
+	}
+	// The card file remembers it is blocked.
+	if _, _, e := run(t, nil, "", "card", "sim", "verify-pin", file, "482916"); !strings.Contains(e, "6983") {
+		t.Fatalf("right PIN on the blocked card file: %s", e)
+	}
+}
