@@ -9,6 +9,7 @@ import (
 	"github.com/shebao/shebao/internal/db/dbtest"
 	"github.com/shebao/shebao/internal/demo"
 	"github.com/shebao/shebao/internal/ident"
+	"github.com/shebao/shebao/internal/keys"
 	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
@@ -20,13 +21,21 @@ func TestDemoCity(t *testing.T) {
 	d := dbtest.SQLite(t, dbtest.Options{})
 	a := auth.New(d, auth.Options{})
 	pol := policy.NewStore(d)
-	city := demo.City{DB: d, Auth: a, Policies: pol, Registry: registry.New(d, a, pol), Now: d.Now}
+	ks := keys.New(d, pol, nil)
+	if err := ks.UnsealDevelopment(ctx, demo.Custodians); err != nil {
+		t.Fatal(err)
+	}
+	city := demo.City{DB: d, Auth: a, Policies: pol, Registry: registry.New(d, a, pol), Keys: ks, Now: d.Now}
 	logins, err := demo.Load(ctx, city)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(logins) != len(auth.Roles) {
-		t.Fatalf("%d logins; want one per role", len(logins))
+	if len(logins) != len(auth.Roles)+1 {
+		t.Fatalf("%d logins; want one per role and a second custodian", len(logins))
+	}
+	// The region's issuer keys exist, made by dual control, and sign.
+	if _, v, err := ks.Sign(ctx, demo.Region, []byte("demo")); err != nil || v != 1 {
+		t.Fatalf("demo signing key: version %d, %v", v, err)
 	}
 	count := func(q string, args ...any) int {
 		var n int
