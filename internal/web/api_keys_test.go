@@ -75,6 +75,17 @@ func TestCardAuthenticationThroughAPI(t *testing.T) {
 	if err := term.Authenticate(context.Background(), &apiAuthenticator{e: e, tamper: true}); err == nil {
 		t.Fatal("tampered answer accepted through the API")
 	}
+	// A card with the same identity made under another issuer key (another keystore).
+	other := newTestEnv(t, dbtest.SQLite(t, dbtest.Options{}))
+	forged, err := other.keys.Personalise(context.Background(), keys.CardSpec{CardNumber: "X00000019", CardID: id, PIN: "246810",
+		IssueDate: time.Now(), ExpiryDate: time.Now().AddDate(10, 0, 0),
+		Holder: apdu.HolderData{IDNumber: e.personID, Name: "测试职工", Gender: '1', Ethnicity: 1, BirthDate: time.Date(1985, 1, 1, 0, 0, 0, 0, time.UTC)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := (&apdu.Terminal{Card: forged}).Authenticate(context.Background(), &apiAuthenticator{e: e}); err == nil {
+		t.Fatal("a card under another issuer key authenticated through the API")
+	}
 	status, body := e.do(auth.Institution, "POST", "/api/v1/cards/auth/verify", `{"card_id":"zz","key_version":0,"challenge":"","answer":"1"}`)
 	if f := errorOf(t, body).Fields; status != 422 || f["card_id"] == "" || f["key_version"] == "" || f["challenge"] == "" || f["answer"] == "" {
 		t.Fatalf("bad verify request: %d %s", status, body)
