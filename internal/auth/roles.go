@@ -86,6 +86,7 @@ const (
 	RequestKeys      Action = "keys.request"      // ask to generate, rotate, export or destroy issuer keys
 	ApproveKeys      Action = "keys.approve"      // approve such a request
 	AuthenticateCard Action = "card.authenticate" // a terminal checks a card online
+	ActivateCardBank Action = "card.bank"         // a bank activates a card's financial function
 )
 
 // everyone is every role, for actions open to all authenticated users.
@@ -124,6 +125,7 @@ var permissions = map[Action][]Role{
 	RequestKeys:      {Custodian, Admin},
 	ApproveKeys:      {Custodian},
 	AuthenticateCard: {Institution, Clerk, Bank},
+	ActivateCardBank: {Bank},
 }
 
 // Can reports whether role may perform action.

@@ -96,6 +96,15 @@ type Policy struct {
 	Businesses    []Business   `json:"businesses"`
 	Upload        UploadLimits `json:"uploads"`
 	Keys          KeyRules     `json:"keys"`
+	Cards         CardRules    `json:"cards"`
+}
+
+// CardRules govern the region's social security cards.
+type CardRules struct {
+	TemporaryLossDays int `json:"temporary_loss_days"` // a temporary loss lapses back to active after this many days
+	PINTries          int `json:"pin_tries"`           // wrong PINs before the PIN is blocked
+	ValidityYears     int `json:"validity_years"`      // a card's validity from its production
+	TemporaryCardDays int `json:"temporary_card_days"` // a temporary card's validity
 }
 
 // KeyRules govern the key service of the region.
@@ -235,6 +244,18 @@ func (p *Policy) Validate() error {
 	}
 	if len(p.Upload.Types) == 0 {
 		f.Add("uploads.types", "at least one of pdf, jpeg, png")
+	}
+	if p.Cards.TemporaryLossDays < 1 || p.Cards.TemporaryLossDays > 90 {
+		f.Add("cards.temporary_loss_days", "from 1 to 90")
+	}
+	if p.Cards.PINTries < 1 || p.Cards.PINTries > 15 {
+		f.Add("cards.pin_tries", "from 1 to 15")
+	}
+	if p.Cards.ValidityYears < 1 || p.Cards.ValidityYears > 20 {
+		f.Add("cards.validity_years", "from 1 to 20")
+	}
+	if p.Cards.TemporaryCardDays < 1 || p.Cards.TemporaryCardDays > 183 {
+		f.Add("cards.temporary_card_days", "from 1 to 183 (six months at most)")
 	}
 	if p.Keys.ApprovalsRequired < 2 || p.Keys.ApprovalsRequired > 10 {
 		f.Add("keys.approvals_required", "dual control needs from 2 to 10 approvals")
