@@ -80,13 +80,27 @@ const (
 	ReadStaff        Action = "staff.read"
 	ReadOwnInsurance Action = "insurance.own"
 
-	ReadKeys         Action = "keys.read"         // key service status, key metadata, requests
-	UnsealKeys       Action = "keys.unseal"       // enter one's component
-	SealKeys         Action = "keys.seal"         // seal the key service
-	RequestKeys      Action = "keys.request"      // ask to generate, rotate, export or destroy issuer keys
-	ApproveKeys      Action = "keys.approve"      // approve such a request
-	AuthenticateCard Action = "card.authenticate" // a terminal checks a card online
-	ActivateCardBank Action = "card.bank"         // a bank activates a card's financial function
+	ReadKeys         Action = "keys.read"          // key service status, key metadata, requests
+	UnsealKeys       Action = "keys.unseal"        // enter one's component
+	SealKeys         Action = "keys.seal"          // seal the key service
+	RequestKeys      Action = "keys.request"       // ask to generate, rotate, export or destroy issuer keys
+	ApproveKeys      Action = "keys.approve"       // approve such a request
+	AuthenticateCard Action = "card.authenticate"  // a terminal checks a card online
+	ActivateCardBank Action = "card.bank"          // a bank activates a card's financial function
+	VerifyECard      Action = "ecard.verify"       // an institution scans an electronic card's QR code
+	IssueMedicalCard Action = "medical_card.issue" // a bank issues and manages medical insurance cards
+	UseMedicalCard   Action = "medical_card.use"   // an institution checks a medical card for a use
+
+	ApplyCard     Action = "card.apply"   // residents for themselves, employers for their staff, clerks
+	ReadCard      Action = "card.read"    // residents: their own
+	ReviewCard    Action = "card.review"  // approve or reject an application
+	ProduceCards  Action = "card.produce" // batches, manufacturer files, distribution
+	HandOutCard   Action = "card.hand_out"
+	HolderCard    Action = "card.holder" // activate, temporary loss, unlock, loss, replacement
+	CancelCard    Action = "card.cancel"
+	OwnECard      Action = "ecard.own"
+	ManageOutlets Action = "outlet.manage"
+	ReadOutlets   Action = "outlet.read"
 )
 
 // everyone is every role, for actions open to all authenticated users.
@@ -126,6 +140,20 @@ var permissions = map[Action][]Role{
 	ApproveKeys:      {Custodian},
 	AuthenticateCard: {Institution, Clerk, Bank},
 	ActivateCardBank: {Bank},
+	VerifyECard:      {Institution, Clerk, Bank},
+	IssueMedicalCard: {Bank},
+	UseMedicalCard:   {Institution},
+
+	ApplyCard:     {Resident, Clerk, Employer},
+	ReadCard:      {Resident, Clerk, Reviewer, CardOfficer, Auditor},
+	ReviewCard:    {Clerk, Reviewer},
+	ProduceCards:  {CardOfficer},
+	HandOutCard:   {Clerk},
+	HolderCard:    {Resident, Clerk},
+	CancelCard:    {Clerk},
+	OwnECard:      {Resident},
+	ManageOutlets: {Admin},
+	ReadOutlets:   {Admin, Clerk, CardOfficer, Auditor},
 }
 
 // Can reports whether role may perform action.

@@ -42,11 +42,12 @@ var States = []State{Applied, Approved, InProduction, Produced, AtOutlet, Collec
 
 // Final states are never left.
 func (s State) Final() bool {
-	return s == Lost || s == Replaced || s == Cancelled || s == Expired || s == Rejected
+	return s == Lost || s == Cancelled || s == Expired || s == Rejected
 }
 
-// Live states count for the rule of at most one social security card per person.
-func (s State) Live() bool { return s != None && !s.Final() }
+// Live states count for the rule of at most one social security card per person. A replaced card
+// is not live: its replacement is; it waits only to be cancelled when the replacement is activated.
+func (s State) Live() bool { return s != None && s != Replaced && !s.Final() }
 
 // Usable reports whether the card may be used (settlement, benefits, e-card).
 func (s State) Usable() bool { return s == Active }
@@ -70,6 +71,7 @@ const (
 	Replace        Action = "replace"
 	Cancel         Action = "cancel"
 	Expire         Action = "expire"
+	Retire         Action = "retire" // a replaced card is cancelled when its replacement is activated
 )
 
 // System is the pseudo-role of the server itself (the lapse of a temporary loss, expiry).
@@ -101,6 +103,7 @@ var Rules = []Rule{
 	{Replace, []State{Active, TemporarilyLost, Lost}, Replaced, []auth.Role{auth.Resident, auth.Clerk}},
 	{Cancel, []State{Applied, Approved, InProduction, Produced, AtOutlet, Collected, Active, TemporarilyLost}, Cancelled, []auth.Role{auth.Clerk}},
 	{Expire, []State{Active, TemporarilyLost, Collected}, Expired, []auth.Role{System}},
+	{Retire, []State{Replaced}, Cancelled, []auth.Role{System}},
 }
 
 // Actions lists every action of the table.

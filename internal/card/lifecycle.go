@@ -454,6 +454,11 @@ func (s *Service) Activate(ctx context.Context, by *auth.Principal, id int64, pi
 			return err
 		}
 		c, err = s.step(ctx, tx, by, id, Activate, "", map[string]any{"pin_hash": hash, "pin_tries_left": rules.PINTries})
+		if err != nil || c.ReplacesID == 0 {
+			return err
+		}
+		// The card this one replaces is cancelled now that its replacement is in use.
+		_, err = s.step(ctx, tx, nil, c.ReplacesID, Retire, "replaced by "+c.ApplicationNo, nil)
 		return err
 	})
 	return c, err
@@ -509,8 +514,25 @@ func (s *Service) Replace(ctx context.Context, by *auth.Principal, id int64, rea
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	n := 0
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		type candidate struct {
+			id                      int64
+			region, state, at, till string
+		}
+		var cands []candidate
 		rows, err := tx.QueryContext(ctx, "SELECT id, region, state, state_at, valid_until FROM cards WHERE state IN ('temporarily_lost', 'active', 'collected')")
 		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var c candidate
+			if err := rows.Scan(&c.id, &c.region, &c.state, &c.at, &c.till); err != nil {
+				rows.Close()
+				return err
+			}
+			cands = append(cands, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
 		type due struct {
@@ -519,35 +541,28 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 		}
 		var todo []due
 		days := map[string]int{}
-		for rows.Next() {
-			var id int64
-			var region, state, at, valid string
-			if err := rows.Scan(&id, &region, &state, &at, &valid); err != nil {
-				rows.Close()
-				return err
-			}
-			if valid != "" {
-				if v, _ := db.ParseTime(valid); !tx.Now.Before(v) {
-					todo = append(todo, due{id, Expire})
+		for _, c := range cands {
+			if c.till != "" {
+				if v, _ := db.ParseTime(c.till); !tx.Now.Before(v) {
+					todo = append(todo, due{c.id, Expire})
 					continue
 				}
 			}
-			if State(state) == TemporarilyLost {
-				if _, ok := days[region]; !ok {
-					rules, err := s.rules(ctx, tx, region)
-					if err != nil {
-						rows.Close()
-						return err
-					}
-					days[region] = rules.TemporaryLossDays
+			if State(c.state) != TemporarilyLost {
+				continue
+			}
+			if _, ok := days[c.region]; !ok {
+				rules, err := s.rules(ctx, tx, c.region)
+				if err != nil {
+					return err
 				}
-				since, _ := db.ParseTime(at)
-				if !tx.Now.Before(since.AddDate(0, 0, days[region])) {
-					todo = append(todo, due{id, Lapse})
-				}
+				days[c.region] = rules.TemporaryLossDays
+			}
+			since, _ := db.ParseTime(c.at)
+			if !tx.Now.Before(since.AddDate(0, 0, days[c.region])) {
+				todo = append(todo, due{c.id, Lapse})
 			}
 		}
-		rows.Close()
 		for _, d := range todo {
 			if _, err := s.step(ctx, tx, nil, d.id, d.action, "", nil); err != nil {
 				return err
@@ -602,4 +617,63 @@ func (s *Service) ActivateBank(ctx context.Context, by *auth.Principal, id int64
 func sha(b []byte) string {
 	h := sha256sum(b)
 	return hex.EncodeToString(h[:])
+}
+
+// Outlet is a service outlet (网点) where cards are collected.
+type Outlet struct {
+	Code, Region, Name, Address string
+}
+
+var outletRE = regexp.MustCompile(`^[A-Z0-9-]{2,20}$`)
+
+// AddOutlet registers a service outlet (administrator).
+func (s *Service) AddOutlet(ctx context.Context, by *auth.Principal, o Outlet) (Outlet, error) {
+	if err := by.Require(auth.ManageOutlets); err != nil {
+		return Outlet{}, err
+	}
+	f := errs.Fields{}
+	o.Code, o.Name, o.Address = strings.ToUpper(strings.TrimSpace(o.Code)), strings.TrimSpace(o.Name), strings.TrimSpace(o.Address)
+	if !outletRE.MatchString(o.Code) {
+		f.Add("code", "2–20 capital letters, digits or '-'")
+	}
+	if o.Name == "" || len([]rune(o.Name)) > 100 {
+		f.Add("name", "1–100 characters")
+	}
+	if !by.InRegion(o.Region) {
+		f.Add("region", "not one of your regions")
+	}
+	if err := f.Err(); err != nil {
+		return Outlet{}, err
+	}
+	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO outlets(code, region, name, address) VALUES($1, $2, $3, $4)", o.Code, o.Region, o.Name, o.Address); err != nil {
+			if db.IsUniqueViolation(err) {
+				return errs.Field("code", "already used")
+			}
+			return err
+		}
+		return audit.Record(ctx, tx, by.Actor(), "outlet.add", "outlet:"+o.Code, o.Region, map[string]string{"name": o.Name})
+	})
+	return o, err
+}
+
+// Outlets lists the outlets of the principal's regions.
+func (s *Service) Outlets(ctx context.Context, by *auth.Principal) ([]Outlet, error) {
+	var out []Outlet
+	for _, r := range by.Regions {
+		rows, err := s.db.R().QueryContext(ctx, "SELECT code, region, name, address FROM outlets WHERE region = $1 ORDER BY code", r)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var o Outlet
+			if err := rows.Scan(&o.Code, &o.Region, &o.Name, &o.Address); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, o)
+		}
+		rows.Close()
+	}
+	return out, nil
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"time"
 
 	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/card"
 	"github.com/shebao/shebao/internal/config"
 	"github.com/shebao/shebao/internal/demo"
 	"github.com/shebao/shebao/internal/keys"
@@ -65,7 +67,9 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	if keySvc.Sealed() {
 		log.Warn("the key service is sealed: custodians must enter their components (shebao keys unseal, or the portal's Keys page)")
 	}
-	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Log: log,
+	cards := card.New(d, policies, keySvc)
+	go sweepCards(ctx, cards, log)
+	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Log: log,
 		SecureCookies: c.SecureCookies, Version: Version()})
 	if err != nil {
 		return err
@@ -97,4 +101,22 @@ func runServe(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// sweepCards runs the clock's card transitions (a temporary loss lapsing, expiry) every minute.
+func sweepCards(ctx context.Context, cards *card.Service, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := cards.Sweep(ctx); err != nil && ctx.Err() == nil {
+			log.Error("card sweep failed", "err", err)
+		} else if n > 0 {
+			log.Info("card sweep", "changed", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/card"
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/ident"
 	"github.com/shebao/shebao/internal/keys"
@@ -35,6 +36,7 @@ type testEnv struct {
 	pol    *policy.Store
 	reg    *registry.Service
 	keys   *keys.Service
+	cards  *card.Service
 	srv    *Server
 	http   *httptest.Server
 	tokens map[auth.Role]string
@@ -44,6 +46,7 @@ type testEnv struct {
 	personID     string
 	seq          atomic.Int64
 	answers      strings.Builder // every response body, for tests that scan what the API revealed
+	scratch      string          // a value a route case's path function hands to its body function
 }
 
 func newTestEnv(t *testing.T, d *db.DB) *testEnv {
@@ -54,11 +57,12 @@ func newTestEnv(t *testing.T, d *db.DB) *testEnv {
 	pol := policy.NewStore(d)
 	reg := registry.New(d, a, pol)
 	ks := keys.New(d, pol, slog.New(slog.NewTextHandler(logs, nil)))
-	srv, err := New(Deps{DB: d, Auth: a, Policies: pol, Registry: reg, Keys: ks, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	cards := card.New(d, pol, ks)
+	srv, err := New(Deps{DB: d, Auth: a, Policies: pol, Registry: reg, Keys: ks, Cards: cards, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{t: t, db: d, auth: a, pol: pol, reg: reg, keys: ks, srv: srv, tokens: map[auth.Role]string{}, logs: logs}
+	e := &testEnv{t: t, db: d, auth: a, pol: pol, reg: reg, keys: ks, cards: cards, srv: srv, tokens: map[auth.Role]string{}, logs: logs}
 	p, _, err := policy.Default(testRegion, 202001)
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +104,9 @@ func newTestEnv(t *testing.T, d *db.DB) *testEnv {
 		if _, err := ks.Approve(ctx, p, req.ID); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if _, err := cards.AddOutlet(ctx, e.principal(auth.Admin), card.Outlet{Code: "XH-01", Region: testRegion, Name: "西湖区社保服务网点"}); err != nil {
+		t.Fatal(err)
 	}
 	e.http = httptest.NewServer(srv)
 	t.Cleanup(e.http.Close)

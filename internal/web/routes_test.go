@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/card"
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/db/dbtest"
 	"github.com/shebao/shebao/internal/keys"
@@ -162,6 +163,99 @@ var apiCases = map[string]routeCase{
 		return fmt.Sprintf("/api/v1/keys/requests/%d/approve", r.ID)
 	}, ok: 200},
 	"POST /api/v1/cards/auth/challenge": {path: "/api/v1/cards/auth/challenge", ok: 200},
+
+	"POST /api/v1/cards": {path: "/api/v1/cards", ok: 201, body: func(e *testEnv, role auth.Role) string {
+		if role == auth.Resident {
+			return `{"id_number":"` + e.personID + `"}` // residents apply for themselves
+		}
+		return `{"id_number":"` + e.addStaff() + `"}`
+	}},
+	"GET /api/v1/cards/{id}": {pathFn: func(e *testEnv) string { return fmt.Sprintf("/api/v1/cards/%d", e.cardAt(card.Applied, "").ID) },
+		ok: 200, except: map[auth.Role]int{auth.Resident: 404}},
+	"GET /api/v1/cards/{id}/progress": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/cards/%d/progress", e.cardAt(card.Approved, "").ID)
+	}, ok: 200, except: map[auth.Role]int{auth.Resident: 404}},
+	// Two roles may decide on an application; the second finds it decided.
+	"POST /api/v1/cards/{id}/approve": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/cards/%d/approve", e.cardAt(card.Applied, "").ID)
+	}, ok: 200, except: map[auth.Role]int{auth.Reviewer: 409}},
+	"POST /api/v1/cards/{id}/reject": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/cards/%d/reject", e.cardAt(card.Applied, "").ID)
+	}, ok: 200, except: map[auth.Role]int{auth.Reviewer: 409}, body: fixed(`{"reason":"photo unclear"}`)},
+	"POST /api/v1/cards/{id}/collect": {pathFn: func(e *testEnv) string {
+		c := e.cardAt(card.AtOutlet, "")
+		e.scratch = fmt.Sprintf(`{"id_number":"%s","card_number":"%s"}`, c.IDNumber, c.CardNumber)
+		return fmt.Sprintf("/api/v1/cards/%d/collect", c.ID)
+	}, ok: 200, body: func(e *testEnv, _ auth.Role) string { return e.scratch }},
+	"POST /api/v1/cards/{id}/activate": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/cards/%d/activate", e.cardAt(card.Collected, "").ID)
+	}, ok: 200, except: map[auth.Role]int{auth.Resident: 404}, body: fixed(`{"pin":"482916"}`)},
+	"POST /api/v1/cards/{id}/temporary-loss": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/cards/%d/temporary-loss", e.cardAt(card.Active, "").ID)
+	}, ok: 200, except: map[auth.Role]int{auth.Resident: 404}},
+	"POST /api/v1/cards/{id}/unlock": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/cards/%d/unlock", e.cardAt(card.TemporarilyLost, "").ID)
+	}, ok: 200, except: map[auth.Role]int{auth.Resident: 404}},
+	"POST /api/v1/cards/{id}/loss": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/cards/%d/loss", e.cardAt(card.Active, "").ID)
+	}, ok: 200, except: map[auth.Role]int{auth.Resident: 404}},
+	"POST /api/v1/cards/{id}/replace": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/cards/%d/replace", e.cardAt(card.Active, "").ID)
+	}, ok: 201, except: map[auth.Role]int{auth.Resident: 404}, body: fixed(`{"reason":"damaged"}`)},
+	"POST /api/v1/cards/{id}/cancel": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/cards/%d/cancel", e.cardAt(card.Active, "").ID)
+	}, ok: 200, body: fixed(`{"reason":"emigrated"}`)},
+	"POST /api/v1/cards/{id}/bank": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/cards/%d/bank", e.cardAt(card.Collected, "").ID)
+	}, ok: 200, body: fixed(`{"bank_account":"6222020200112233445"}`)},
+	"POST /api/v1/card-batches": {pathFn: func(e *testEnv) string {
+		e.cardAt(card.Approved, "")
+		return "/api/v1/card-batches"
+	}, ok: 201, body: fixed(`{"region":"` + testRegion + `"}`)},
+	"GET /api/v1/card-batches/{id}/manufacturer-file": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/card-batches/%d/manufacturer-file", e.cardAt(card.InProduction, "").BatchID)
+	}, ok: 200},
+	"POST /api/v1/card-batches/{id}/result": {pathFn: func(e *testEnv) string {
+		c := e.cardAt(card.InProduction, "")
+		e.scratch = e.resultFor(c.BatchID)
+		return fmt.Sprintf("/api/v1/card-batches/%d/result", c.BatchID)
+	}, ok: 200, body: func(e *testEnv, _ auth.Role) string { return e.scratch }},
+	"POST /api/v1/card-batches/{id}/distribute": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/card-batches/%d/distribute", e.cardAt(card.Produced, "").BatchID)
+	}, ok: 200, body: fixed(`{"outlet":"XH-01"}`)},
+	"GET /api/v1/outlets":  {path: "/api/v1/outlets", ok: 200},
+	"POST /api/v1/outlets": {path: "/api/v1/outlets", ok: 201, body: fixed(`{"code":"GS-02","region":"` + testRegion + `","name":"拱墅区网点"}`)},
+	"GET /api/v1/me/cards": {path: "/api/v1/me/cards", ok: 200},
+	"POST /api/v1/me/ecard": {pathFn: func(e *testEnv) string {
+		e.activateOwn()
+		return "/api/v1/me/ecard"
+	}, ok: 200},
+	"GET /api/v1/me/ecard/qr": {pathFn: func(e *testEnv) string {
+		e.activateOwn()
+		return "/api/v1/me/ecard/qr"
+	}, ok: 200},
+	"POST /api/v1/ecard/verify": {pathFn: func(e *testEnv) string {
+		e.activateOwn()
+		return "/api/v1/ecard/verify"
+	}, ok: 200, body: func(e *testEnv, _ auth.Role) string {
+		qr, _, err := e.cards.QR(context.Background(), e.principal(auth.Resident))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return `{"qr":"` + qr + `"}`
+	}},
+	"POST /api/v1/medical-cards": {path: "/api/v1/medical-cards", ok: 201, body: func(e *testEnv, _ auth.Role) string {
+		return `{"id_number":"` + e.addStaff() + `","card_number":"6214830077777777"}`
+	}},
+	"POST /api/v1/medical-cards/{number}/{action}": {pathFn: func(e *testEnv) string {
+		return "/api/v1/medical-cards/" + e.medicalCard() + "/lose"
+	}, ok: 200},
+	"POST /api/v1/medical-cards/check": {pathFn: func(e *testEnv) string {
+		e.scratch = e.medicalCard()
+		return "/api/v1/medical-cards/check"
+	}, ok: 200, body: func(e *testEnv, _ auth.Role) string {
+		return `{"bank":"u-bank","card_number":"` + e.scratch + `","purpose":"medical"}`
+	}},
 	"POST /api/v1/cards/auth/verify": {path: "/api/v1/cards/auth/verify", ok: 200, body: fixed(`{"card_id":"330100D15600000512345678000000AA",` +
 		`"key_version":1,"challenge":"00000000000000000000000000000000","answer":"00000000000000000000000000000000"}`)},
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/card"
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/keys"
 	"github.com/shebao/shebao/internal/policy"
@@ -38,6 +39,7 @@ type Deps struct {
 	Policies      *policy.Store
 	Registry      *registry.Service
 	Keys          *keys.Service
+	Cards         *card.Service
 	Log           *slog.Logger
 	SecureCookies bool
 	Version       string
@@ -150,6 +152,33 @@ func (s *Server) registerRoutes() {
 	s.public("GET /api/v1/regions/{region}/signing-key.pem", s.signingKey)
 	s.api("POST /api/v1/cards/auth/challenge", auth.AuthenticateCard, "A challenge for a card's INTERNAL AUTHENTICATE", s.apiCardChallenge)
 	s.api("POST /api/v1/cards/auth/verify", auth.AuthenticateCard, "Is the card's answer genuine?", s.apiCardVerify)
+
+	s.api("POST /api/v1/cards", auth.ApplyCard, "Apply for a social security card", s.apiApplyCard)
+	s.api("GET /api/v1/cards/{id}", auth.ReadCard, "A card", s.apiGetCard)
+	s.api("GET /api/v1/cards/{id}/progress", auth.ReadCard, "A card's steps with their dates", s.apiCardProgress)
+	s.api("POST /api/v1/cards/{id}/approve", auth.ReviewCard, "Approve a card application", s.apiApproveCard)
+	s.api("POST /api/v1/cards/{id}/reject", auth.ReviewCard, "Reject a card application", s.apiRejectCard)
+	s.api("POST /api/v1/cards/{id}/collect", auth.HandOutCard, "Hand the card to its holder (ID and card number checked)", s.apiCollectCard)
+	s.api("POST /api/v1/cards/{id}/activate", auth.HolderCard, "Activate with a PIN", s.apiActivateCard)
+	s.api("POST /api/v1/cards/{id}/temporary-loss", auth.HolderCard, "Report a temporary loss", s.apiTempLoss)
+	s.api("POST /api/v1/cards/{id}/unlock", auth.HolderCard, "Lift a temporary loss", s.apiUnlock)
+	s.api("POST /api/v1/cards/{id}/loss", auth.HolderCard, "Report a formal loss (final)", s.apiLoss)
+	s.api("POST /api/v1/cards/{id}/replace", auth.HolderCard, "Replace the card: retire it and apply for a new one", s.apiReplace)
+	s.api("POST /api/v1/cards/{id}/cancel", auth.CancelCard, "Cancel the card", s.apiCancelCard)
+	s.api("POST /api/v1/cards/{id}/bank", auth.ActivateCardBank, "Activate the card's bank function", s.apiCardBank)
+	s.api("POST /api/v1/card-batches", auth.ProduceCards, "Gather approved applications into a production batch", s.apiCreateBatch)
+	s.api("GET /api/v1/card-batches/{id}/manufacturer-file", auth.ProduceCards, "The batch's file for the manufacturer (CSV)", s.apiManufacturerFile)
+	s.api("POST /api/v1/card-batches/{id}/result", auth.ProduceCards, "Import the manufacturer's result file (CSV), whole or not at all", s.apiImportResult)
+	s.api("POST /api/v1/card-batches/{id}/distribute", auth.ProduceCards, "Send the batch's cards to a service outlet", s.apiDistribute)
+	s.api("GET /api/v1/outlets", auth.ReadOutlets, "Service outlets", s.apiListOutlets)
+	s.api("POST /api/v1/outlets", auth.ManageOutlets, "Register a service outlet", s.apiAddOutlet)
+	s.api("GET /api/v1/me/cards", auth.OwnECard, "The resident's cards", s.apiMyCards)
+	s.api("POST /api/v1/me/ecard", auth.OwnECard, "Sign up for the electronic social security card", s.apiECardSignUp)
+	s.api("GET /api/v1/me/ecard/qr", auth.OwnECard, "A fresh QR code (60 s, single use)", s.apiECardQR)
+	s.api("POST /api/v1/ecard/verify", auth.VerifyECard, "Verify a scanned electronic card QR code", s.apiECardVerify)
+	s.api("POST /api/v1/medical-cards", auth.IssueMedicalCard, "Issue a medical insurance card (bank)", s.apiIssueMedical)
+	s.api("POST /api/v1/medical-cards/{number}/{action}", auth.IssueMedicalCard, "Activate, lose or cancel a medical insurance card", s.apiChangeMedical)
+	s.api("POST /api/v1/medical-cards/check", auth.UseMedicalCard, "May this medical insurance card be used for this purpose?", s.apiCheckMedical)
 	s.mux.HandleFunc("/api/", s.apiNotFound)
 
 	// Portal.

@@ -1,0 +1,388 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/card"
+)
+
+type cardJSON struct {
+	ID            int64      `json:"id"`
+	ApplicationNo string     `json:"application_no"`
+	Kind          string     `json:"kind"`
+	State         string     `json:"state"`
+	Region        string     `json:"region"`
+	IDNumber      string     `json:"id_number"`
+	Name          string     `json:"name"`
+	Channel       string     `json:"channel"`
+	AppliedAt     time.Time  `json:"applied_at"`
+	StateAt       time.Time  `json:"state_at"`
+	CardNumber    string     `json:"card_number,omitempty"`
+	CardID        string     `json:"card_identification_code,omitempty"`
+	KeyVersion    int        `json:"key_version,omitempty"`
+	BatchID       int64      `json:"batch_id,omitempty"`
+	Outlet        string     `json:"outlet,omitempty"`
+	ValidUntil    *time.Time `json:"valid_until,omitempty"`
+	ReplacesID    int64      `json:"replaces_id,omitempty"`
+	BankFunction  bool       `json:"bank_function"`
+	Reason        string     `json:"reason,omitempty"`
+}
+
+func toCardJSON(c card.Card) cardJSON {
+	out := cardJSON{ID: c.ID, ApplicationNo: c.ApplicationNo, Kind: string(c.Kind), State: string(c.State), Region: c.Region,
+		IDNumber: string(c.IDNumber), Name: c.Name, Channel: c.Channel, AppliedAt: c.AppliedAt, StateAt: c.StateAt, CardNumber: c.CardNumber,
+		CardID: c.CardID, KeyVersion: c.KeyVersion, BatchID: c.BatchID, Outlet: c.Outlet, ReplacesID: c.ReplacesID,
+		BankFunction: c.BankAccount != "", Reason: c.Reason}
+	if !c.ValidUntil.IsZero() {
+		v := c.ValidUntil
+		out.ValidUntil = &v
+	}
+	return out
+}
+
+// cardCall runs fn with the card id of the path and answers with the card.
+func cardCall(r *http.Request, fn func(id int64) (card.Card, error)) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	c, err := fn(id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, toCardJSON(c), nil
+}
+
+type applyCardRequest struct {
+	IDNumber string `json:"id_number"`
+}
+
+func (s *Server) apiApplyCard(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req applyCardRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	c, err := s.Cards.Apply(r.Context(), p, req.IDNumber)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, toCardJSON(c), nil
+}
+
+func (s *Server) apiGetCard(r *http.Request, p *auth.Principal) (int, any, error) {
+	return cardCall(r, func(id int64) (card.Card, error) { return s.Cards.Get(r.Context(), p, id) })
+}
+
+type eventJSON struct {
+	Action string    `json:"action"`
+	From   string    `json:"from"`
+	To     string    `json:"to"`
+	Actor  string    `json:"actor"`
+	Role   string    `json:"role"`
+	Reason string    `json:"reason,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+func (s *Server) apiCardProgress(r *http.Request, p *auth.Principal) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	c, events, err := s.Cards.History(r.Context(), p, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]eventJSON, 0, len(events))
+	for _, e := range events {
+		out = append(out, eventJSON{Action: string(e.Action), From: string(e.From), To: string(e.To), Actor: e.Actor, Role: e.Role, Reason: e.Reason, At: e.At})
+	}
+	return http.StatusOK, map[string]any{"card": toCardJSON(c), "steps": out}, nil
+}
+
+func (s *Server) apiApproveCard(r *http.Request, p *auth.Principal) (int, any, error) {
+	return cardCall(r, func(id int64) (card.Card, error) { return s.Cards.Approve(r.Context(), p, id) })
+}
+
+func (s *Server) apiRejectCard(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req reasonRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	return cardCall(r, func(id int64) (card.Card, error) { return s.Cards.Reject(r.Context(), p, id, req.Reason) })
+}
+
+type batchRequest struct {
+	Region string `json:"region"`
+}
+
+func (s *Server) apiCreateBatch(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req batchRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if req.Region == "" && len(p.Regions) == 1 {
+		req.Region = p.Regions[0]
+	}
+	b, err := s.Cards.CreateBatch(r.Context(), p, req.Region)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, map[string]any{"id": b.ID, "region": b.Region, "state": b.State, "cards": b.Cards, "created_at": b.CreatedAt}, nil
+}
+
+func (s *Server) apiManufacturerFile(r *http.Request, p *auth.Principal) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	b, err := s.Cards.ManufacturerFile(r.Context(), p, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, &download{ContentType: "text/csv; charset=utf-8", Name: "batch-" + itoa(int(id)) + ".csv", Data: b}, nil
+}
+
+func (s *Server) apiImportResult(r *http.Request, p *auth.Principal) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	data, err := readUpload(r, 20<<20)
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := s.Cards.ImportResult(r.Context(), p, id, data)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"produced": n}, nil
+}
+
+type distributeRequest struct {
+	Outlet string `json:"outlet"`
+}
+
+func (s *Server) apiDistribute(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req distributeRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := s.Cards.Distribute(r.Context(), p, id, req.Outlet)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"distributed": n}, nil
+}
+
+type collectRequest struct {
+	IDNumber   string `json:"id_number"`
+	CardNumber string `json:"card_number"`
+}
+
+func (s *Server) apiCollectCard(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req collectRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	return cardCall(r, func(id int64) (card.Card, error) {
+		return s.Cards.Collect(r.Context(), p, id, req.IDNumber, req.CardNumber)
+	})
+}
+
+type pinRequest struct {
+	PIN string `json:"pin"`
+}
+
+func (s *Server) apiActivateCard(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req pinRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	return cardCall(r, func(id int64) (card.Card, error) { return s.Cards.Activate(r.Context(), p, id, req.PIN) })
+}
+
+func (s *Server) apiTempLoss(r *http.Request, p *auth.Principal) (int, any, error) {
+	return cardCall(r, func(id int64) (card.Card, error) { return s.Cards.ReportTemporaryLoss(r.Context(), p, id) })
+}
+
+func (s *Server) apiUnlock(r *http.Request, p *auth.Principal) (int, any, error) {
+	return cardCall(r, func(id int64) (card.Card, error) { return s.Cards.Unlock(r.Context(), p, id) })
+}
+
+func (s *Server) apiLoss(r *http.Request, p *auth.Principal) (int, any, error) {
+	return cardCall(r, func(id int64) (card.Card, error) { return s.Cards.ReportLoss(r.Context(), p, id) })
+}
+
+func (s *Server) apiReplace(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req reasonRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	c, err := s.Cards.Replace(r.Context(), p, id, req.Reason)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, toCardJSON(c), nil
+}
+
+func (s *Server) apiCancelCard(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req reasonRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	return cardCall(r, func(id int64) (card.Card, error) { return s.Cards.Cancel(r.Context(), p, id, req.Reason) })
+}
+
+type bankRequest struct {
+	BankAccount string `json:"bank_account"`
+}
+
+func (s *Server) apiCardBank(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req bankRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	return cardCall(r, func(id int64) (card.Card, error) { return s.Cards.ActivateBank(r.Context(), p, id, req.BankAccount) })
+}
+
+func (s *Server) apiMyCards(r *http.Request, p *auth.Principal) (int, any, error) {
+	cs, err := s.Cards.Mine(r.Context(), p)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]cardJSON, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, toCardJSON(c))
+	}
+	return http.StatusOK, map[string]any{"cards": out}, nil
+}
+
+func (s *Server) apiECardSignUp(r *http.Request, p *auth.Principal) (int, any, error) {
+	c, err := s.Cards.SignUpECard(r.Context(), p)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"card": toCardJSON(c), "ecard": true}, nil
+}
+
+func (s *Server) apiECardQR(r *http.Request, p *auth.Principal) (int, any, error) {
+	qr, exp, err := s.Cards.QR(r.Context(), p)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"qr": qr, "expires_at": exp}, nil
+}
+
+type qrRequest struct {
+	QR string `json:"qr"`
+}
+
+func (s *Server) apiECardVerify(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req qrRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	res, err := s.Cards.VerifyQR(r.Context(), p, req.QR)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"valid": true, "application_no": res.ApplicationNo, "card_number": res.CardNumber,
+		"name": res.Name, "id_number_masked": res.MaskedID, "region": res.Region}, nil
+}
+
+type medicalJSON struct {
+	CardNumber string    `json:"card_number"`
+	Bank       string    `json:"bank"`
+	IDNumber   string    `json:"id_number"`
+	State      string    `json:"state"`
+	Region     string    `json:"region"`
+	IssuedAt   time.Time `json:"issued_at"`
+}
+
+func toMedicalJSON(m card.MedicalCard) medicalJSON {
+	return medicalJSON{CardNumber: m.CardNumber, Bank: m.Bank, IDNumber: string(m.IDNumber), State: string(m.State), Region: m.Region, IssuedAt: m.IssuedAt}
+}
+
+type issueMedicalRequest struct {
+	IDNumber   string `json:"id_number"`
+	CardNumber string `json:"card_number"`
+}
+
+func (s *Server) apiIssueMedical(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req issueMedicalRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	m, err := s.Cards.IssueMedical(r.Context(), p, req.IDNumber, req.CardNumber)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, toMedicalJSON(m), nil
+}
+
+func (s *Server) apiChangeMedical(r *http.Request, p *auth.Principal) (int, any, error) {
+	m, err := s.Cards.ChangeMedical(r.Context(), p, r.PathValue("number"), r.PathValue("action"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, toMedicalJSON(m), nil
+}
+
+type medicalUseRequest struct {
+	Bank       string `json:"bank"`
+	CardNumber string `json:"card_number"`
+	Purpose    string `json:"purpose"`
+}
+
+func (s *Server) apiCheckMedical(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req medicalUseRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	m, err := s.Cards.CheckMedicalUse(r.Context(), req.Bank, req.CardNumber, card.Purpose(req.Purpose))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, map[string]any{"allowed": true, "card": toMedicalJSON(m)}, nil
+}
+
+type outletJSON struct {
+	Code    string `json:"code"`
+	Region  string `json:"region"`
+	Name    string `json:"name"`
+	Address string `json:"address"`
+}
+
+func (s *Server) apiAddOutlet(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req outletJSON
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	o, err := s.Cards.AddOutlet(r.Context(), p, card.Outlet{Code: req.Code, Region: req.Region, Name: req.Name, Address: req.Address})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, outletJSON(o), nil
+}
+
+func (s *Server) apiListOutlets(r *http.Request, p *auth.Principal) (int, any, error) {
+	os, err := s.Cards.Outlets(r.Context(), p)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]outletJSON, 0, len(os))
+	for _, o := range os {
+		out = append(out, outletJSON(o))
+	}
+	return http.StatusOK, map[string]any{"outlets": out}, nil
+}
