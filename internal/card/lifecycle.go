@@ -677,3 +677,48 @@ func (s *Service) Outlets(ctx context.Context, by *auth.Principal) ([]Outlet, er
 	}
 	return out, nil
 }
+
+// List returns the cards of the principal's regions in a state ("" = every state), newest first.
+func (s *Service) List(ctx context.Context, by *auth.Principal, state State, limit int) ([]Card, error) {
+	var out []Card
+	for _, region := range by.Regions {
+		rows, err := s.db.R().QueryContext(ctx, "SELECT "+cardColumns+cardFrom+"WHERE c.region = $1 AND ($2 = '' OR c.state = $2) ORDER BY c.id DESC LIMIT $3",
+			region, string(state), limit)
+		if err != nil {
+			return nil, fmt.Errorf("card: list: %w", err)
+		}
+		for rows.Next() {
+			c, err := scanCard(rows)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, c)
+		}
+		rows.Close()
+	}
+	return out, nil
+}
+
+// Batches lists the production batches of the principal's regions, newest first.
+func (s *Service) Batches(ctx context.Context, by *auth.Principal) ([]Batch, error) {
+	var out []Batch
+	for _, region := range by.Regions {
+		rows, err := s.db.R().QueryContext(ctx, "SELECT id, region, state, cards, created_at FROM card_batches WHERE region = $1 ORDER BY id DESC LIMIT 50", region)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var b Batch
+			var at string
+			if err := rows.Scan(&b.ID, &b.Region, &b.State, &b.Cards, &at); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			b.CreatedAt, _ = db.ParseTime(at)
+			out = append(out, b)
+		}
+		rows.Close()
+	}
+	return out, nil
+}

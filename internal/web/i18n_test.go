@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/card"
 	"github.com/shebao/shebao/internal/policy"
 )
 
@@ -46,6 +47,12 @@ func TestEveryKeyTranslated(t *testing.T) {
 	}
 	for _, i := range policy.Insurances {
 		used["ins."+string(i)] = true
+	}
+	for _, st := range card.States {
+		used["cstate."+string(st)] = true
+	}
+	for _, a := range card.Actions() {
+		used["caction."+string(a)] = true
 	}
 	for _, k := range []string{"status.draft", "status.submitted", "status.approved", "status.rejected", "check.pending", "check.accepted",
 		"check.rejected", "check.missing", "pstatus.pending", "pstatus.approved", "pstatus.rejected", "when.local_hukou", "when.non_local_hukou",

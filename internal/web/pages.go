@@ -59,7 +59,7 @@ func parsePages() (*pages, error) {
 		}
 		p.byName[name] = t
 	}
-	for _, need := range []string{"login", "home", "account", "users", "audit", "error", "window", "enrolments", "enrolment", "staff", "guide", "policies", "keys"} {
+	for _, need := range []string{"login", "home", "account", "users", "audit", "error", "window", "enrolments", "enrolment", "staff", "guide", "policies", "keys", "mycard", "cards"} {
 		if p.byName[need] == nil {
 			return nil, fmt.Errorf("web: template %s.html is missing", need)
 		}
@@ -122,6 +122,10 @@ var menu = []struct {
 	{"menu.window", "/window", auth.RegisterPerson},
 	{"menu.enrolments", "/enrolments", auth.ReadEnrolment},
 	{"menu.staff", "/staff", auth.ManageStaff},
+	{"menu.mycard", "/card", auth.OwnECard},
+	{"menu.cards", "/cards", auth.ProduceCards},
+	{"menu.cards", "/cards", auth.HandOutCard},
+	{"menu.cards", "/cards", auth.ReviewCard},
 	{"menu.policies", "/policies", auth.ReadPolicy},
 	{"menu.keys", "/keys", auth.ReadKeys},
 	{"menu.users", "/admin/users", auth.ListUsers},
@@ -135,8 +139,12 @@ func (s *Server) view(r *http.Request, p *auth.Principal, titleKey string, data 
 	v := &View{Lang: l, Title: l.T(titleKey), Path: r.URL.Path, Data: data}
 	if p != nil {
 		v.User = &p.User
+		seen := map[string]bool{}
 		for _, m := range menu {
-			if p.Can(m.action) {
+			// An entry may be listed under several actions (the card desk serves clerks, reviewers
+			// and card officers); it shows once.
+			if p.Can(m.action) && !seen[m.href] {
+				seen[m.href] = true
 				v.Menu = append(v.Menu, MenuItem{Label: l.T(m.key), Href: m.href, Active: m.href == r.URL.Path})
 			}
 		}

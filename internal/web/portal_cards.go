@@ -1,0 +1,232 @@
+package web
+
+import (
+	"html/template"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/card"
+	"github.com/shebao/shebao/internal/errs"
+)
+
+// myCardPage is the resident's card page: the card, its progress, what they can do with it, and
+// the electronic card's QR code.
+type myCardPage struct {
+	Cards    []cardWithSteps
+	CanApply bool
+	Live     *card.Card
+	ECard    bool
+	QR       template.URL
+	QRText   string
+	QRUntil  time.Time
+}
+
+type cardWithSteps struct {
+	Card  card.Card
+	Steps []card.Event
+}
+
+func (s *Server) myCardView(r *http.Request, p *auth.Principal, withQR bool) (*View, error) {
+	ctx := r.Context()
+	cs, err := s.Cards.Mine(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	data := myCardPage{CanApply: true}
+	for i := range cs {
+		_, steps, err := s.Cards.History(ctx, p, cs[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		data.Cards = append(data.Cards, cardWithSteps{Card: cs[i], Steps: steps})
+		if cs[i].State.Live() {
+			data.CanApply = false
+			if data.Live == nil {
+				data.Live = &cs[i]
+			}
+		}
+	}
+	if data.Live != nil && data.Live.State.Usable() {
+		if data.ECard, err = s.Cards.HasECard(ctx, data.Live.ID); err != nil {
+			return nil, err
+		}
+		if data.ECard && withQR {
+			text, until, err := s.Cards.QR(ctx, p)
+			if err != nil {
+				return nil, err
+			}
+			if data.QR, err = qrDataURI(text); err != nil {
+				return nil, err
+			}
+			data.QRText, data.QRUntil = text, until
+		}
+	}
+	return s.view(r, p, "mycard.title", &data), nil
+}
+
+func (s *Server) myCardPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	v, err := s.myCardView(r, p, r.URL.Query().Get("qr") == "1")
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "mycard", v)
+}
+
+// myCardAction handles the resident's buttons: apply, activate, temporary loss, unlock, loss,
+// replace, e-card sign-up.
+func (s *Server) myCardAction(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	ctx := r.Context()
+	id, _ := strconv.ParseInt(r.PostFormValue("id"), 10, 64)
+	var err error
+	switch r.PathValue("action") {
+	case "apply":
+		me, merr := s.Registry.Me(ctx, p)
+		if merr != nil {
+			return merr
+		}
+		_, err = s.Cards.Apply(ctx, p, string(me.IDNumber))
+	case "activate":
+		if r.PostFormValue("pin") != r.PostFormValue("pin2") {
+			err = errs.Field("pin2", "the two PINs differ")
+		} else {
+			_, err = s.Cards.Activate(ctx, p, id, r.PostFormValue("pin"))
+		}
+	case "temporary-loss":
+		_, err = s.Cards.ReportTemporaryLoss(ctx, p, id)
+	case "unlock":
+		_, err = s.Cards.Unlock(ctx, p, id)
+	case "loss":
+		_, err = s.Cards.ReportLoss(ctx, p, id)
+	case "replace":
+		_, err = s.Cards.Replace(ctx, p, id, r.PostFormValue("reason"))
+	case "ecard":
+		_, err = s.Cards.SignUpECard(ctx, p)
+	default:
+		return errs.E(errs.NotFound, "no such action")
+	}
+	if err == nil {
+		target := "/card"
+		if r.PathValue("action") == "ecard" {
+			target = "/card?qr=1"
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+		return nil
+	}
+	v, verr := s.myCardView(r, p, false)
+	if verr != nil {
+		return verr
+	}
+	return s.formError(w, r, v, "mycard", err)
+}
+
+// cardsPage is the bureau's card desk: applications to decide, cards to hand out, batches.
+type cardsPage struct {
+	State      string
+	States     []card.State
+	Cards      []card.Card
+	Outlets    []card.Outlet
+	Batches    []card.Batch
+	CanReview  bool
+	CanHandOut bool
+	CanProduce bool
+	Approved   int
+}
+
+func (s *Server) cardsView(r *http.Request, p *auth.Principal, state string) (*View, error) {
+	ctx := r.Context()
+	data := cardsPage{State: state, States: card.States, CanReview: p.Can(auth.ReviewCard), CanHandOut: p.Can(auth.HandOutCard),
+		CanProduce: p.Can(auth.ProduceCards)}
+	var err error
+	if data.Cards, err = s.Cards.List(ctx, p, card.State(state), 200); err != nil {
+		return nil, err
+	}
+	if data.CanProduce {
+		if data.Outlets, err = s.Cards.Outlets(ctx, p); err != nil {
+			return nil, err
+		}
+		if data.Batches, err = s.Cards.Batches(ctx, p); err != nil {
+			return nil, err
+		}
+		approved, err := s.Cards.List(ctx, p, card.Approved, 10000)
+		if err != nil {
+			return nil, err
+		}
+		data.Approved = len(approved)
+	}
+	return s.view(r, p, "cards.title", &data), nil
+}
+
+func (s *Server) cardsPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	v, err := s.cardsView(r, p, r.URL.Query().Get("state"))
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "cards", v)
+}
+
+func (s *Server) cardsAction(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	ctx := r.Context()
+	id, _ := strconv.ParseInt(r.PostFormValue("id"), 10, 64)
+	var err error
+	switch r.PathValue("action") {
+	case "approve":
+		_, err = s.Cards.Approve(ctx, p, id)
+	case "reject":
+		_, err = s.Cards.Reject(ctx, p, id, r.PostFormValue("reason"))
+	case "collect":
+		_, err = s.Cards.Collect(ctx, p, id, r.PostFormValue("id_number"), r.PostFormValue("card_number"))
+	case "batch":
+		if len(p.Regions) == 0 {
+			return errs.E(errs.Forbidden, "no region")
+		}
+		_, err = s.Cards.CreateBatch(ctx, p, p.Regions[0])
+	case "result":
+		if perr := r.ParseMultipartForm(20 << 20); perr != nil {
+			err = errs.Field("file", "the upload could not be read")
+			break
+		}
+		f, _, ferr := r.FormFile("file")
+		if ferr != nil {
+			err = errs.Field("file", "choose the manufacturer's result file")
+			break
+		}
+		data, _ := io.ReadAll(io.LimitReader(f, 20<<20))
+		f.Close()
+		batch, _ := strconv.ParseInt(r.FormValue("batch"), 10, 64)
+		_, err = s.Cards.ImportResult(ctx, p, batch, data)
+	case "distribute":
+		batch, _ := strconv.ParseInt(r.PostFormValue("batch"), 10, 64)
+		_, err = s.Cards.Distribute(ctx, p, batch, r.PostFormValue("outlet"))
+	default:
+		return errs.E(errs.NotFound, "no such action")
+	}
+	if err == nil {
+		http.Redirect(w, r, "/cards?state="+r.PostFormValue("back"), http.StatusSeeOther)
+		return nil
+	}
+	v, verr := s.cardsView(r, p, r.PostFormValue("back"))
+	if verr != nil {
+		return verr
+	}
+	if e, ok := errs.As(err); ok && len(e.Rows) > 0 {
+		v.Problem = e
+		return s.render(w, r, statusOf(e.Code), "cards", v)
+	}
+	return s.formError(w, r, v, "cards", err)
+}
+
+func (s *Server) batchFile(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	b, err := s.Cards.ManufacturerFile(r.Context(), p, id)
+	if err != nil {
+		return err
+	}
+	(&download{ContentType: "text/csv; charset=utf-8", Name: "batch-" + itoa(int(id)) + ".csv", Data: b}).write(w, http.StatusOK)
+	return nil
+}
