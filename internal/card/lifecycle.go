@@ -395,7 +395,8 @@ func (s *Service) Distribute(ctx context.Context, by *auth.Principal, batchID in
 			}
 			n++
 		}
-		return nil
+		_, err = tx.ExecContext(ctx, "UPDATE card_batches SET state = 'distributed' WHERE id = $1", batchID)
+		return err
 	})
 	return n, err
 }
