@@ -41,6 +41,8 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	reg := registry.New(d, authSvc, policies)
 	keySvc := keys.New(d, policies, log)
 	defer keySvc.Seal(context.Background())
+	cards := card.New(d, policies, keySvc)
+	go sweepCards(ctx, cards, log)
 
 	if c.Demo {
 		if n, err := realUsers(ctx, d); err != nil {
@@ -52,7 +54,7 @@ func runServe(ctx context.Context, io IO, args []string) error {
 		if err := keySvc.UnsealDevelopment(ctx, demo.Custodians); err != nil {
 			return err
 		}
-		logins, err := demo.Load(ctx, demo.City{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Now: d.Now,
+		logins, err := demo.Load(ctx, demo.City{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Now: d.Now,
 			Progress: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }})
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
@@ -67,8 +69,6 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	if keySvc.Sealed() {
 		log.Warn("the key service is sealed: custodians must enter their components (shebao keys unseal, or the portal's Keys page)")
 	}
-	cards := card.New(d, policies, keySvc)
-	go sweepCards(ctx, cards, log)
 	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Log: log,
 		SecureCookies: c.SecureCookies, Version: Version()})
 	if err != nil {

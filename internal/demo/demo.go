@@ -17,6 +17,7 @@ import (
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/card"
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/ident"
@@ -57,6 +58,7 @@ type City struct {
 	Policies *policy.Store
 	Registry *registry.Service
 	Keys     *keys.Service // unsealed (development keys) by the caller
+	Cards    *card.Service
 	Now      func() time.Time
 	Progress func(format string, args ...any) // may be nil
 }
@@ -186,6 +188,13 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 		}
 	}
 
+	// Cards in every state; the demo resident's waits at the outlet to be collected and activated.
+	if c.Cards != nil {
+		if err := c.cards(ctx, staff, firstHR, string(firstEmployer.USCC), residentID); err != nil {
+			return nil, fmt.Errorf("demo: cards: %w", err)
+		}
+	}
+
 	// Flexible workers at the window, in every state of an application.
 	if err := c.windowEnrolments(ctx, g, clerk, reviewer, thisMonth); err != nil {
 		return nil, err
@@ -231,6 +240,131 @@ func (c City) issuerKeys(ctx context.Context, admin, custodian *auth.Principal) 
 	for _, p := range []*auth.Principal{custodian, {User: second}} {
 		if _, err := c.Keys.Approve(ctx, p, r.ID); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// cards makes the demo's outlets and cards: one at each step of the lifecycle, for staff of the
+// first employer, and the demo resident's own card ready at the outlet.
+func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr *auth.Principal, uscc string, resident ident.IDNumber) error {
+	admin, clerk, officer := staff[auth.Admin], staff[auth.Clerk], staff[auth.CardOfficer]
+	for _, o := range []card.Outlet{{Code: "XH-01", Name: "西湖区社会保障卡服务网点", Address: "杭州市西湖区文三路100号"},
+		{Code: "GS-01", Name: "拱墅区社会保障卡服务网点", Address: "杭州市拱墅区莫干山路200号"}} {
+		o.Region = Region
+		if _, err := c.Cards.AddOutlet(ctx, admin, o); err != nil {
+			return err
+		}
+	}
+	list, _, err := c.Registry.Staff(ctx, hr, uscc, false, 30, 0)
+	if err != nil {
+		return err
+	}
+	var people []string
+	for _, m := range list {
+		if m.Person.IDNumber != resident {
+			people = append(people, string(m.Person.IDNumber))
+		}
+	}
+	// Everyone's card is applied for by their employer and taken to the outlet in one batch.
+	applied := map[string]card.Card{}
+	for _, p := range append([]string{string(resident)}, people[:12]...) {
+		cd, err := c.Cards.Apply(ctx, hr, p)
+		if err != nil {
+			return err
+		}
+		applied[p] = cd
+	}
+	stayApplied, rejected := people[0], people[1]
+	if _, err := c.Cards.Reject(ctx, clerk, applied[rejected].ID, "照片不符合要求，请重新提交"); err != nil {
+		return err
+	}
+	for p, cd := range applied {
+		if p == stayApplied || p == rejected {
+			continue
+		}
+		if _, err := c.Cards.Approve(ctx, clerk, cd.ID); err != nil {
+			return err
+		}
+	}
+	if _, err := c.Cards.CreateBatch(ctx, officer, Region); err != nil {
+		return err
+	}
+	cd, err := c.Cards.Get(ctx, clerk, applied[string(resident)].ID)
+	if err != nil {
+		return err
+	}
+	file, err := c.Cards.ManufacturerFile(ctx, officer, cd.BatchID)
+	if err != nil {
+		return err
+	}
+	result := "application_no,card_number,chip_serial,atr\n"
+	for i, line := range strings.Split(strings.TrimSpace(string(file)), "\n")[1:] {
+		f := strings.Split(line, ",")
+		result += fmt.Sprintf("%s,%s,AD93%04X,3B6C000000815441AD93%04X\n", f[0], f[1], i, i)
+	}
+	if _, err := c.Cards.ImportResult(ctx, officer, cd.BatchID, []byte(result)); err != nil {
+		return err
+	}
+	if _, err := c.Cards.Distribute(ctx, officer, cd.BatchID, "XH-01"); err != nil {
+		return err
+	}
+	// Three more wait at earlier steps: one approved, one in production, one produced.
+	for i, stop := range []card.State{12: card.InProduction, 13: card.Produced, 14: card.Approved} {
+		if stop == "" {
+			continue
+		}
+		cd, err := c.Cards.Apply(ctx, hr, people[i])
+		if err != nil {
+			return err
+		}
+		if _, err := c.Cards.Approve(ctx, clerk, cd.ID); err != nil {
+			return err
+		}
+		if stop == card.Approved {
+			continue
+		}
+		if _, err := c.Cards.CreateBatch(ctx, officer, Region); err != nil {
+			return err
+		}
+		if stop == card.Produced {
+			cd, _ = c.Cards.Get(ctx, clerk, cd.ID)
+			res := fmt.Sprintf("application_no,card_number,chip_serial,atr\n%s,%s,AD94%04X,3B6C00\n", cd.ApplicationNo, cd.CardNumber, i)
+			if _, err := c.Cards.ImportResult(ctx, officer, cd.BatchID, []byte(res)); err != nil {
+				return err
+			}
+		}
+	}
+	// Then each goes its own way, so the card desk shows every state.
+	steps := map[int][]string{ // index into people → actions after reaching the outlet
+		2: {"collect"}, 3: {"collect", "activate"}, 4: {"collect", "activate", "temp"}, 5: {"collect", "activate", "loss"},
+		6: {"collect", "activate", "replace"}, 7: {"collect", "activate", "cancel"}, 8: {"collect", "activate"}, 9: {"collect", "activate"},
+	}
+	for i, acts := range steps {
+		p := people[i]
+		id := applied[p].ID
+		for _, a := range acts {
+			cur, err := c.Cards.Get(ctx, clerk, id)
+			if err != nil {
+				return err
+			}
+			switch a {
+			case "collect":
+				_, err = c.Cards.Collect(ctx, clerk, id, p, cur.CardNumber)
+			case "activate":
+				_, err = c.Cards.Activate(ctx, clerk, id, "482916")
+			case "temp":
+				_, err = c.Cards.ReportTemporaryLoss(ctx, clerk, id)
+			case "loss":
+				_, err = c.Cards.ReportLoss(ctx, clerk, id)
+			case "replace":
+				_, err = c.Cards.Replace(ctx, clerk, id, "卡面损坏")
+			case "cancel":
+				_, err = c.Cards.Cancel(ctx, clerk, id, "出国定居")
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", a, err)
+			}
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/card"
 	"github.com/shebao/shebao/internal/db/dbtest"
 	"github.com/shebao/shebao/internal/demo"
 	"github.com/shebao/shebao/internal/ident"
@@ -25,7 +26,7 @@ func TestDemoCity(t *testing.T) {
 	if err := ks.UnsealDevelopment(ctx, demo.Custodians); err != nil {
 		t.Fatal(err)
 	}
-	city := demo.City{DB: d, Auth: a, Policies: pol, Registry: registry.New(d, a, pol), Keys: ks, Now: d.Now}
+	city := demo.City{DB: d, Auth: a, Policies: pol, Registry: registry.New(d, a, pol), Keys: ks, Cards: card.New(d, pol, ks), Now: d.Now}
 	logins, err := demo.Load(ctx, city)
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +56,16 @@ func TestDemoCity(t *testing.T) {
 			t.Errorf("no enrolment is %s", st)
 		}
 	}
+	// Cards in every state but expired (which takes years) and the demo resident's at the outlet.
+	for _, st := range []string{"applied", "approved", "in_production", "produced", "rejected", "at_outlet", "collected", "active", "temporarily_lost", "lost", "replaced", "cancelled"} {
+		if n := count("SELECT COUNT(*) FROM cards WHERE state = $1", st); n == 0 {
+			t.Errorf("no card is %s", st)
+		}
+	}
+	if n := count("SELECT COUNT(*) FROM cards c JOIN users u ON u.person_id = c.person_id WHERE u.username = 'demo-resident' AND c.state = 'at_outlet'"); n != 1 {
+		t.Errorf("the demo resident's card is not waiting at the outlet")
+	}
+
 	// Every ID number is valid, and they vary: several districts, both genders, local and not.
 	rows, err := d.R().QueryContext(ctx, "SELECT id_number FROM persons")
 	if err != nil {
