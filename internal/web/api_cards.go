@@ -6,6 +6,7 @@ import (
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/card"
+	"github.com/shebao/shebao/internal/errs"
 )
 
 type cardJSON struct {
@@ -385,4 +386,70 @@ func (s *Server) apiListOutlets(r *http.Request, p *auth.Principal) (int, any, e
 		out = append(out, outletJSON(o))
 	}
 	return http.StatusOK, map[string]any{"outlets": out}, nil
+}
+
+func (s *Server) apiStaffCardApplications(r *http.Request, p *auth.Principal) (int, any, error) {
+	if _, err := s.Registry.Employer(r.Context(), p, r.PathValue("uscc")); err != nil {
+		return 0, nil, err
+	}
+	if p.Role != auth.Employer {
+		return 0, nil, errs.E(errs.Forbidden, "only the employer's HR applies for its staff in bulk")
+	}
+	data, err := readUpload(r, 20<<20)
+	if err != nil {
+		return 0, nil, err
+	}
+	n, err := s.Cards.ApplyForStaff(r.Context(), p, data)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, map[string]any{"applied": n}, nil
+}
+
+// publicProgress is the public card progress inquiry: open to anyone holding both the ID number and
+// the application number, limited per address, answered masked.
+func (s *Server) publicProgress(w http.ResponseWriter, r *http.Request) {
+	key := "progress:" + clientAddr(r)
+	if !s.publicLimit.Allow(key) {
+		s.fail(w, r, errs.E(errs.TooMany, "too many inquiries; try again later"))
+		return
+	}
+	s.publicLimit.Fail(key) // every inquiry counts, found or not
+	q := r.URL.Query()
+	c, events, err := s.Cards.PublicProgress(r.Context(), q.Get("id_number"), q.Get("application_no"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	steps := make([]map[string]any, 0, len(events))
+	for _, e := range events {
+		steps = append(steps, map[string]any{"action": e.Action, "to": e.To, "at": e.At})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"application_no": c.ApplicationNo, "state": c.State, "name": c.Name,
+		"id_number_masked": string(c.IDNumber), "outlet": c.Outlet, "steps": steps})
+}
+
+type pinResetRequest struct {
+	IDNumber string `json:"id_number"`
+	PIN      string `json:"pin"`
+}
+
+func (s *Server) apiPINReset(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req pinResetRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	return cardCall(r, func(id int64) (card.Card, error) { return s.Cards.ResetPIN(r.Context(), p, id, req.IDNumber, req.PIN) })
+}
+
+func (s *Server) apiTemporaryCard(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req applyCardRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	c, err := s.Cards.IssueTemporary(r.Context(), p, req.IDNumber)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, toCardJSON(c), nil
 }

@@ -235,3 +235,56 @@ func TestMedicalCardIsForMedicalUseOnly(t *testing.T) {
 	// A person without medical insurance gets no medical card.
 	e.call(auth.Bank, "POST", "/api/v1/medical-cards", `{"id_number":"`+e.newPerson()+`","card_number":"6214830055555555"}`, 422)
 }
+
+func TestCardExtras(t *testing.T) {
+	clock := dbtest.NewClock(time.Now())
+	d := dbtest.SQLite(t, dbtest.Options{Now: clock.Now})
+	e := newTestEnv(t, d)
+	// Public progress: both numbers must match; the answer is masked; it is rate-limited.
+	c := e.cardAt("approved", "")
+	path := "/api/v1/public/card-progress?id_number=" + string(c.IDNumber) + "&application_no=" + c.ApplicationNo
+	status, body := e.do("", "GET", path, "")
+	if status != 200 || strings.Contains(body, string(c.IDNumber)) || !strings.Contains(body, "测**") || !strings.Contains(body, "approve") {
+		t.Fatalf("public progress: %d %s", status, body)
+	}
+	if status, _ := e.do("", "GET", "/api/v1/public/card-progress?id_number="+e.newID()+"&application_no="+c.ApplicationNo, ""); status != 404 {
+		t.Fatalf("mismatched ID: %d", status)
+	}
+	limited := false
+	for range 25 {
+		if status, _ := e.do("", "GET", path, ""); status == 429 {
+			limited = true
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("the public inquiry is not rate-limited")
+	}
+	// PIN reset needs the holder's ID card.
+	a := e.cardAt("active", "")
+	e.call(auth.Clerk, "POST", fmt.Sprintf("/api/v1/cards/%d/pin-reset", a.ID), `{"id_number":"`+e.newID()+`","pin":"730518"}`, 422)
+	e.call(auth.Clerk, "POST", fmt.Sprintf("/api/v1/cards/%d/pin-reset", a.ID), `{"id_number":"`+string(a.IDNumber)+`","pin":"730518"}`, 200)
+	// A temporary card: active at once, no bank function, expires after 60 days.
+	tmp := e.call(auth.Clerk, "POST", "/api/v1/cards/temporary", `{"id_number":"`+e.addStaff()+`"}`, 201)
+	if tmp["state"] != "active" || tmp["kind"] != "temporary" {
+		t.Fatalf("temporary card: %v", tmp)
+	}
+	e.call(auth.Bank, "POST", fmt.Sprintf("/api/v1/cards/%d/bank", idOf(tmp)), `{"bank_account":"6222020200112233445"}`, 409)
+	clock.Advance(61 * 24 * time.Hour)
+	e.cards.Sweep(context.Background())
+	if got := e.call(auth.Clerk, "GET", fmt.Sprintf("/api/v1/cards/%d", idOf(tmp)), "", 200); got["state"] != "expired" {
+		t.Fatalf("after 61 days: %v", got["state"])
+	}
+	// Bulk applications by the employer: refused whole with the bad rows named, then applied.
+	good1, good2 := e.addStaff(), e.addStaff()
+	file := "身份证号\n" + good1 + "\n" + e.newID() + "\n" + good1 + "\n" + good2 + "\n"
+	status, body = e.do(auth.Employer, "POST", "/api/v1/employers/"+e.employerUSCC+"/card-applications", file)
+	rows := errorOf(t, body).Rows
+	if status != 422 || len(rows) != 2 || rows[0].Line != 3 || rows[1].Line != 4 {
+		t.Fatalf("bad bulk file: %d %s", status, body)
+	}
+	got := e.call(auth.Employer, "POST", "/api/v1/employers/"+e.employerUSCC+"/card-applications", "身份证号\n"+good1+"\n"+good2+"\n", 201)
+	if got["applied"].(float64) != 2 {
+		t.Fatalf("bulk applied %v", got)
+	}
+}

@@ -170,6 +170,19 @@ var apiCases = map[string]routeCase{
 		}
 		return `{"id_number":"` + e.addStaff() + `"}`
 	}},
+	"POST /api/v1/cards/temporary": {path: "/api/v1/cards/temporary", ok: 201, body: func(e *testEnv, _ auth.Role) string {
+		return `{"id_number":"` + e.addStaff() + `"}`
+	}},
+	"POST /api/v1/employers/{uscc}/card-applications": {pathFn: func(e *testEnv) string {
+		return "/api/v1/employers/" + e.employerUSCC + "/card-applications"
+	}, ok: 201, except: map[auth.Role]int{auth.Resident: 403, auth.Clerk: 403}, body: func(e *testEnv, role auth.Role) string {
+		return "身份证号\n" + e.addStaff() + "\n"
+	}},
+	"POST /api/v1/cards/{id}/pin-reset": {pathFn: func(e *testEnv) string {
+		c := e.cardAt(card.Active, "")
+		e.scratch = `{"id_number":"` + string(c.IDNumber) + `","pin":"730518"}`
+		return fmt.Sprintf("/api/v1/cards/%d/pin-reset", c.ID)
+	}, ok: 200, body: func(e *testEnv, _ auth.Role) string { return e.scratch }},
 	"GET /api/v1/cards/{id}": {pathFn: func(e *testEnv) string { return fmt.Sprintf("/api/v1/cards/%d", e.cardAt(card.Applied, "").ID) },
 		ok: 200, except: map[auth.Role]int{auth.Resident: 404}},
 	"GET /api/v1/cards/{id}/progress": {pathFn: func(e *testEnv) string {

@@ -49,11 +49,12 @@ type Deps struct {
 // Server handles every HTTP request.
 type Server struct {
 	Deps
-	mux     *http.ServeMux
-	routes  []Route
-	pages   *pages
-	metrics *metrics
-	handler http.Handler
+	publicLimit *auth.Limiter // public inquiries per client address
+	mux         *http.ServeMux
+	routes      []Route
+	pages       *pages
+	metrics     *metrics
+	handler     http.Handler
 }
 
 // Route is one registered endpoint.
@@ -71,7 +72,7 @@ func New(d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux()}
+	s := &Server{Deps: d, mux: http.NewServeMux(), publicLimit: auth.NewLimiter(20, 10*time.Minute, d.Now)}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
@@ -154,6 +155,9 @@ func (s *Server) registerRoutes() {
 	s.api("POST /api/v1/cards/auth/verify", auth.AuthenticateCard, "Is the card's answer genuine?", s.apiCardVerify)
 
 	s.api("POST /api/v1/cards", auth.ApplyCard, "Apply for a social security card", s.apiApplyCard)
+	s.api("POST /api/v1/cards/temporary", auth.HandOutCard, "Issue a temporary card at the outlet", s.apiTemporaryCard)
+	s.api("POST /api/v1/employers/{uscc}/card-applications", auth.ApplyCard, "Apply for many staff's cards from a file, whole or not at all", s.apiStaffCardApplications)
+	s.public("GET /api/v1/public/card-progress", s.publicProgress)
 	s.api("GET /api/v1/cards/{id}", auth.ReadCard, "A card", s.apiGetCard)
 	s.api("GET /api/v1/cards/{id}/progress", auth.ReadCard, "A card's steps with their dates", s.apiCardProgress)
 	s.api("POST /api/v1/cards/{id}/approve", auth.ReviewCard, "Approve a card application", s.apiApproveCard)
@@ -166,6 +170,7 @@ func (s *Server) registerRoutes() {
 	s.api("POST /api/v1/cards/{id}/replace", auth.HolderCard, "Replace the card: retire it and apply for a new one", s.apiReplace)
 	s.api("POST /api/v1/cards/{id}/cancel", auth.CancelCard, "Cancel the card", s.apiCancelCard)
 	s.api("POST /api/v1/cards/{id}/bank", auth.ActivateCardBank, "Activate the card's bank function", s.apiCardBank)
+	s.api("POST /api/v1/cards/{id}/pin-reset", auth.HandOutCard, "Reset the PIN at the outlet (ID checked)", s.apiPINReset)
 	s.api("POST /api/v1/card-batches", auth.ProduceCards, "Gather approved applications into a production batch", s.apiCreateBatch)
 	s.api("GET /api/v1/card-batches/{id}/manufacturer-file", auth.ProduceCards, "The batch's file for the manufacturer (CSV)", s.apiManufacturerFile)
 	s.api("POST /api/v1/card-batches/{id}/result", auth.ProduceCards, "Import the manufacturer's result file (CSV), whole or not at all", s.apiImportResult)

@@ -1,0 +1,239 @@
+package card
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shebao/shebao/internal/audit"
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/ident"
+	"github.com/shebao/shebao/internal/period"
+	"github.com/shebao/shebao/internal/sheet"
+)
+
+// ApplyForStaff applies, for an employer, for the cards of many staff at once from a file (XLSX or
+// CSV) with an ID number column. The file is checked whole — every row's ID number, that the person
+// is on the employer's staff, insured, without a card in use or on its way, and not twice in the
+// file — and nothing is applied unless every row is good.
+func (s *Service) ApplyForStaff(ctx context.Context, by *auth.Principal, data []byte) (int, error) {
+	if by.Role != auth.Employer || by.EmployerID == 0 {
+		return 0, errs.E(errs.Forbidden, "only an employer's HR applies for its staff in bulk")
+	}
+	t, err := sheet.Read(bytes.NewReader(data), sheet.Limits{MaxRows: 50_000, MaxCols: 32})
+	if err != nil {
+		if se, ok := err.(*sheet.Error); ok {
+			return 0, errs.Field("file", se.Reason)
+		}
+		return 0, errs.Field("file", "not an XLSX or CSV table")
+	}
+	col := t.Column("身份证号", "id_number", "公民身份号码")
+	if col < 0 {
+		return 0, errs.Field("file", "the header needs a column 身份证号 (id_number)")
+	}
+	if len(t.Rows) == 0 {
+		return 0, errs.Field("file", "no rows")
+	}
+	n := 0
+	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		var problems []errs.RowProblem
+		seen := map[ident.IDNumber]int{}
+		type todo struct {
+			personID int64
+			region   string
+		}
+		var ok []todo
+		for _, r := range t.Rows {
+			bad := func(reason string) {
+				problems = append(problems, errs.RowProblem{Line: r.Line, Column: sheet.ColumnName(col), Field: "id_number", Reason: reason})
+			}
+			idn, err := ident.ParseIDNumber(r.Cells[col], period.Today(s.now()))
+			if err != nil {
+				bad(err.Error())
+				continue
+			}
+			if first, dup := seen[idn]; dup {
+				bad(fmt.Sprintf("the same person is on line %d", first))
+				continue
+			}
+			seen[idn] = r.Line
+			var pid int64
+			var region string
+			err = tx.QueryRowContext(ctx, `SELECT p.id, p.region FROM persons p JOIN staff s ON s.person_id = p.id
+				WHERE p.id_number = $1 AND s.employer_id = $2 AND s.end_month = 0`, string(idn), by.EmployerID).Scan(&pid, &region)
+			if err != nil {
+				bad("not on your staff")
+				continue
+			}
+			var live int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM cards WHERE person_id = $1 AND kind = 'social_security'
+				AND state IN ('applied', 'approved', 'in_production', 'produced', 'at_outlet', 'collected', 'active', 'temporarily_lost')`, pid).Scan(&live); err != nil {
+				return err
+			}
+			if live > 0 {
+				bad("already has a card in use or on its way")
+				continue
+			}
+			ok = append(ok, todo{pid, region})
+		}
+		if len(problems) > 0 {
+			return &errs.Error{Code: errs.Invalid, Message: fmt.Sprintf("%d of %d rows have problems; nothing was applied for", len(problems), len(t.Rows)),
+				Fields: map[string]string{"file": "rows with problems"}, Rows: problems}
+		}
+		for _, x := range ok {
+			if _, err := s.insertApplication(ctx, tx, by, x.personID, x.region, 0); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// PublicProgress answers the public progress inquiry: the application's steps and dates, given
+// both the holder's ID number and the application number; names and numbers come back masked.
+// The caller rate-limits it, since it is open to anyone.
+func (s *Service) PublicProgress(ctx context.Context, idNumber, applicationNo string) (Card, []Event, error) {
+	notFound := errs.E(errs.NotFound, "no application matches this ID number and application number")
+	n, err := ident.ParseIDNumber(idNumber, period.Today(s.now()))
+	if err != nil {
+		return Card{}, nil, errs.Field("id_number", err.Error())
+	}
+	c, err := scanCard(s.db.R().QueryRowContext(ctx, "SELECT "+cardColumns+cardFrom+"WHERE c.application_no = $1", strings.TrimSpace(applicationNo)))
+	if err != nil || c.IDNumber != n {
+		return Card{}, nil, notFound
+	}
+	rows, err := s.db.R().QueryContext(ctx, "SELECT action, from_state, to_state, at FROM card_events WHERE card_id = $1 ORDER BY id", c.ID)
+	if err != nil {
+		return Card{}, nil, err
+	}
+	defer rows.Close()
+	var events []Event
+	for rows.Next() {
+		var e Event
+		var a, from, to, at string
+		if err := rows.Scan(&a, &from, &to, &at); err != nil {
+			return Card{}, nil, err
+		}
+		e.Action, e.From, e.To = Action(a), State(from), State(to)
+		e.At, _ = db.ParseTime(at)
+		events = append(events, e)
+	}
+	// What a stranger holding both numbers may see: no full name, ID number or card number.
+	masked := Card{ApplicationNo: c.ApplicationNo, State: c.State, Kind: c.Kind, Region: c.Region, Outlet: c.Outlet, AppliedAt: c.AppliedAt,
+		StateAt: c.StateAt, Name: maskName(c.Name), IDNumber: ident.IDNumber(c.IDNumber.Masked())}
+	return masked, events, rows.Err()
+}
+
+func maskName(name string) string {
+	r := []rune(name)
+	if len(r) <= 1 {
+		return "*"
+	}
+	return string(r[0]) + strings.Repeat("*", len(r)-1)
+}
+
+// ResetPIN sets a new PIN at the outlet, after the clerk checks the holder's ID card.
+func (s *Service) ResetPIN(ctx context.Context, by *auth.Principal, id int64, presentedID, pin string) (Card, error) {
+	if err := by.Require(auth.HandOutCard); err != nil {
+		return Card{}, err
+	}
+	if !pinRE.MatchString(pin) || weakPIN(pin) {
+		return Card{}, errs.Field("pin", "6 digits, not all the same, not a run")
+	}
+	hash, err := hashPIN(pin)
+	if err != nil {
+		return Card{}, err
+	}
+	var c Card
+	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		cur, err := loadCard(ctx, tx, id, tx.ForUpdate())
+		if err != nil {
+			return err
+		}
+		if err := mayAct(by, &cur); err != nil {
+			return err
+		}
+		n, err := ident.ParseIDNumber(presentedID, period.Today(s.now()))
+		if err != nil || n != cur.IDNumber {
+			return errs.Field("id_number", "the ID card presented is not the card holder's")
+		}
+		if cur.State != Active && cur.State != TemporarilyLost {
+			return errs.E(errs.Conflict, "a card that is %s has no PIN to reset", cur.State)
+		}
+		rules, err := s.rules(ctx, tx, cur.Region)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE cards SET pin_hash = $1, pin_tries_left = $2 WHERE id = $3", hash, rules.PINTries, id); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, by.Actor(), "card.pin_reset", cardObject(cur), cur.Region, nil); err != nil {
+			return err
+		}
+		c, err = loadCard(ctx, tx, id, "")
+		return err
+	})
+	return c, err
+}
+
+// IssueTemporary issues a temporary card at the outlet: active at once, valid for the policy's
+// days (60 by default), with no bank function. A person holds at most one temporary card at a time.
+func (s *Service) IssueTemporary(ctx context.Context, by *auth.Principal, idNumber string) (Card, error) {
+	if err := by.Require(auth.HandOutCard); err != nil {
+		return Card{}, err
+	}
+	var c Card
+	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		personID, region, err := s.personFor(ctx, tx, by, idNumber)
+		if err != nil {
+			return err
+		}
+		var live int
+		if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM cards WHERE person_id = $1 AND kind = 'temporary' AND state = 'active'", personID).Scan(&live); err != nil {
+			return err
+		}
+		if live > 0 {
+			return errs.E(errs.Conflict, "the person already holds a temporary card")
+		}
+		rules, err := s.rules(ctx, tx, region)
+		if err != nil {
+			return err
+		}
+		var last int64
+		if err := tx.QueryRowContext(ctx, "SELECT last FROM card_sequence WHERE id = 1"+tx.ForUpdate()).Scan(&last); err != nil {
+			return err
+		}
+		last++
+		number, err := ident.MakeCardNumber(fmt.Sprintf("%08d", last))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE card_sequence SET last = $1 WHERE id = 1", last); err != nil {
+			return err
+		}
+		now := db.FormatTime(tx.Now)
+		app := applicationNumber(region, tx.Now)
+		var id int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO cards(region, person_id, kind, application_no, state, channel, applied_by, applied_at, state_at, card_number, valid_until)
+			VALUES($1, $2, 'temporary', $3, 'active', 'window', $4, $5, $5, $6, $7) RETURNING id`, region, personID, app, by.Username, now, string(number),
+			db.FormatTime(tx.Now.Add(time.Duration(rules.TemporaryCardDays)*24*time.Hour))).Scan(&id); err != nil {
+			return fmt.Errorf("card: temporary: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO card_events(card_id, action, from_state, to_state, actor, role, reason, at)
+			VALUES($1, 'apply', '', 'active', $2, 'clerk', 'temporary card', $3)`, id, by.Username, now); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, by.Actor(), "card.temporary", "card:"+app, region, map[string]int{"days": rules.TemporaryCardDays}); err != nil {
+			return err
+		}
+		c, err = loadCard(ctx, tx, id, "")
+		return err
+	})
+	return c, err
+}
