@@ -237,3 +237,72 @@ func (s *Service) IssueTemporary(ctx context.Context, by *auth.Principal, idNumb
 	})
 	return c, err
 }
+
+// SetPhoto stores the photo for the card face while the application waits for review: the
+// applicant themself, their employer's HR, or a clerk. The type is decided by content (JPEG or
+// PNG) and the size is limited by the policy's upload limit.
+func (s *Service) SetPhoto(ctx context.Context, by *auth.Principal, id int64, data []byte) (Card, error) {
+	var kind string
+	switch {
+	case bytes.HasPrefix(data, []byte{0xFF, 0xD8, 0xFF}):
+		kind = "image/jpeg"
+	case bytes.HasPrefix(data, []byte{0x89, 'P', 'N', 'G', '\r', '\n', 0x1A, '\n'}):
+		kind = "image/png"
+	default:
+		return Card{}, errs.Field("photo", "a JPEG or PNG picture (checked by its content)")
+	}
+	var c Card
+	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		cur, err := loadCard(ctx, tx, id, tx.ForUpdate())
+		if err != nil {
+			return err
+		}
+		switch by.Role {
+		case auth.Employer:
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM staff WHERE employer_id = $1 AND person_id = $2 AND end_month = 0", by.EmployerID, cur.PersonID).Scan(&n); err != nil || n == 0 {
+				return errs.E(errs.NotFound, "no such card")
+			}
+		case auth.Resident, auth.Clerk:
+			if err := mayAct(by, &cur); err != nil {
+				return err
+			}
+		default:
+			return errs.E(errs.Forbidden, "your role may not give a card its photo")
+		}
+		if cur.State != Applied {
+			return errs.E(errs.Conflict, "the photo can be changed only while the application waits for review")
+		}
+		v, err := s.policies.Effective(ctx, tx, cur.Region, period.MonthOf(tx.Now))
+		if err != nil {
+			return err
+		}
+		if int64(len(data)) > v.Policy.Upload.MaxBytes {
+			return errs.Field("photo", fmt.Sprintf("larger than %d KiB", v.Policy.Upload.MaxBytes>>10))
+		}
+		sum := sha(data)
+		if _, err := tx.ExecContext(ctx, "UPDATE cards SET photo = $1, photo_type = $2, photo_sha256 = $3 WHERE id = $4", data, kind, sum, id); err != nil {
+			return err
+		}
+		if err := audit.Record(ctx, tx, by.Actor(), "card.photo", cardObject(cur), cur.Region, map[string]any{"sha256": sum, "size": len(data)}); err != nil {
+			return err
+		}
+		c, err = loadCard(ctx, tx, id, "")
+		return err
+	})
+	return c, err
+}
+
+// Photo returns a card's photo to those who may see the card.
+func (s *Service) Photo(ctx context.Context, by *auth.Principal, id int64) (string, []byte, error) {
+	c, err := s.Get(ctx, by, id)
+	if err != nil {
+		return "", nil, err
+	}
+	var kind string
+	var data []byte
+	if err := s.db.R().QueryRowContext(ctx, "SELECT photo_type, photo FROM cards WHERE id = $1", c.ID).Scan(&kind, &data); err != nil || kind == "" {
+		return "", nil, errs.E(errs.NotFound, "the card has no photo yet")
+	}
+	return kind, data, nil
+}

@@ -129,9 +129,22 @@ func nullID(id int64) any {
 	return id
 }
 
-// Approve accepts an application after its materials and photo are checked.
+// Approve accepts an application after its photo is checked; an application without a photo
+// cannot be approved (the card face needs it).
 func (s *Service) Approve(ctx context.Context, by *auth.Principal, id int64) (Card, error) {
-	return s.simple(ctx, by, id, Approve, "")
+	var c Card
+	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		var kind string
+		if err := tx.QueryRowContext(ctx, "SELECT photo_type FROM cards WHERE id = $1", id).Scan(&kind); err == nil && kind == "" {
+			if cur, err := loadCard(ctx, tx, id, ""); err == nil && mayAct(by, &cur) == nil && cur.State == Applied {
+				return errs.E(errs.Conflict, "the application has no photo yet")
+			}
+		}
+		var err error
+		c, err = s.step(ctx, tx, by, id, Approve, "", nil)
+		return err
+	})
+	return c, err
 }
 
 // Reject refuses an application with a reason.

@@ -52,6 +52,7 @@ type Card struct {
 	BankAccount     string
 	BankActivatedAt time.Time
 	Reason          string
+	HasPhoto        bool
 }
 
 // Event is one step of a card's history, for the progress inquiry.
@@ -80,7 +81,7 @@ func New(d *db.DB, p *policy.Store, k *keys.Service) *Service {
 
 const cardColumns = `c.id, c.region, c.person_id, p.id_number, p.name, c.kind, c.application_no, c.state, c.channel, c.applied_by, c.applied_at,
 	c.state_at, COALESCE(c.card_number, ''), COALESCE(c.card_id, ''), c.chip_serial, c.key_version, COALESCE(c.batch_id, 0),
-	COALESCE(c.outlet, ''), c.valid_until, COALESCE(c.replaces_id, 0), c.bank_account, c.bank_activated_at, c.reason`
+	COALESCE(c.outlet, ''), c.valid_until, COALESCE(c.replaces_id, 0), c.bank_account, c.bank_activated_at, c.reason, c.photo_type <> ''`
 
 const cardFrom = " FROM cards c JOIN persons p ON p.id = c.person_id "
 
@@ -88,7 +89,7 @@ func scanCard(row interface{ Scan(...any) error }) (Card, error) {
 	var c Card
 	var idn, kind, state, applied, stateAt, valid, bankAt string
 	err := row.Scan(&c.ID, &c.Region, &c.PersonID, &idn, &c.Name, &kind, &c.ApplicationNo, &state, &c.Channel, &c.AppliedBy, &applied,
-		&stateAt, &c.CardNumber, &c.CardID, &c.ChipSerial, &c.KeyVersion, &c.BatchID, &c.Outlet, &valid, &c.ReplacesID, &c.BankAccount, &bankAt, &c.Reason)
+		&stateAt, &c.CardNumber, &c.CardID, &c.ChipSerial, &c.KeyVersion, &c.BatchID, &c.Outlet, &valid, &c.ReplacesID, &c.BankAccount, &bankAt, &c.Reason, &c.HasPhoto)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Card{}, errs.E(errs.NotFound, "no such card")
 	}

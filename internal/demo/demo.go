@@ -273,6 +273,9 @@ func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr
 		if err != nil {
 			return err
 		}
+		if cd, err = c.Cards.SetPhoto(ctx, hr, cd.ID, samplePNG); err != nil {
+			return err
+		}
 		applied[p] = cd
 	}
 	stayApplied, rejected := people[0], people[1]
@@ -316,6 +319,9 @@ func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr
 		}
 		cd, err := c.Cards.Apply(ctx, hr, people[i])
 		if err != nil {
+			return err
+		}
+		if _, err := c.Cards.SetPhoto(ctx, hr, cd.ID, samplePNG); err != nil {
 			return err
 		}
 		if _, err := c.Cards.Approve(ctx, clerk, cd.ID); err != nil {

@@ -453,3 +453,31 @@ func (s *Server) apiTemporaryCard(r *http.Request, p *auth.Principal) (int, any,
 	}
 	return http.StatusCreated, toCardJSON(c), nil
 }
+
+func (s *Server) apiSetPhoto(r *http.Request, p *auth.Principal) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	data, err := readUpload(r, 20<<20)
+	if err != nil {
+		return 0, nil, err
+	}
+	c, err := s.Cards.SetPhoto(r.Context(), p, id, data)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, toCardJSON(c), nil
+}
+
+func (s *Server) apiGetPhoto(r *http.Request, p *auth.Principal) (int, any, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return 0, nil, err
+	}
+	kind, data, err := s.Cards.Photo(r.Context(), p, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, &download{ContentType: kind, Name: "photo", Data: data}, nil
+}

@@ -31,6 +31,7 @@ func idOf(m map[string]any) int { return int(m["id"].(float64)) }
 // the outlet and collection, as the bureau's staff would over the API.
 func (e *testEnv) produceAndHandOut(cardID int, idNumber string) map[string]any {
 	e.t.Helper()
+	e.call(auth.Clerk, "POST", fmt.Sprintf("/api/v1/cards/%d/photo", cardID), string(testPNG), 200)
 	e.call(auth.Clerk, "POST", fmt.Sprintf("/api/v1/cards/%d/approve", cardID), "", 200)
 	batch := e.call(auth.CardOfficer, "POST", "/api/v1/card-batches", `{"region":"`+testRegion+`"}`, 201)
 	bid := idOf(batch)
@@ -60,7 +61,12 @@ func TestCardLifecycleThroughAPI(t *testing.T) {
 		}
 		// A second application while the first is on its way is a conflict.
 		e.call(auth.Clerk, "POST", "/api/v1/cards", `{"id_number":"`+e.personID+`"}`, 409)
+		// No photo, no approval; a GIF is not a photo; the resident's own PNG is.
+		e.call(auth.Clerk, "POST", fmt.Sprintf("/api/v1/cards/%d/approve", id), "", 409)
+		e.call(auth.Resident, "POST", fmt.Sprintf("/api/v1/cards/%d/photo", id), "GIF89a\x01\x00", 422)
+		e.call(auth.Resident, "POST", fmt.Sprintf("/api/v1/cards/%d/photo", id), string(testPNG), 200)
 		e.call(auth.Clerk, "POST", fmt.Sprintf("/api/v1/cards/%d/approve", id), "", 200)
+		e.call(auth.Resident, "POST", fmt.Sprintf("/api/v1/cards/%d/photo", id), string(testPNG), 409)
 		batch := e.call(auth.CardOfficer, "POST", "/api/v1/card-batches", `{}`, 201)
 		bid := idOf(batch)
 		c = e.call(auth.Clerk, "GET", fmt.Sprintf("/api/v1/cards/%d", id), "", 200)

@@ -26,7 +26,10 @@ func TestBrowserCardJourney(t *testing.T) {
 
 	br.do(chromedp.EmulateViewport(375, 740))
 	br.login(base, "u-resident", testPassword)
-	br.do(chromedp.Click(`#menu a[href="/card"]`), chromedp.WaitVisible("#apply-card"), chromedp.Click("#apply-card"), chromedp.WaitVisible("#live-card"))
+	photo := filepath.Join(t.TempDir(), "photo.png")
+	os.WriteFile(photo, testPNG, 0o600)
+	br.do(chromedp.Click(`#menu a[href="/card"]`), chromedp.WaitVisible("#apply-card"), chromedp.SetUploadFiles("#photo", []string{photo}),
+		chromedp.Click("#apply-card"), chromedp.WaitVisible("#live-card"))
 	if st := br.text("#card-state"); st != "已申领" {
 		t.Fatalf("after applying: %q", st)
 	}

@@ -28,6 +28,7 @@ func (e *testEnv) cardAt(state card.State, idNumber string) card.Card {
 		return c
 	}
 	c := must(e.cards.Apply(ctx, clerk, idNumber))
+	c = must(e.cards.SetPhoto(ctx, clerk, c.ID, testPNG))
 	order := []card.State{card.Applied, card.Approved, card.InProduction, card.Produced, card.AtOutlet, card.Collected, card.Active, card.TemporarilyLost}
 	for _, next := range order[1:] {
 		if c.State == state {
@@ -119,3 +120,6 @@ func (e *testEnv) resultFor(batchID int64) string {
 	}
 	return out
 }
+
+// testPNG is a tiny picture for card photos.
+var testPNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01")

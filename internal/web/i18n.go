@@ -389,4 +389,6 @@ var messages = map[string][2]string{
 	"caction.cancel":                {"注销", "Cancelled"},
 	"caction.expire":                {"到期", "Expired"},
 	"caction.retire":                {"新卡启用，旧卡注销", "Cancelled: replacement in use"},
+	"mycard.photo":                  {"近期免冠证件照（JPEG或PNG）", "A recent ID photo (JPEG or PNG)"},
+	"mycard.send_photo":             {"提交照片", "Send the photo"},
 }

@@ -82,12 +82,25 @@ func (s *Server) myCardAction(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	id, _ := strconv.ParseInt(r.PostFormValue("id"), 10, 64)
 	var err error
 	switch r.PathValue("action") {
-	case "apply":
-		me, merr := s.Registry.Me(ctx, p)
-		if merr != nil {
-			return merr
+	case "apply", "photo":
+		photo, perr := formPhoto(r)
+		if perr != nil {
+			err = perr
+			break
 		}
-		_, err = s.Cards.Apply(ctx, p, string(me.IDNumber))
+		if r.PathValue("action") == "apply" {
+			me, merr := s.Registry.Me(ctx, p)
+			if merr != nil {
+				return merr
+			}
+			c, aerr := s.Cards.Apply(ctx, p, string(me.IDNumber))
+			if aerr != nil {
+				err = aerr
+				break
+			}
+			id = c.ID
+		}
+		_, err = s.Cards.SetPhoto(ctx, p, id, photo)
 	case "activate":
 		if r.PostFormValue("pin") != r.PostFormValue("pin2") {
 			err = errs.Field("pin2", "the two PINs differ")
@@ -229,4 +242,21 @@ func (s *Server) batchFile(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	}
 	(&download{ContentType: "text/csv; charset=utf-8", Name: "batch-" + itoa(int(id)) + ".csv", Data: b}).write(w, http.StatusOK)
 	return nil
+}
+
+// formPhoto reads the photo of a card application form.
+func formPhoto(r *http.Request) ([]byte, error) {
+	if err := r.ParseMultipartForm(10 << 20); err != nil {
+		return nil, errs.Field("photo", "the upload could not be read")
+	}
+	f, _, err := r.FormFile("photo")
+	if err != nil {
+		return nil, errs.Field("photo", "choose your photo (JPEG or PNG)")
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, 10<<20))
+	if err != nil {
+		return nil, errs.Field("photo", "the upload could not be read")
+	}
+	return b, nil
 }

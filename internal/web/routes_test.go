@@ -183,6 +183,15 @@ var apiCases = map[string]routeCase{
 		e.scratch = `{"id_number":"` + string(c.IDNumber) + `","pin":"730518"}`
 		return fmt.Sprintf("/api/v1/cards/%d/pin-reset", c.ID)
 	}, ok: 200, body: func(e *testEnv, _ auth.Role) string { return e.scratch }},
+	"POST /api/v1/cards/{id}/photo": {pathFn: func(e *testEnv) string {
+		c, err := e.cards.Apply(context.Background(), e.principal(auth.Clerk), e.addStaff())
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return fmt.Sprintf("/api/v1/cards/%d/photo", c.ID)
+	}, ok: 200, except: map[auth.Role]int{auth.Resident: 404}, body: func(*testEnv, auth.Role) string { return string(testPNG) }},
+	"GET /api/v1/cards/{id}/photo": {pathFn: func(e *testEnv) string { return fmt.Sprintf("/api/v1/cards/%d/photo", e.cardAt(card.Applied, "").ID) },
+		ok: 200, except: map[auth.Role]int{auth.Resident: 404}},
 	"GET /api/v1/cards/{id}": {pathFn: func(e *testEnv) string { return fmt.Sprintf("/api/v1/cards/%d", e.cardAt(card.Applied, "").ID) },
 		ok: 200, except: map[auth.Role]int{auth.Resident: 404}},
 	"GET /api/v1/cards/{id}/progress": {pathFn: func(e *testEnv) string {

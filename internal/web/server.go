@@ -160,6 +160,8 @@ func (s *Server) registerRoutes() {
 	s.public("GET /api/v1/public/card-progress", s.publicProgress)
 	s.api("GET /api/v1/cards/{id}", auth.ReadCard, "A card", s.apiGetCard)
 	s.api("GET /api/v1/cards/{id}/progress", auth.ReadCard, "A card's steps with their dates", s.apiCardProgress)
+	s.api("POST /api/v1/cards/{id}/photo", auth.ApplyCard, "The photo for the card face (JPEG or PNG)", s.apiSetPhoto)
+	s.api("GET /api/v1/cards/{id}/photo", auth.ReadCard, "The card's photo", s.apiGetPhoto)
 	s.api("POST /api/v1/cards/{id}/approve", auth.ReviewCard, "Approve a card application", s.apiApproveCard)
 	s.api("POST /api/v1/cards/{id}/reject", auth.ReviewCard, "Reject a card application", s.apiRejectCard)
 	s.api("POST /api/v1/cards/{id}/collect", auth.HandOutCard, "Hand the card to its holder (ID and card number checked)", s.apiCollectCard)

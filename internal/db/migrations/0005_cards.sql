@@ -43,6 +43,10 @@ CREATE TABLE cards (
     -- argon2id of the PIN set at activation; the chip holds the PIN itself
     pin_hash TEXT NOT NULL DEFAULT '',
     pin_tries_left INTEGER NOT NULL DEFAULT 0,
+    -- the holder's photo for the card face (JPEG or PNG), required before approval
+    photo {{bytes}},
+    photo_type TEXT NOT NULL DEFAULT '',
+    photo_sha256 TEXT NOT NULL DEFAULT '',
     bank_account TEXT NOT NULL DEFAULT '',
     bank_activated_at TEXT NOT NULL DEFAULT '',
     reason TEXT NOT NULL DEFAULT ''
