@@ -306,3 +306,30 @@ func (s *Service) Photo(ctx context.Context, by *auth.Principal, id int64) (stri
 	}
 	return kind, data, nil
 }
+
+// ByNumber finds a card of the principal's regions by its card number (a bank at its counter).
+func (s *Service) ByNumber(ctx context.Context, by *auth.Principal, number string) (Card, error) {
+	c, err := scanCard(s.db.R().QueryRowContext(ctx, "SELECT "+cardColumns+cardFrom+"WHERE c.card_number = $1", strings.ToUpper(strings.TrimSpace(number))))
+	if err != nil || !by.InRegion(c.Region) {
+		return Card{}, errs.E(errs.NotFound, "no card with this number in your regions")
+	}
+	return c, nil
+}
+
+// MedicalCards lists the medical insurance cards the bank operator's bank issued, newest first.
+func (s *Service) MedicalCards(ctx context.Context, by *auth.Principal) ([]MedicalCard, error) {
+	rows, err := s.db.R().QueryContext(ctx, "SELECT "+medicalColumns+" FROM medical_cards m JOIN persons p ON p.id = m.person_id WHERE m.bank = $1 ORDER BY m.id DESC LIMIT 200", by.Username)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []MedicalCard
+	for rows.Next() {
+		m, err := scanMedical(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

@@ -56,6 +56,7 @@ func TestEveryKeyTranslated(t *testing.T) {
 	}
 	for _, k := range []string{"status.draft", "status.submitted", "status.approved", "status.rejected", "check.pending", "check.accepted",
 		"check.rejected", "check.missing", "pstatus.pending", "pstatus.approved", "pstatus.rejected", "when.local_hukou", "when.non_local_hukou",
+		"mstate.issued", "mstate.active", "mstate.lost", "mstate.cancelled", "bank.activate", "bank.lose", "bank.cancel",
 		"keys.kind.generate", "keys.kind.rotate", "keys.kind.export", "keys.kind.destroy", "keys.mode.production", "keys.mode.development"} {
 		used[k] = true
 	}

@@ -59,7 +59,7 @@ func parsePages() (*pages, error) {
 		}
 		p.byName[name] = t
 	}
-	for _, need := range []string{"login", "home", "account", "users", "audit", "error", "window", "enrolments", "enrolment", "staff", "guide", "policies", "keys", "mycard", "cards"} {
+	for _, need := range []string{"login", "home", "account", "users", "audit", "error", "window", "enrolments", "enrolment", "staff", "guide", "policies", "keys", "mycard", "cards", "bank", "counter"} {
 		if p.byName[need] == nil {
 			return nil, fmt.Errorf("web: template %s.html is missing", need)
 		}
@@ -126,6 +126,8 @@ var menu = []struct {
 	{"menu.cards", "/cards", auth.ProduceCards},
 	{"menu.cards", "/cards", auth.HandOutCard},
 	{"menu.cards", "/cards", auth.ReviewCard},
+	{"menu.bank", "/bank", auth.ActivateCardBank},
+	{"menu.counter", "/counter", auth.VerifyECard},
 	{"menu.policies", "/policies", auth.ReadPolicy},
 	{"menu.keys", "/keys", auth.ReadKeys},
 	{"menu.users", "/admin/users", auth.ListUsers},

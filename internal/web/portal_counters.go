@@ -1,0 +1,110 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/card"
+	"github.com/shebao/shebao/internal/errs"
+)
+
+// bankPage is a co-operating bank's counter: the social security card's bank function, and the
+// bank's own medical insurance cards.
+type bankPage struct {
+	Medical   []card.MedicalCard
+	Activated *card.Card
+}
+
+func (s *Server) bankView(r *http.Request, p *auth.Principal, activated *card.Card) (*View, error) {
+	ms, err := s.Cards.MedicalCards(r.Context(), p)
+	if err != nil {
+		return nil, err
+	}
+	return s.view(r, p, "bank.title", &bankPage{Medical: ms, Activated: activated}), nil
+}
+
+func (s *Server) bankPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	v, err := s.bankView(r, p, nil)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "bank", v)
+}
+
+func (s *Server) bankAction(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	ctx := r.Context()
+	var err error
+	var activated *card.Card
+	switch a := r.PathValue("action"); a {
+	case "card":
+		c, ferr := s.Cards.ByNumber(ctx, p, r.PostFormValue("card_number"))
+		if ferr != nil {
+			err = ferr
+			break
+		}
+		if strings.ToUpper(strings.TrimSpace(r.PostFormValue("id_number"))) != string(c.IDNumber) {
+			err = errs.Field("id_number", "not the card holder's ID number")
+			break
+		}
+		c, err = s.Cards.ActivateBank(ctx, p, c.ID, r.PostFormValue("bank_account"))
+		activated = &c
+	case "issue":
+		_, err = s.Cards.IssueMedical(ctx, p, r.PostFormValue("id_number"), r.PostFormValue("card_number"))
+	case "activate", "lose", "cancel":
+		_, err = s.Cards.ChangeMedical(ctx, p, r.PostFormValue("card_number"), a)
+	default:
+		return errs.E(errs.NotFound, "no such action")
+	}
+	v, verr := s.bankView(r, p, activated)
+	if verr != nil {
+		return verr
+	}
+	if err != nil {
+		return s.formError(w, r, v, "bank", err)
+	}
+	if activated == nil {
+		http.Redirect(w, r, "/bank", http.StatusSeeOther)
+		return nil
+	}
+	v.Notice = v.T("bank.activated")
+	return s.render(w, r, http.StatusOK, "bank", v)
+}
+
+// counterPage is a hospital or pharmacy counter: scan an electronic card, check a medical card.
+type counterPage struct {
+	Scan    *card.ScanResult
+	Medical *card.MedicalCard
+}
+
+func (s *Server) counterPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	return s.render(w, r, http.StatusOK, "counter", s.view(r, p, "counter.title", &counterPage{}))
+}
+
+func (s *Server) counterAction(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	data := &counterPage{}
+	v := s.view(r, p, "counter.title", data)
+	var err error
+	switch r.PathValue("action") {
+	case "scan":
+		var res card.ScanResult
+		res, err = s.Cards.VerifyQR(r.Context(), p, r.PostFormValue("qr"))
+		if err == nil {
+			data.Scan = &res
+		}
+	case "medical":
+		if err = p.Require(auth.UseMedicalCard); err == nil {
+			var m card.MedicalCard
+			m, err = s.Cards.CheckMedicalUse(r.Context(), r.PostFormValue("bank"), r.PostFormValue("card_number"), card.PurposeMedical)
+			if err == nil {
+				data.Medical = &m
+			}
+		}
+	default:
+		return errs.E(errs.NotFound, "no such action")
+	}
+	if err != nil {
+		return s.formError(w, r, v, "counter", err)
+	}
+	return s.render(w, r, http.StatusOK, "counter", v)
+}
