@@ -26,7 +26,7 @@ import (
 // a development keystore unseals itself; a production one asks each custodian for their component
 // on standard input.
 func runCard(ctx context.Context, io IO, args []string) error {
-	usage := fmt.Errorf("%w: shebao card sim personalise|inspect|verify-pin|change-pin|apdu FILE …", errUsage)
+	usage := fmt.Errorf("%w: shebao card sim personalise|issue|inspect|verify-pin|change-pin|apdu FILE …", errUsage)
 	if len(args) < 2 || args[0] != "sim" {
 		return usage
 	}
@@ -35,6 +35,8 @@ func runCard(ctx context.Context, io IO, args []string) error {
 		return simPersonalise(ctx, io, args[2:])
 	case "inspect":
 		return simInspect(ctx, io, args[2:])
+	case "issue":
+		return simIssue(ctx, io, args[2:])
 	case "verify-pin", "change-pin", "apdu":
 		return simTalk(ctx, io, args[1], args[2:])
 	}
@@ -245,5 +247,69 @@ func simTalk(ctx context.Context, io IO, cmd string, args []string) error {
 	if cmd != "apdu" {
 		fmt.Fprintln(io.Out, "ok")
 	}
+	return nil
+}
+
+// simIssue writes the software card of a produced card record: shebao as its own card maker. The
+// card carries the record's card number and identification code, its holder's data and keys
+// diversified from the region's issuer keys, and an initial PIN the holder changes at activation.
+// The file holds the card's keys, as a chip does: it is handed to the holder, never stored.
+func simIssue(ctx context.Context, io IO, args []string) error {
+	fs := newFlags("card sim issue", io)
+	var c config.DB
+	config.RegisterDB(fs, io.Env, &c)
+	app := fs.String("application-no", "", "the card's application number")
+	out := fs.String("out", "", "file to write the card to")
+	pin := fs.String("pin", "000000", "the initial PIN the holder changes")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *app == "" || *out == "" {
+		return fmt.Errorf("%w: --application-no and --out are required", errUsage)
+	}
+	if err := c.Resolve(); err != nil {
+		return err
+	}
+	d, err := openDB(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	var number, cardIDHex, serial, idn, name, issued, valid string
+	err = d.R().QueryRowContext(ctx, `SELECT COALESCE(c.card_number, ''), COALESCE(c.card_id, ''), c.chip_serial, p.id_number, p.name, c.state_at, c.valid_until
+		FROM cards c JOIN persons p ON p.id = c.person_id WHERE c.application_no = $1 AND c.state IN ('produced', 'at_outlet', 'collected', 'active')`,
+		*app).Scan(&number, &cardIDHex, &serial, &idn, &name, &issued, &valid)
+	if err != nil {
+		return fmt.Errorf("no produced card with application number %s", *app)
+	}
+	cardID, err := apdu.ParseCardID(cardIDHex)
+	if err != nil {
+		return err
+	}
+	var chip [4]byte
+	if b, err := hex.DecodeString(serial); err == nil && len(b) == 4 {
+		copy(chip[:], b)
+	}
+	n := ident.IDNumber(idn)
+	svc, err := localKeys(ctx, io, d)
+	if err != nil {
+		return err
+	}
+	defer svc.Seal(ctx)
+	issueDate, _ := db.ParseTime(issued)
+	expiry, _ := db.ParseTime(valid)
+	gender := byte('1')
+	if n.Gender() == ident.Female {
+		gender = '2'
+	}
+	card, err := svc.Personalise(ctx, keys.CardSpec{CardNumber: number, CardID: cardID, ChipSerial: chip, IssueDate: issueDate, ExpiryDate: expiry,
+		PIN: *pin, Holder: apdu.HolderData{IDNumber: idn, Name: name, Gender: gender, Ethnicity: 1, BirthDate: n.BirthDate()}})
+	if err != nil {
+		return err
+	}
+	if err := saveCard(*out, card); err != nil {
+		return err
+	}
+	fmt.Fprintf(io.Out, "card %s of application %s written to %s\n", number, *app, *out)
 	return nil
 }

@@ -122,3 +122,30 @@ func TestCardSim(t *testing.T) {
 		t.Fatalf("right PIN on the blocked card file: %s", e)
 	}
 }
+
+// TestCardSimIssue writes the software card of a demo card record and reads its number back, as a
+// clerk's terminal does at collection.
+func TestCardSimIssue(t *testing.T) {
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	_, _, stop := startServe(t, "serve", "--demo", "--data", dir, "--addr", addr)
+	stop()
+	d, err := openDB(context.Background(), config.DB{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app, number string
+	err = d.R().QueryRowContext(context.Background(), "SELECT application_no, card_number FROM cards WHERE state = 'at_outlet' LIMIT 1").Scan(&app, &number)
+	d.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "card.json")
+	if code, out, errOut := run(t, nil, "", "card", "sim", "issue", "--data", dir, "--application-no", app, "--out", file); code != 0 {
+		t.Fatalf("issue: %s %s", out, errOut)
+	}
+	code, out, errOut := run(t, nil, "", "card", "sim", "inspect", "--data", dir, "--holder", file)
+	if code != 0 || !strings.Contains(out, "card number         "+number) {
+		t.Fatalf("inspect: %s %s", out, errOut)
+	}
+}
