@@ -696,20 +696,11 @@ func (s *Service) Outlets(ctx context.Context, by *auth.Principal) ([]Outlet, er
 func (s *Service) List(ctx context.Context, by *auth.Principal, state State, limit int) ([]Card, error) {
 	var out []Card
 	for _, region := range by.Regions {
-		rows, err := s.db.R().QueryContext(ctx, "SELECT "+cardColumns+cardFrom+"WHERE c.region = $1 AND ($2 = '' OR c.state = $2) ORDER BY c.id DESC LIMIT $3",
-			region, string(state), limit)
+		cs, err := queryCards(ctx, s.db.R(), "WHERE c.region = $1 AND ($2 = '' OR c.state = $2) ORDER BY c.id DESC LIMIT $3", region, string(state), limit)
 		if err != nil {
-			return nil, fmt.Errorf("card: list: %w", err)
+			return nil, err
 		}
-		for rows.Next() {
-			c, err := scanCard(rows)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out = append(out, c)
-		}
-		rows.Close()
+		out = append(out, cs...)
 	}
 	return out, nil
 }

@@ -255,9 +255,9 @@ func (s *Service) History(ctx context.Context, by *auth.Principal, id int64) (Ca
 	return c, out, rows.Err()
 }
 
-// ofPerson lists a person's cards, newest first.
-func (s *Service) ofPerson(ctx context.Context, personID int64) ([]Card, error) {
-	rows, err := s.db.R().QueryContext(ctx, "SELECT "+cardColumns+cardFrom+"WHERE c.person_id = $1 ORDER BY c.id DESC", personID)
+// queryCards runs a query of cardColumns and reads every card it returns.
+func queryCards(ctx context.Context, r db.Reader, where string, args ...any) ([]Card, error) {
+	rows, err := r.QueryContext(ctx, "SELECT "+cardColumns+cardFrom+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("card: list: %w", err)
 	}
@@ -271,6 +271,11 @@ func (s *Service) ofPerson(ctx context.Context, personID int64) ([]Card, error) 
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// ofPerson lists a person's cards, newest first.
+func (s *Service) ofPerson(ctx context.Context, personID int64) ([]Card, error) {
+	return queryCards(ctx, s.db.R(), "WHERE c.person_id = $1 ORDER BY c.id DESC", personID)
 }
 
 // Mine lists the resident's own cards, newest first.
