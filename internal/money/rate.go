@@ -14,8 +14,12 @@ type Rate int64
 // PerMillion is a whole: 100 %.
 const PerMillion Rate = 1_000_000
 
-// ParseRate reads a percentage with at most four decimals, "16", "0.5", "0.05%".
-func ParseRate(s string) (Rate, error) {
+// ParseRate reads a percentage of at most 100 with at most four decimals, "16", "0.5", "0.05%".
+func ParseRate(s string) (Rate, error) { return ParsePercent(s, PerMillion) }
+
+// ParsePercent reads a percentage up to limit, for proportions that may exceed a whole (the base
+// ceiling is 300 % of the average wage).
+func ParsePercent(s string, limit Rate) (Rate, error) {
 	t := strings.TrimSuffix(strings.TrimSpace(s), "%")
 	whole, frac, _ := strings.Cut(t, ".")
 	if whole == "" || strings.Trim(whole, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" || len(frac) > 4 || len(whole) > 3 {
@@ -25,8 +29,8 @@ func ParseRate(s string) (Rate, error) {
 	frac += strings.Repeat("0", 4-len(frac))
 	f, _ := strconv.ParseInt(frac, 10, 64)
 	r := Rate(w*10_000 + f)
-	if r > PerMillion {
-		return 0, fmt.Errorf("%q is more than 100 %%", clip(s))
+	if r > limit {
+		return 0, fmt.Errorf("%q is more than %s", clip(s), limit)
 	}
 	return r, nil
 }
@@ -63,9 +67,9 @@ func Round(num, den *big.Int) Fen {
 
 // Apply is amount × rate, rounded once by the rule.
 func Apply(amount Fen, r Rate) Fen {
-	// The monthly run applies rates millions of times: when the product fits 63 bits (any amount
-	// below 9 × 10^12 fen with a rate up to 100 %), the same rule in plain integers.
-	if amount >= 0 && amount < 9_000_000_000_000 && r >= 0 && r <= PerMillion {
+	// The monthly run applies rates millions of times: when the product surely fits 63 bits, the
+	// same rule in plain integers.
+	if amount >= 0 && amount < 900_000_000_000 && r >= 0 && r <= 10*PerMillion {
 		n := int64(amount) * int64(r)
 		q, rem := n/int64(PerMillion), n%int64(PerMillion)
 		if 2*rem >= int64(PerMillion) {

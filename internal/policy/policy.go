@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/money"
 	"github.com/shebao/shebao/internal/period"
 )
 
@@ -89,14 +90,40 @@ type Business struct {
 
 // Policy is one version of a region's rules.
 type Policy struct {
-	Region        string       `json:"region"`
-	EffectiveFrom string       `json:"effective_from"` // YYYYMM
-	Name          string       `json:"name"`
-	Categories    []Category   `json:"enrolment_categories"`
-	Businesses    []Business   `json:"businesses"`
-	Upload        UploadLimits `json:"uploads"`
-	Keys          KeyRules     `json:"keys"`
-	Cards         CardRules    `json:"cards"`
+	Region        string        `json:"region"`
+	EffectiveFrom string        `json:"effective_from"` // YYYYMM
+	Name          string        `json:"name"`
+	Categories    []Category    `json:"enrolment_categories"`
+	Businesses    []Business    `json:"businesses"`
+	Upload        UploadLimits  `json:"uploads"`
+	Keys          KeyRules      `json:"keys"`
+	Cards         CardRules     `json:"cards"`
+	Contributions Contributions `json:"contributions"`
+}
+
+// Contributions are the region's contribution parameters (SPEC 3.2). Amounts are yuan and rates
+// percentages, written as strings so that no JSON reader turns them into floating point; Parse
+// checks them and Contributions' methods give them as fen and exact rates.
+type Contributions struct {
+	// AverageWage is the monthly 全口径城镇单位就业人员平均工资 the bases are measured against.
+	AverageWage  string                   `json:"average_wage"`
+	BaseFloor    string                   `json:"base_floor"`     // % of the average wage (60)
+	BaseCeiling  string                   `json:"base_ceiling"`   // % of the average wage (300)
+	DueDay       int                      `json:"due_day"`        // a month's contributions are due on this day of the next month
+	LateFeeDaily string                   `json:"late_fee_daily"` // % a day on the unpaid amount (Art. 86: 0.05)
+	Rates        map[Insurance]PartyRates `json:"rates"`
+	// WorkInjuryClasses are the employer's rates for industry risk classes 1–8.
+	WorkInjuryClasses []string `json:"work_injury_classes"`
+	// Flexible are the rates of self-insured persons on their chosen base.
+	Flexible map[Insurance]PartyRates `json:"flexible"`
+}
+
+// PartyRates split one insurance type's contribution between employer and employee, and say how
+// much of it goes to the person's own account.
+type PartyRates struct {
+	Employer        string `json:"employer"`
+	Employee        string `json:"employee"`
+	PersonalAccount string `json:"personal_account"` // % of the base credited to the personal account
 }
 
 // CardRules govern the region's social security cards.
@@ -257,6 +284,7 @@ func (p *Policy) Validate() error {
 	if p.Cards.TemporaryCardDays < 1 || p.Cards.TemporaryCardDays > 183 {
 		f.Add("cards.temporary_card_days", "from 1 to 183 (six months at most)")
 	}
+	p.Contributions.validate(f)
 	if p.Keys.ApprovalsRequired < 2 || p.Keys.ApprovalsRequired > 10 {
 		f.Add("keys.approvals_required", "dual control needs from 2 to 10 approvals")
 	}
@@ -313,3 +341,104 @@ func Default(region string, from period.Month) (*Policy, []byte, error) {
 }
 
 func jsonOf(p *Policy) ([]byte, error) { return json.MarshalIndent(p, "", "  ") }
+
+func (c *Contributions) validate(f errs.Fields) {
+	yuan := func(field, v string) {
+		if x, err := money.ParseYuan(v); err != nil || x == 0 {
+			f.Add("contributions."+field, "an amount in yuan above zero")
+		}
+	}
+	rate := func(field, v string) money.Rate {
+		r, err := money.ParseRate(v)
+		if err != nil {
+			f.Add("contributions."+field, "a percentage like 16 or 0.5")
+		}
+		return r
+	}
+	yuan("average_wage", c.AverageWage)
+	share := func(field, v string) money.Rate {
+		r, err := money.ParsePercent(v, 10*money.PerMillion)
+		if err != nil {
+			f.Add("contributions."+field, "a percentage of the average wage, up to 1000")
+		}
+		return r
+	}
+	lo, hi := share("base_floor", c.BaseFloor), share("base_ceiling", c.BaseCeiling)
+	if hi < lo || hi == 0 {
+		f.Add("contributions.base_ceiling", "at least the floor")
+	}
+	if c.DueDay < 1 || c.DueDay > 28 {
+		f.Add("contributions.due_day", "a day from 1 to 28")
+	}
+	rate("late_fee_daily", c.LateFeeDaily)
+	for _, ins := range []Insurance{Pension, Medical, Unemployment} {
+		r, ok := c.Rates[ins]
+		if !ok {
+			f.Add("contributions.rates."+string(ins), "required")
+			continue
+		}
+		at := "rates." + string(ins)
+		rate(at+".employer", r.Employer)
+		emp := rate(at+".employee", r.Employee)
+		pa := rate(at+".personal_account", orZero(r.PersonalAccount))
+		if pa > emp+rate(at+".employer", r.Employer) {
+			f.Add("contributions."+at+".personal_account", "more than is contributed")
+		}
+	}
+	for ins := range c.Rates {
+		if ins != Pension && ins != Medical && ins != Unemployment {
+			f.Add("contributions.rates."+string(ins), "pension, medical and unemployment have party rates; work injury has classes; maternity is merged into medical")
+		}
+	}
+	if len(c.WorkInjuryClasses) != 8 {
+		f.Add("contributions.work_injury_classes", "eight rates, for risk classes 1 to 8")
+	}
+	for i, v := range c.WorkInjuryClasses {
+		rate(fmt.Sprintf("work_injury_classes[%d]", i), v)
+	}
+	for ins, r := range c.Flexible {
+		if ins != Pension && ins != Medical {
+			f.Add("contributions.flexible."+string(ins), "flexible workers insure pension and medical only")
+		}
+		at := "flexible." + string(ins)
+		emp := rate(at+".employee", r.Employee)
+		if orZero(r.Employer) != "0" {
+			f.Add("contributions."+at+".employer", "a self-insured person has no employer")
+		}
+		if pa := rate(at+".personal_account", orZero(r.PersonalAccount)); pa > emp {
+			f.Add("contributions."+at+".personal_account", "more than is contributed")
+		}
+	}
+}
+
+func orZero(s string) string {
+	if s == "" {
+		return "0"
+	}
+	return s
+}
+
+// Floor and Ceiling are the base limits in fen: the average wage × the floor and ceiling shares.
+func (c *Contributions) Floor() money.Fen {
+	w, _ := money.ParseYuan(c.AverageWage)
+	r, _ := money.ParsePercent(c.BaseFloor, 10*money.PerMillion)
+	return money.Apply(w, r)
+}
+
+// Ceiling is the highest base.
+func (c *Contributions) Ceiling() money.Fen {
+	w, _ := money.ParseYuan(c.AverageWage)
+	r, _ := money.ParsePercent(c.BaseCeiling, 10*money.PerMillion)
+	return money.Apply(w, r)
+}
+
+// Clamp brings a declared base within the floor and the ceiling.
+func (c *Contributions) Clamp(base money.Fen) money.Fen {
+	return min(max(base, c.Floor()), c.Ceiling())
+}
+
+// Rate reads a validated rate.
+func Rate(s string) money.Rate {
+	r, _ := money.ParseRate(orZero(s))
+	return r
+}
