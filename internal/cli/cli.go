@@ -44,6 +44,7 @@ func init() {
 		"token":   {"issue API tokens: token add --username U", runToken},
 		"audit":   {"audit log: audit verify", runAudit},
 		"policy":  {"policy versions: policy import FILE", runPolicy},
+		"ledger":  {"the ledger: ledger check", runLedger},
 		"bench":   {"benchmarks: bench import --rows N | bench keys", runBench},
 		"keys":    {"key service: keys component | init | status | unseal | request | approve | list", runKeys},
 		"card":    {"software cards: card sim personalise | inspect | verify-pin | change-pin | apdu", runCard},

@@ -10,7 +10,9 @@ import (
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/config"
+	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/keys"
+	"github.com/shebao/shebao/internal/ledger"
 	"github.com/shebao/shebao/internal/policy"
 )
 
@@ -147,5 +149,32 @@ func TestCardSimIssue(t *testing.T) {
 	code, out, errOut := run(t, nil, "", "card", "sim", "inspect", "--data", dir, "--holder", file)
 	if code != 0 || !strings.Contains(out, "card number         "+number) {
 		t.Fatalf("inspect: %s %s", out, errOut)
+	}
+}
+
+func TestLedgerCheckCommand(t *testing.T) {
+	dir := t.TempDir()
+	d, err := openDB(context.Background(), config.DB{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Write(context.Background(), func(tx *db.Tx) error {
+		_, err := ledger.Post(context.Background(), tx, ledger.Entry{IdemKey: "k", Region: "330100", Cause: "contribution",
+			Postings: []ledger.Posting{{Account: ledger.EmployerAccount("330100", 1), Amount: 100}, {Account: ledger.FundAccount("330100", "pension"), Amount: -100}}})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := run(t, nil, "", "ledger", "check", "--data", dir); code != 0 || !strings.Contains(out, "1 entries") {
+		t.Fatalf("check: %d %s", code, out)
+	}
+	d.Write(context.Background(), func(tx *db.Tx) error {
+		_, err := tx.ExecContext(context.Background(), "UPDATE ledger_postings SET amount = 99 WHERE amount = 100")
+		return err
+	})
+	d.Close()
+	if code, _, errOut := run(t, nil, "", "ledger", "check", "--data", dir); code != 1 || !strings.Contains(errOut, "does not balance") {
+		t.Fatalf("check after tampering: %d %s", code, errOut)
 	}
 }

@@ -1,0 +1,257 @@
+// Package ledger is the double-entry book of the social insurance funds: each person's pension and
+// medical personal accounts, each employer's receivable, the pooled fund of each insurance type and
+// the bank clearing account.
+//
+// Every entry is balanced (debits equal credits), carries its cause (a bill line, a payment, a
+// settlement, a benefit) and an idempotency key, and is never changed: a correction is a reversing
+// entry, and an entry is reversed at most once. Balances are kept beside the postings in the same
+// transaction; Check proves them equal to the sums of the postings and every other invariant.
+// A personal account never goes below zero.
+//
+// This package must never update or delete a posting, and never accept an entry it cannot balance.
+package ledger
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/money"
+)
+
+// Kind of account.
+type Kind string
+
+const (
+	PersonPension      Kind = "person_pension"
+	PersonMedical      Kind = "person_medical"
+	EmployerReceivable Kind = "employer_receivable"
+	PersonReceivable   Kind = "person_receivable" // a flexible worker's own bill
+	Fund               Kind = "fund"
+	BankClearing       Kind = "bank_clearing"
+)
+
+// normal says on which side an account's balance grows, and whether it may be overdrawn.
+var normal = map[Kind]struct {
+	side      string
+	protected bool
+}{
+	PersonPension:      {"credit", true},
+	PersonMedical:      {"credit", true},
+	EmployerReceivable: {"debit", false},
+	PersonReceivable:   {"debit", false},
+	Fund:               {"credit", false},
+	BankClearing:       {"debit", false},
+}
+
+// Account names: a kind and its owner, e.g. "person_pension:330100:42", "fund:330100:medical",
+// "bank_clearing:330100".
+func PersonAccount(region string, k Kind, personID int64) string {
+	return fmt.Sprintf("%s:%s:%d", k, region, personID)
+}
+
+// EmployerAccount is an employer's receivable.
+func EmployerAccount(region string, employerID int64) string {
+	return fmt.Sprintf("%s:%s:%d", EmployerReceivable, region, employerID)
+}
+
+// FundAccount is the pooled fund of an insurance type.
+func FundAccount(region, insurance string) string {
+	return fmt.Sprintf("%s:%s:%s", Fund, region, insurance)
+}
+
+// ClearingAccount is the region's bank clearing account.
+func ClearingAccount(region string) string { return fmt.Sprintf("%s:%s", BankClearing, region) }
+
+func kindOf(account string) (Kind, string, error) {
+	parts := strings.Split(account, ":")
+	if len(parts) < 2 {
+		return "", "", fmt.Errorf("ledger: account %q has no kind and region", account)
+	}
+	k := Kind(parts[0])
+	if _, ok := normal[k]; !ok {
+		return "", "", fmt.Errorf("ledger: account %q is of no known kind", account)
+	}
+	return k, parts[1], nil
+}
+
+// Posting is one line of an entry: amount > 0 debits the account, amount < 0 credits it.
+type Posting struct {
+	Account string
+	Amount  money.Fen
+}
+
+// Entry is a balanced set of postings with its cause and idempotency key.
+type Entry struct {
+	IdemKey  string
+	Region   string
+	Cause    string // "contribution", "payment", "settlement", "benefit", "reversal", …
+	CauseRef string // what caused it, e.g. "bill:12:202611:42"
+	Postings []Posting
+}
+
+// contentHash identifies an entry's content, in a canonical order.
+func (e Entry) contentHash() string {
+	ps := slices.Clone(e.Postings)
+	slices.SortFunc(ps, func(a, b Posting) int { return strings.Compare(a.Account, b.Account) })
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%s|%s", e.Region, e.Cause, e.CauseRef)
+	for _, p := range ps {
+		fmt.Fprintf(h, "|%s=%d", p.Account, p.Amount)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// validate checks an entry before any write: at least two postings, no zero amounts, each account
+// once, and debits equal to credits.
+func (e Entry) validate() error {
+	if e.IdemKey == "" || len(e.IdemKey) > 200 {
+		return errs.Field("idempotency_key", "1–200 characters")
+	}
+	if len(e.Postings) < 2 {
+		return errs.E(errs.Invalid, "an entry has at least two postings")
+	}
+	var sum money.Fen
+	seen := map[string]bool{}
+	for _, p := range e.Postings {
+		if p.Amount == 0 {
+			return errs.E(errs.Invalid, "a posting of zero to %s", p.Account)
+		}
+		if seen[p.Account] {
+			return errs.E(errs.Invalid, "account %s appears twice in one entry", p.Account)
+		}
+		seen[p.Account] = true
+		if _, _, err := kindOf(p.Account); err != nil {
+			return errs.Wrap(errs.Invalid, err, "unknown account")
+		}
+		sum += p.Amount
+	}
+	if sum != 0 {
+		return errs.E(errs.Invalid, "the entry does not balance: debits and credits differ by %s", sum)
+	}
+	return nil
+}
+
+// Result says what Post did.
+type Result struct {
+	EntryID int64
+	Replay  bool // the same entry was posted before with this key; nothing was written
+}
+
+// ErrOverdraft refuses an entry that would take a personal account below zero.
+var ErrOverdraft = errs.E(errs.Conflict, "insufficient balance in the personal account")
+
+// Post writes a balanced entry in tx. The same key with the same content is a replay and writes
+// nothing; the same key with other content is refused.
+func Post(ctx context.Context, tx *db.Tx, e Entry) (Result, error) {
+	return post(ctx, tx, e, 0)
+}
+
+func post(ctx context.Context, tx *db.Tx, e Entry, reverses int64) (Result, error) {
+	if err := e.validate(); err != nil {
+		return Result{}, err
+	}
+	hash := e.contentHash()
+	now := db.FormatTime(tx.Now)
+	var id int64
+	err := tx.QueryRowContext(ctx, `INSERT INTO ledger_entries(region, idem_key, content_hash, cause, cause_ref, at, reverses)
+		VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
+		e.Region, e.IdemKey, hash, e.Cause, e.CauseRef, now, nullID(reverses)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		var prior string
+		if err := tx.QueryRowContext(ctx, "SELECT id, content_hash FROM ledger_entries WHERE idem_key = $1", e.IdemKey).Scan(&id, &prior); err != nil {
+			return Result{}, fmt.Errorf("ledger: read prior entry: %w", err)
+		}
+		if prior != hash {
+			return Result{}, errs.E(errs.Conflict, "the idempotency key %q was used for a different entry", e.IdemKey)
+		}
+		return Result{EntryID: id, Replay: true}, nil
+	}
+	if err != nil {
+		if db.IsUniqueViolation(err) && reverses != 0 {
+			return Result{}, errs.E(errs.Conflict, "the entry was already reversed")
+		}
+		return Result{}, fmt.Errorf("ledger: write entry: %w", err)
+	}
+	for _, p := range e.Postings {
+		k, region, _ := kindOf(p.Account)
+		n := normal[k]
+		if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_accounts(code, region, kind, normal, no_overdraft, created_at)
+			VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO NOTHING`, p.Account, region, string(k), n.side, n.protected, now); err != nil {
+			return Result{}, fmt.Errorf("ledger: open account: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO ledger_postings(entry_id, account, amount) VALUES($1, $2, $3)", id, p.Account, int64(p.Amount)); err != nil {
+			return Result{}, fmt.Errorf("ledger: write posting: %w", err)
+		}
+		var bal int64
+		if err := tx.QueryRowContext(ctx, "UPDATE ledger_accounts SET balance = balance + $1 WHERE code = $2 RETURNING balance", int64(p.Amount), p.Account).Scan(&bal); err != nil {
+			return Result{}, fmt.Errorf("ledger: move balance: %w", err)
+		}
+		if n.protected && signed(n.side, bal) < 0 {
+			return Result{}, ErrOverdraft
+		}
+	}
+	return Result{EntryID: id}, nil
+}
+
+// signed turns a stored balance (debits positive) into the account's own sense.
+func signed(side string, bal int64) money.Fen {
+	if side == "credit" {
+		return money.Fen(-bal)
+	}
+	return money.Fen(bal)
+}
+
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// Reverse posts the exact opposite of an entry, once.
+func Reverse(ctx context.Context, tx *db.Tx, entryID int64, idemKey, reason string) (Result, error) {
+	var region, cause, ref string
+	if err := tx.QueryRowContext(ctx, "SELECT region, cause, cause_ref FROM ledger_entries WHERE id = $1", entryID).Scan(&region, &cause, &ref); err != nil {
+		return Result{}, errs.E(errs.NotFound, "no ledger entry %d", entryID)
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT account, amount FROM ledger_postings WHERE entry_id = $1", entryID)
+	if err != nil {
+		return Result{}, err
+	}
+	var ps []Posting
+	for rows.Next() {
+		var p Posting
+		var amt int64
+		if err := rows.Scan(&p.Account, &amt); err != nil {
+			rows.Close()
+			return Result{}, err
+		}
+		p.Amount = -money.Fen(amt)
+		ps = append(ps, p)
+	}
+	rows.Close()
+	return post(ctx, tx, Entry{IdemKey: idemKey, Region: region, Cause: "reversal", CauseRef: "entry:" + strconv.FormatInt(entryID, 10) + ":" + reason, Postings: ps}, entryID)
+}
+
+// Balance is an account's balance in its own sense (a personal account's money is positive).
+func Balance(ctx context.Context, r db.Reader, account string) (money.Fen, error) {
+	var side string
+	var bal int64
+	err := r.QueryRowContext(ctx, "SELECT normal, balance FROM ledger_accounts WHERE code = $1", account).Scan(&side, &bal)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("ledger: balance: %w", err)
+	}
+	return signed(side, bal), nil
+}

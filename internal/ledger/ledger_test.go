@@ -1,0 +1,174 @@
+package ledger_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/db/dbtest"
+	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/ledger"
+	"github.com/shebao/shebao/internal/money"
+)
+
+var ctx = context.Background()
+
+const region = "330100"
+
+func post(d *db.DB, e ledger.Entry) (ledger.Result, error) {
+	var r ledger.Result
+	err := d.Write(ctx, func(tx *db.Tx) error {
+		var err error
+		r, err = ledger.Post(ctx, tx, e)
+		return err
+	})
+	return r, err
+}
+
+var (
+	employer = ledger.EmployerAccount(region, 7)
+	pension  = ledger.FundAccount(region, "pension")
+	account  = ledger.PersonAccount(region, ledger.PersonMedical, 42)
+	medical  = ledger.FundAccount(region, "medical")
+	bank     = ledger.ClearingAccount(region)
+)
+
+func bill(key string, amount money.Fen) ledger.Entry {
+	return ledger.Entry{IdemKey: key, Region: region, Cause: "contribution", CauseRef: key, Postings: []ledger.Posting{
+		{employer, amount}, {pension, -amount}}}
+}
+
+func TestPostBalancedIdempotent(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		r, err := post(d, bill("b1", 128000))
+		if err != nil || r.Replay {
+			t.Fatalf("first post: %+v %v", r, err)
+		}
+		again, err := post(d, bill("b1", 128000))
+		if err != nil || !again.Replay || again.EntryID != r.EntryID {
+			t.Fatalf("replay: %+v %v", again, err)
+		}
+		if _, err := post(d, bill("b1", 128001)); !errs.Is(err, errs.Conflict) {
+			t.Fatalf("same key, other amount: %v", err)
+		}
+		if bal, _ := ledger.Balance(ctx, d.R(), pension); bal != 128000 {
+			t.Fatalf("fund balance %s; want 1280.00 once", bal)
+		}
+		for name, e := range map[string]ledger.Entry{
+			"unbalanced":   {IdemKey: "x1", Region: region, Cause: "c", Postings: []ledger.Posting{{employer, 100}, {pension, -99}}},
+			"one posting":  {IdemKey: "x2", Region: region, Cause: "c", Postings: []ledger.Posting{{employer, 0}}},
+			"zero amount":  {IdemKey: "x3", Region: region, Cause: "c", Postings: []ledger.Posting{{employer, 0}, {pension, 0}}},
+			"twice":        {IdemKey: "x4", Region: region, Cause: "c", Postings: []ledger.Posting{{employer, 100}, {employer, -100}}},
+			"unknown kind": {IdemKey: "x5", Region: region, Cause: "c", Postings: []ledger.Posting{{"cash:330100", 100}, {pension, -100}}},
+			"no key":       {Region: region, Cause: "c", Postings: []ledger.Posting{{employer, 100}, {pension, -100}}},
+		} {
+			if _, err := post(d, e); !errs.Is(err, errs.Invalid) {
+				t.Errorf("%s: %v", name, err)
+			}
+		}
+		if _, err := ledger.Check(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestOverdraftAndReversal(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		// 20.00 into the medical account, then a settlement of 15.00, then one of 6.00 refused.
+		credit := ledger.Entry{IdemKey: "c1", Region: region, Cause: "contribution", Postings: []ledger.Posting{{employer, 2000}, {account, -2000}}}
+		if _, err := post(d, credit); err != nil {
+			t.Fatal(err)
+		}
+		settle := func(key string, amt money.Fen) error {
+			_, err := post(d, ledger.Entry{IdemKey: key, Region: region, Cause: "settlement", Postings: []ledger.Posting{{account, amt}, {bank, -amt}}})
+			return err
+		}
+		if err := settle("s1", 1500); err != nil {
+			t.Fatal(err)
+		}
+		if err := settle("s2", 600); !errors.Is(err, ledger.ErrOverdraft) {
+			t.Fatalf("overdraft: %v", err)
+		}
+		if bal, _ := ledger.Balance(ctx, d.R(), account); bal != 500 {
+			t.Fatalf("balance %s; want 5.00 (the refused settlement changed nothing)", bal)
+		}
+		var sid int64
+		d.R().QueryRowContext(ctx, "SELECT id FROM ledger_entries WHERE idem_key = 's1'").Scan(&sid)
+		err := d.Write(ctx, func(tx *db.Tx) error { _, err := ledger.Reverse(ctx, tx, sid, "r1", "refund"); return err })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bal, _ := ledger.Balance(ctx, d.R(), account); bal != 2000 {
+			t.Fatalf("after the reversal %s; want 20.00", bal)
+		}
+		err = d.Write(ctx, func(tx *db.Tx) error { _, err := ledger.Reverse(ctx, tx, sid, "r2", "again"); return err })
+		if !errs.Is(err, errs.Conflict) {
+			t.Fatalf("second reversal: %v", err)
+		}
+		if _, err := ledger.Check(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Many settlements at once against one account never overdraw it, and money is conserved.
+func TestConcurrentDebitsNeverOverdraw(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		if _, err := post(d, ledger.Entry{IdemKey: "fund", Region: region, Cause: "contribution", Postings: []ledger.Posting{{employer, 10000}, {account, -10000}}}); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		ok := 0
+		for i := range 40 {
+			wg.Go(func() {
+				_, err := post(d, ledger.Entry{IdemKey: fmt.Sprintf("s%d", i), Region: region, Cause: "settlement",
+					Postings: []ledger.Posting{{account, 300}, {bank, -300}}})
+				if err == nil {
+					mu.Lock()
+					ok++
+					mu.Unlock()
+				} else if !errors.Is(err, ledger.ErrOverdraft) {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		bal, _ := ledger.Balance(ctx, d.R(), account)
+		if ok != 33 || bal != 100 {
+			t.Fatalf("%d settlements went through, balance %s; want 33 and 1.00", ok, bal)
+		}
+		if _, err := ledger.Check(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Check catches each kind of tampering made directly in the database.
+func TestCheckFindsViolations(t *testing.T) {
+	cases := map[string]string{
+		"altered posting": "UPDATE ledger_postings SET amount = amount + 1 WHERE account = '" + pension + "'",
+		"altered balance": "UPDATE ledger_accounts SET balance = balance + 5 WHERE code = '" + employer + "'",
+		"deleted posting": "DELETE FROM ledger_postings WHERE account = '" + pension + "'",
+		"overdrawn":       "UPDATE ledger_accounts SET balance = 1 WHERE code = '" + account + "'",
+	}
+	for name, q := range cases {
+		t.Run(name, func(t *testing.T) {
+			dbtest.Each(t, func(t *testing.T, d *db.DB) {
+				post(d, bill("b1", 128000))
+				post(d, ledger.Entry{IdemKey: "c1", Region: region, Cause: "contribution", Postings: []ledger.Posting{{employer, 2000}, {account, -2000}}})
+				if err := d.Write(ctx, func(tx *db.Tx) error { _, err := tx.ExecContext(ctx, q); return err }); err != nil {
+					t.Fatal(err)
+				}
+				var v *ledger.Violation
+				if _, err := ledger.Check(ctx, d); !errors.As(err, &v) {
+					t.Fatalf("check after %s: %v", name, err)
+				}
+			})
+		})
+	}
+	_ = medical
+}
