@@ -1,0 +1,320 @@
+package contrib
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shebao/shebao/internal/audit"
+	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/ledger"
+	"github.com/shebao/shebao/internal/money"
+	"github.com/shebao/shebao/internal/period"
+	"github.com/shebao/shebao/internal/policy"
+)
+
+// Service is the contribution capability.
+type Service struct {
+	db       *db.DB
+	policies *policy.Store
+	now      func() time.Time
+}
+
+// New returns the contribution service.
+func New(d *db.DB, p *policy.Store) *Service { return &Service{db: d, policies: p, now: d.Now} }
+
+// Progress of a monthly run.
+type Progress struct {
+	Payers, Done int // employers and flexible workers to bill, and billed so far (this run and before)
+	Persons      int // persons assessed by this run
+	Elapsed      time.Duration
+}
+
+// batchSize is how many payers one transaction bills: enough to pay for its durable commit, few
+// enough that an interruption loses little work.
+const batchSize = 250
+
+// Run assesses and bills a whole month of a region: every employer's staff and every flexible
+// worker, a bill per payer, the lines of every person, and the bill's ledger entry (receivable
+// against the pooled funds). It runs in batches of payers, each in one transaction, and skips payers
+// already billed, so it can be killed at any moment and run again to finish without billing or
+// posting anything twice.
+func (s *Service) Run(ctx context.Context, who audit.Actor, region string, month period.Month, progress func(Progress)) (Progress, error) {
+	start := time.Now()
+	v, err := s.policies.Effective(ctx, s.db.R(), region, month)
+	if err != nil {
+		return Progress{}, err
+	}
+	rules := &v.Policy.Contributions
+	var insured []policy.Insurance
+	for _, c := range v.Policy.Categories {
+		if c.InsuredBy == policy.ByEmployer {
+			insured = c.Insurances
+			break
+		}
+	}
+	if err := s.db.Write(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO contribution_runs(region, month, status, started_at, started_by) VALUES($1, $2, 'running', $3, $4)
+			ON CONFLICT (region, month) DO NOTHING`, region, int(month), db.FormatTime(tx.Now), who.Name)
+		return err
+	}); err != nil {
+		return Progress{}, fmt.Errorf("contrib: start run: %w", err)
+	}
+	payers, err := s.payers(ctx, region, month)
+	if err != nil {
+		return Progress{}, err
+	}
+	var billed int
+	if err := s.db.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM bills WHERE region = $1 AND month = $2", region, int(month)).Scan(&billed); err != nil {
+		return Progress{}, err
+	}
+	p := Progress{Payers: len(payers), Done: billed}
+	var todo []string
+	done := map[string]bool{}
+	rows, err := s.db.R().QueryContext(ctx, "SELECT payer FROM bills WHERE region = $1 AND month = $2", region, int(month))
+	if err != nil {
+		return Progress{}, err
+	}
+	for rows.Next() {
+		var payer string
+		rows.Scan(&payer)
+		done[payer] = true
+	}
+	rows.Close()
+	for _, payer := range payers {
+		if !done[payer] {
+			todo = append(todo, payer)
+		}
+	}
+	for i := 0; i < len(todo); i += batchSize {
+		if err := ctx.Err(); err != nil {
+			return p, err
+		}
+		batch := todo[i:min(i+batchSize, len(todo))]
+		n, err := s.billBatch(ctx, who, region, month, rules, insured, batch)
+		if err != nil {
+			return p, err
+		}
+		p.Done += len(batch)
+		p.Persons += n
+		p.Elapsed = time.Since(start)
+		if progress != nil {
+			progress(p)
+		}
+	}
+	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE contribution_runs SET status = 'done', finished_at = $1 WHERE region = $2 AND month = $3",
+			db.FormatTime(tx.Now), region, int(month))
+		return err
+	})
+	p.Elapsed = time.Since(start)
+	return p, err
+}
+
+// payers lists who owes contributions for the month: employers with staff in it, and flexible
+// workers insured by themselves in it, in a stable order.
+func (s *Service) payers(ctx context.Context, region string, month period.Month) ([]string, error) {
+	var out []string
+	rows, err := s.db.R().QueryContext(ctx, `SELECT DISTINCT employer_id FROM staff WHERE region = $1 AND start_month <= $2
+		AND (end_month = 0 OR end_month >= $2) ORDER BY employer_id`, region, int(month))
+	if err != nil {
+		return nil, fmt.Errorf("contrib: payers: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, "employer:"+strconv.FormatInt(id, 10))
+	}
+	rows.Close()
+	rows, err = s.db.R().QueryContext(ctx, `SELECT DISTINCT person_id FROM participations WHERE region = $1 AND employer_id IS NULL
+		AND insurance = 'pension' AND start_month <= $2 AND (end_month = 0 OR end_month >= $2) ORDER BY person_id`, region, int(month))
+	if err != nil {
+		return nil, fmt.Errorf("contrib: payers: %w", err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, "person:"+strconv.FormatInt(id, 10))
+	}
+	rows.Close()
+	return out, rows.Err()
+}
+
+// member is one person of a bill.
+type member struct {
+	person    int64
+	declared  money.Fen
+	riskClass int
+	flexible  bool
+}
+
+// billBatch bills a batch of payers in one transaction and returns how many persons it assessed.
+func (s *Service) billBatch(ctx context.Context, who audit.Actor, region string, month period.Month, rules *policy.Contributions,
+	insured []policy.Insurance, payers []string) (int, error) {
+	persons := 0
+	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		persons = 0
+		members, err := s.members(ctx, tx, region, month, payers)
+		if err != nil {
+			return err
+		}
+		lines := tx.Inserter("contribution_lines", "bill_id", "person_id", "month", "base", "pension_employer", "pension_employee",
+			"medical_employer", "medical_employee", "unemployment_employer", "unemployment_employee", "work_injury_employer",
+			"to_pension_account", "to_medical_account")
+		due := db.FormatTime(DueDate(month, rules.DueDay))
+		now := db.FormatTime(tx.Now)
+		for _, payer := range payers {
+			ms := members[payer]
+			if len(ms) == 0 {
+				continue
+			}
+			var billID int64
+			err := tx.QueryRowContext(ctx, `INSERT INTO bills(region, month, payer, persons, total, due_date, created_at)
+				VALUES($1, $2, $3, $4, 0, $5, $6) ON CONFLICT (region, month, payer) DO NOTHING RETURNING id`,
+				region, int(month), payer, len(ms), due, now).Scan(&billID)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue // billed by an earlier, interrupted run
+			}
+			if err != nil {
+				return fmt.Errorf("contrib: bill: %w", err)
+			}
+			funds := map[policy.Insurance]money.Fen{}
+			var total money.Fen
+			for _, m := range ms {
+				subj := Subject{Declared: m.declared, RiskClass: m.riskClass, Insurances: insured, Flexible: m.flexible}
+				if m.flexible {
+					subj.Insurances = []policy.Insurance{policy.Pension, policy.Medical}
+				}
+				a := Assess(rules, subj)
+				var c [9]money.Fen // the columns of contribution_lines, in order
+				for _, l := range a.Lines {
+					funds[l.Insurance] += l.Amount
+					total += l.Amount
+					switch {
+					case l.Insurance == policy.Pension && l.Party == Employer:
+						c[0] = l.Amount
+					case l.Insurance == policy.Pension:
+						c[1], c[7] = l.Amount, l.ToAccount
+					case l.Insurance == policy.Medical && l.Party == Employer:
+						c[2] = l.Amount
+					case l.Insurance == policy.Medical:
+						c[3], c[8] = l.Amount, l.ToAccount
+					case l.Insurance == policy.Unemployment && l.Party == Employer:
+						c[4] = l.Amount
+					case l.Insurance == policy.Unemployment:
+						c[5] = l.Amount
+					case l.Insurance == policy.WorkInjury:
+						c[6] = l.Amount
+					}
+				}
+				if err := lines.Add(ctx, billID, m.person, int(month), int64(a.Base), int64(c[0]), int64(c[1]), int64(c[2]), int64(c[3]),
+					int64(c[4]), int64(c[5]), int64(c[6]), int64(c[7]), int64(c[8])); err != nil {
+					return err
+				}
+				persons++
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE bills SET total = $1 WHERE id = $2", int64(total), billID); err != nil {
+				return err
+			}
+			if total > 0 {
+				if err := postBill(ctx, tx, region, payer, billID, total, funds); err != nil {
+					return err
+				}
+			}
+			if err := audit.Record(ctx, tx, who, "contribution.bill", fmt.Sprintf("bill:%d", billID), region,
+				map[string]any{"payer": payer, "month": month.String(), "persons": len(ms), "total": total.String()}); err != nil {
+				return err
+			}
+		}
+		return lines.Close(ctx)
+	})
+	return persons, err
+}
+
+// receivable is the ledger account a payer owes from.
+func receivable(region, payer string) string {
+	kind, id, _ := strings.Cut(payer, ":")
+	n, _ := strconv.ParseInt(id, 10, 64)
+	if kind == "person" {
+		return ledger.PersonAccount(region, ledger.PersonReceivable, n)
+	}
+	return ledger.EmployerAccount(region, n)
+}
+
+// postBill books a bill: the payer owes the total, each pooled fund is credited its insurance's
+// part. Personal accounts are credited when the bill is paid, not before.
+func postBill(ctx context.Context, tx *db.Tx, region, payer string, billID int64, total money.Fen, funds map[policy.Insurance]money.Fen) error {
+	ps := []ledger.Posting{{Account: receivable(region, payer), Amount: total}}
+	for _, ins := range policy.Insurances {
+		if amt := funds[ins]; amt != 0 {
+			ps = append(ps, ledger.Posting{Account: ledger.FundAccount(region, string(ins)), Amount: -amt})
+		}
+	}
+	key := fmt.Sprintf("bill:%d", billID)
+	_, err := ledger.Post(ctx, tx, ledger.Entry{IdemKey: key, Region: region, Cause: "contribution", CauseRef: key, Postings: ps})
+	return err
+}
+
+// members reads the persons each payer of a batch owes for in the month, with their bases.
+func (s *Service) members(ctx context.Context, tx *db.Tx, region string, month period.Month, payers []string) (map[string][]member, error) {
+	out := map[string][]member{}
+	var employers, persons []string
+	for _, p := range payers {
+		kind, id, _ := strings.Cut(p, ":")
+		if kind == "employer" {
+			employers = append(employers, id)
+		} else {
+			persons = append(persons, id)
+		}
+	}
+	if len(employers) > 0 {
+		rows, err := tx.QueryContext(ctx, `SELECT s.employer_id, s.person_id, e.risk_class,
+			COALESCE((SELECT b.base FROM staff_bases b WHERE b.staff_id = s.id AND b.from_month <= $1 ORDER BY b.from_month DESC LIMIT 1), s.base)
+			FROM staff s JOIN employers e ON e.id = s.employer_id
+			WHERE s.employer_id IN (`+strings.Join(employers, ", ")+`) AND s.start_month <= $1 AND (s.end_month = 0 OR s.end_month >= $1)
+			ORDER BY s.employer_id, s.person_id`, int(month))
+		if err != nil {
+			return nil, fmt.Errorf("contrib: staff: %w", err)
+		}
+		for rows.Next() {
+			var emp, person, base int64
+			var risk int
+			if err := rows.Scan(&emp, &person, &risk, &base); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			key := "employer:" + strconv.FormatInt(emp, 10)
+			out[key] = append(out[key], member{person: person, declared: money.Fen(base), riskClass: risk})
+		}
+		rows.Close()
+	}
+	if len(persons) > 0 {
+		rows, err := tx.QueryContext(ctx, `SELECT n.person_id, n.chosen_base FROM enrolments n
+			WHERE n.status = 'approved' AND n.employer_id IS NULL AND n.person_id IN (`+strings.Join(persons, ", ")+`)
+			ORDER BY n.person_id, n.id`)
+		if err != nil {
+			return nil, fmt.Errorf("contrib: flexible workers: %w", err)
+		}
+		for rows.Next() {
+			var person, base int64
+			if err := rows.Scan(&person, &base); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			key := "person:" + strconv.FormatInt(person, 10)
+			out[key] = []member{{person: person, declared: money.Fen(base), flexible: true}} // the latest approved enrolment's base
+		}
+		rows.Close()
+	}
+	return out, nil
+}
