@@ -38,18 +38,19 @@ var commands map[string]command
 
 func init() {
 	commands = map[string]command{
-		"serve":   {"run the portal and API", runServe},
-		"migrate": {"apply database migrations", runMigrate},
-		"user":    {"manage users: user add --username U --role R --region CODE", runUser},
-		"token":   {"issue API tokens: token add --username U", runToken},
-		"audit":   {"audit log: audit verify", runAudit},
-		"policy":  {"policy versions: policy import FILE", runPolicy},
-		"ledger":  {"the ledger: ledger check", runLedger},
-		"bench":   {"benchmarks: bench import --rows N | bench keys", runBench},
-		"keys":    {"key service: keys component | init | status | unseal | request | approve | list", runKeys},
-		"card":    {"software cards: card sim personalise | inspect | verify-pin | change-pin | apdu", runCard},
-		"backup":  {"backup FILE: a consistent copy of the live SQLite database", runBackup},
-		"version": {"print the version", runVersion},
+		"serve":         {"run the portal and API", runServe},
+		"migrate":       {"apply database migrations", runMigrate},
+		"user":          {"manage users: user add --username U --role R --region CODE", runUser},
+		"token":         {"issue API tokens: token add --username U", runToken},
+		"audit":         {"audit log: audit verify", runAudit},
+		"policy":        {"policy versions: policy import FILE", runPolicy},
+		"ledger":        {"the ledger: ledger check", runLedger},
+		"contributions": {"the monthly run: contributions run --month YYYYMM", runContributions},
+		"bench":         {"benchmarks: bench import --rows N | bench keys", runBench},
+		"keys":          {"key service: keys component | init | status | unseal | request | approve | list", runKeys},
+		"card":          {"software cards: card sim personalise | inspect | verify-pin | change-pin | apdu", runCard},
+		"backup":        {"backup FILE: a consistent copy of the live SQLite database", runBackup},
+		"version":       {"print the version", runVersion},
 	}
 }
 
@@ -90,7 +91,7 @@ func usage(w io.Writer) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-13s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nEvery command that opens the database takes --data DIR (SQLite, default shebao-data)")
 	fmt.Fprintln(w, "or --db postgres://… (or SHEBAO_DATA / SHEBAO_DB / SHEBAO_DB_FILE). Run 'shebao COMMAND -h' for flags.")

@@ -69,42 +69,67 @@ func (a Assessment) ByParty(p Party) money.Fen {
 	return t
 }
 
+// Rates are a policy's contribution parameters read once into exact numbers, so that assessing a
+// million persons parses nothing.
+type Rates struct {
+	Floor, Ceiling money.Fen
+	employer       map[policy.Insurance]partRates
+	flexible       map[policy.Insurance]partRates
+	workInjury     []money.Rate
+}
+
+type partRates struct{ employer, employee, account money.Rate }
+
+// Compile reads a (validated) policy's contribution parameters.
+func Compile(c *policy.Contributions) *Rates {
+	r := &Rates{Floor: c.Floor(), Ceiling: c.Ceiling(), employer: map[policy.Insurance]partRates{}, flexible: map[policy.Insurance]partRates{}}
+	for ins, p := range c.Rates {
+		r.employer[ins] = partRates{policy.Rate(p.Employer), policy.Rate(p.Employee), policy.Rate(p.PersonalAccount)}
+	}
+	for ins, p := range c.Flexible {
+		r.flexible[ins] = partRates{0, policy.Rate(p.Employee), policy.Rate(p.PersonalAccount)}
+	}
+	for _, w := range c.WorkInjuryClasses {
+		r.workInjury = append(r.workInjury, policy.Rate(w))
+	}
+	return r
+}
+
 // Assess computes a person's lines for a month under the policy's contribution parameters.
 // Maternity is merged into medical insurance: it has no line of its own.
-func Assess(c *policy.Contributions, s Subject) Assessment {
-	a := Assessment{Base: c.Clamp(s.Declared)}
+func Assess(r *Rates, s Subject) Assessment {
+	a := Assessment{Base: min(max(s.Declared, r.Floor), r.Ceiling), Lines: make([]Line, 0, 7)}
 	has := func(i policy.Insurance) bool { return slices.Contains(s.Insurances, i) }
-	add := func(ins policy.Insurance, party Party, rate, account string) {
-		r := policy.Rate(rate)
-		if r == 0 {
+	add := func(ins policy.Insurance, party Party, rate, account money.Rate) {
+		if rate == 0 {
 			return
 		}
-		l := Line{Insurance: ins, Party: party, Rate: r, Amount: money.Apply(a.Base, r)}
-		if account != "" {
-			l.ToAccount = min(money.Apply(a.Base, policy.Rate(account)), l.Amount)
+		l := Line{Insurance: ins, Party: party, Rate: rate, Amount: money.Apply(a.Base, rate)}
+		if account != 0 {
+			l.ToAccount = min(money.Apply(a.Base, account), l.Amount)
 		}
 		a.Lines = append(a.Lines, l)
 	}
 	if s.Flexible {
 		for _, ins := range []policy.Insurance{policy.Pension, policy.Medical} {
-			if r, ok := c.Flexible[ins]; ok && has(ins) {
-				add(ins, Self, r.Employee, r.PersonalAccount)
+			if p, ok := r.flexible[ins]; ok && has(ins) {
+				add(ins, Self, p.employee, p.account)
 			}
 		}
 		return a
 	}
 	for _, ins := range []policy.Insurance{policy.Pension, policy.Medical, policy.Unemployment} {
-		r, ok := c.Rates[ins]
+		p, ok := r.employer[ins]
 		if !ok || !has(ins) {
 			continue
 		}
 		// The personal account is fed from the employee's part (SPEC 3.2; since the 2021 medical
 		// reform the employer's medical part goes wholly to the pool).
-		add(ins, Employer, r.Employer, "")
-		add(ins, Employee, r.Employee, r.PersonalAccount)
+		add(ins, Employer, p.employer, 0)
+		add(ins, Employee, p.employee, p.account)
 	}
-	if has(policy.WorkInjury) && s.RiskClass >= 1 && s.RiskClass <= len(c.WorkInjuryClasses) {
-		add(policy.WorkInjury, Employer, c.WorkInjuryClasses[s.RiskClass-1], "")
+	if has(policy.WorkInjury) && s.RiskClass >= 1 && s.RiskClass <= len(r.workInjury) {
+		add(policy.WorkInjury, Employer, r.workInjury[s.RiskClass-1], 0)
 	}
 	return a
 }

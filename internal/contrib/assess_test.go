@@ -75,7 +75,7 @@ func TestAssessWorkedExamples(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := Assess(c, tc.subj)
+			a := Assess(Compile(c), tc.subj)
 			if a.Base != tc.base {
 				t.Fatalf("base %s; want %s", a.Base, tc.base)
 			}

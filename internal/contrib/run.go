@@ -50,6 +50,7 @@ func (s *Service) Run(ctx context.Context, who audit.Actor, region string, month
 		return Progress{}, err
 	}
 	rules := &v.Policy.Contributions
+	rates := Compile(rules)
 	var insured []policy.Insurance
 	for _, c := range v.Policy.Categories {
 		if c.InsuredBy == policy.ByEmployer {
@@ -95,7 +96,7 @@ func (s *Service) Run(ctx context.Context, who audit.Actor, region string, month
 			return p, err
 		}
 		batch := todo[i:min(i+batchSize, len(todo))]
-		n, err := s.billBatch(ctx, who, region, month, rules, insured, batch)
+		n, err := s.billBatch(ctx, who, region, month, rules, rates, insured, batch)
 		if err != nil {
 			return p, err
 		}
@@ -160,7 +161,7 @@ type member struct {
 
 // billBatch bills a batch of payers in one transaction and returns how many persons it assessed.
 func (s *Service) billBatch(ctx context.Context, who audit.Actor, region string, month period.Month, rules *policy.Contributions,
-	insured []policy.Insurance, payers []string) (int, error) {
+	rates *Rates, insured []policy.Insurance, payers []string) (int, error) {
 	persons := 0
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		persons = 0
@@ -173,66 +174,94 @@ func (s *Service) billBatch(ctx context.Context, who audit.Actor, region string,
 			"to_pension_account", "to_medical_account")
 		due := db.FormatTime(DueDate(month, rules.DueDay))
 		now := db.FormatTime(tx.Now)
+		type row struct {
+			person int64
+			base   money.Fen
+			c      [9]money.Fen // the columns of contribution_lines after base, in order
+		}
+		var billed []map[string]any
+		var receivables []ledger.Posting
+		batchFunds := map[policy.Insurance]money.Fen{}
 		for _, payer := range payers {
 			ms := members[payer]
 			if len(ms) == 0 {
 				continue
 			}
+			funds := map[policy.Insurance]money.Fen{}
+			var total money.Fen
+			rs := make([]row, 0, len(ms))
+			for _, m := range ms {
+				subj := Subject{Declared: m.declared, RiskClass: m.riskClass, Insurances: insured, Flexible: m.flexible}
+				if m.flexible {
+					subj.Insurances = []policy.Insurance{policy.Pension, policy.Medical}
+				}
+				a := Assess(rates, subj)
+				r := row{person: m.person, base: a.Base}
+				for _, l := range a.Lines {
+					funds[l.Insurance] += l.Amount
+					total += l.Amount
+					switch {
+					case l.Insurance == policy.Pension && l.Party == Employer:
+						r.c[0] = l.Amount
+					case l.Insurance == policy.Pension:
+						r.c[1], r.c[7] = l.Amount, l.ToAccount
+					case l.Insurance == policy.Medical && l.Party == Employer:
+						r.c[2] = l.Amount
+					case l.Insurance == policy.Medical:
+						r.c[3], r.c[8] = l.Amount, l.ToAccount
+					case l.Insurance == policy.Unemployment && l.Party == Employer:
+						r.c[4] = l.Amount
+					case l.Insurance == policy.Unemployment:
+						r.c[5] = l.Amount
+					case l.Insurance == policy.WorkInjury:
+						r.c[6] = l.Amount
+					}
+				}
+				rs = append(rs, r)
+			}
 			var billID int64
 			err := tx.QueryRowContext(ctx, `INSERT INTO bills(region, month, payer, persons, total, due_date, created_at)
-				VALUES($1, $2, $3, $4, 0, $5, $6) ON CONFLICT (region, month, payer) DO NOTHING RETURNING id`,
-				region, int(month), payer, len(ms), due, now).Scan(&billID)
+				VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (region, month, payer) DO NOTHING RETURNING id`,
+				region, int(month), payer, len(ms), int64(total), due, now).Scan(&billID)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue // billed by an earlier, interrupted run
 			}
 			if err != nil {
 				return fmt.Errorf("contrib: bill: %w", err)
 			}
-			funds := map[policy.Insurance]money.Fen{}
-			var total money.Fen
-			for _, m := range ms {
-				subj := Subject{Declared: m.declared, RiskClass: m.riskClass, Insurances: insured, Flexible: m.flexible}
-				if m.flexible {
-					subj.Insurances = []policy.Insurance{policy.Pension, policy.Medical}
-				}
-				a := Assess(rules, subj)
-				var c [9]money.Fen // the columns of contribution_lines, in order
-				for _, l := range a.Lines {
-					funds[l.Insurance] += l.Amount
-					total += l.Amount
-					switch {
-					case l.Insurance == policy.Pension && l.Party == Employer:
-						c[0] = l.Amount
-					case l.Insurance == policy.Pension:
-						c[1], c[7] = l.Amount, l.ToAccount
-					case l.Insurance == policy.Medical && l.Party == Employer:
-						c[2] = l.Amount
-					case l.Insurance == policy.Medical:
-						c[3], c[8] = l.Amount, l.ToAccount
-					case l.Insurance == policy.Unemployment && l.Party == Employer:
-						c[4] = l.Amount
-					case l.Insurance == policy.Unemployment:
-						c[5] = l.Amount
-					case l.Insurance == policy.WorkInjury:
-						c[6] = l.Amount
-					}
-				}
-				if err := lines.Add(ctx, billID, m.person, int(month), int64(a.Base), int64(c[0]), int64(c[1]), int64(c[2]), int64(c[3]),
-					int64(c[4]), int64(c[5]), int64(c[6]), int64(c[7]), int64(c[8])); err != nil {
+			for _, r := range rs {
+				if err := lines.Add(ctx, billID, r.person, int(month), int64(r.base), int64(r.c[0]), int64(r.c[1]), int64(r.c[2]), int64(r.c[3]),
+					int64(r.c[4]), int64(r.c[5]), int64(r.c[6]), int64(r.c[7]), int64(r.c[8])); err != nil {
 					return err
 				}
 				persons++
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE bills SET total = $1 WHERE id = $2", int64(total), billID); err != nil {
-				return err
-			}
 			if total > 0 {
-				if err := postBill(ctx, tx, region, payer, billID, total, funds); err != nil {
-					return err
+				receivables = append(receivables, ledger.Posting{Account: receivable(region, payer), Amount: total})
+				for ins, amt := range funds {
+					batchFunds[ins] += amt
 				}
 			}
-			if err := audit.Record(ctx, tx, who, "contribution.bill", fmt.Sprintf("bill:%d", billID), region,
-				map[string]any{"payer": payer, "month": month.String(), "persons": len(ms), "total": total.String()}); err != nil {
+			billed = append(billed, map[string]any{"bill": billID, "payer": payer, "persons": len(ms), "total": total.String()})
+		}
+		// One ledger entry books the batch's bills: each payer owes its bill's total, each pooled fund
+		// is credited its insurance's part of them all. Personal accounts are credited when bills are
+		// paid, not before.
+		if len(receivables) > 0 {
+			key := fmt.Sprintf("bills:%s:%s:%v", region, month, billed[0]["bill"])
+			ps := receivables
+			for _, ins := range policy.Insurances {
+				if amt := batchFunds[ins]; amt != 0 {
+					ps = append(ps, ledger.Posting{Account: ledger.FundAccount(region, string(ins)), Amount: -amt})
+				}
+			}
+			if _, err := ledger.Post(ctx, tx, ledger.Entry{IdemKey: key, Region: region, Cause: "contribution", CauseRef: key, Postings: ps}); err != nil {
+				return err
+			}
+		}
+		// One audit entry for the batch names every bill it made.
+		if len(billed) > 0 {
+			if err := audit.Record(ctx, tx, who, "contribution.bills", "run:"+region+":"+month.String(), region, map[string]any{"bills": billed}); err != nil {
 				return err
 			}
 		}
@@ -249,20 +278,6 @@ func receivable(region, payer string) string {
 		return ledger.PersonAccount(region, ledger.PersonReceivable, n)
 	}
 	return ledger.EmployerAccount(region, n)
-}
-
-// postBill books a bill: the payer owes the total, each pooled fund is credited its insurance's
-// part. Personal accounts are credited when the bill is paid, not before.
-func postBill(ctx context.Context, tx *db.Tx, region, payer string, billID int64, total money.Fen, funds map[policy.Insurance]money.Fen) error {
-	ps := []ledger.Posting{{Account: receivable(region, payer), Amount: total}}
-	for _, ins := range policy.Insurances {
-		if amt := funds[ins]; amt != 0 {
-			ps = append(ps, ledger.Posting{Account: ledger.FundAccount(region, string(ins)), Amount: -amt})
-		}
-	}
-	key := fmt.Sprintf("bill:%d", billID)
-	_, err := ledger.Post(ctx, tx, ledger.Entry{IdemKey: key, Region: region, Cause: "contribution", CauseRef: key, Postings: ps})
-	return err
 }
 
 // members reads the persons each payer of a batch owes for in the month, with their bases.

@@ -181,21 +181,51 @@ func post(ctx context.Context, tx *db.Tx, e Entry, reverses int64) (Result, erro
 		}
 		return Result{}, fmt.Errorf("ledger: write entry: %w", err)
 	}
+	// Open any new accounts and write the postings, one statement each for the whole entry; then
+	// move each account's balance, checking the accounts that may not be overdrawn.
+	var accts, posts []string
+	var aargs, pargs []any
 	for _, p := range e.Postings {
 		k, region, _ := kindOf(p.Account)
 		n := normal[k]
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ledger_accounts(code, region, kind, normal, no_overdraft, created_at)
-			VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT (code) DO NOTHING`, p.Account, region, string(k), n.side, n.protected, now); err != nil {
-			return Result{}, fmt.Errorf("ledger: open account: %w", err)
+		i := len(aargs)
+		accts = append(accts, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d)", i+1, i+2, i+3, i+4, i+5, i+6))
+		aargs = append(aargs, p.Account, region, string(k), n.side, n.protected, now)
+		j := len(pargs)
+		posts = append(posts, fmt.Sprintf("($%d, $%d, $%d)", j+1, j+2, j+3))
+		pargs = append(pargs, id, p.Account, int64(p.Amount))
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO ledger_accounts(code, region, kind, normal, no_overdraft, created_at) VALUES "+
+		strings.Join(accts, ", ")+" ON CONFLICT (code) DO NOTHING", aargs...); err != nil {
+		return Result{}, fmt.Errorf("ledger: open accounts: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO ledger_postings(entry_id, account, amount) VALUES "+strings.Join(posts, ", "), pargs...); err != nil {
+		return Result{}, fmt.Errorf("ledger: write postings: %w", err)
+	}
+	// Move every balance in one statement, then refuse the entry if it overdrew a protected account.
+	var vals []string
+	var vargs []any
+	var protected []string
+	for _, p := range e.Postings {
+		i := len(vargs)
+		vals = append(vals, fmt.Sprintf("(CAST($%d AS TEXT), CAST($%d AS BIGINT))", i+1, i+2))
+		vargs = append(vargs, p.Account, int64(p.Amount))
+		if k, _, _ := kindOf(p.Account); normal[k].protected {
+			protected = append(protected, p.Account)
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT INTO ledger_postings(entry_id, account, amount) VALUES($1, $2, $3)", id, p.Account, int64(p.Amount)); err != nil {
-			return Result{}, fmt.Errorf("ledger: write posting: %w", err)
-		}
+	}
+	if _, err := tx.ExecContext(ctx, `WITH v(code, amount) AS (VALUES `+strings.Join(vals, ", ")+`)
+		UPDATE ledger_accounts SET balance = balance + (SELECT v.amount FROM v WHERE v.code = ledger_accounts.code)
+		WHERE code IN (SELECT code FROM v)`, vargs...); err != nil {
+		return Result{}, fmt.Errorf("ledger: move balances: %w", err)
+	}
+	for _, acct := range protected {
+		var side string
 		var bal int64
-		if err := tx.QueryRowContext(ctx, "UPDATE ledger_accounts SET balance = balance + $1 WHERE code = $2 RETURNING balance", int64(p.Amount), p.Account).Scan(&bal); err != nil {
-			return Result{}, fmt.Errorf("ledger: move balance: %w", err)
+		if err := tx.QueryRowContext(ctx, "SELECT normal, balance FROM ledger_accounts WHERE code = $1", acct).Scan(&side, &bal); err != nil {
+			return Result{}, fmt.Errorf("ledger: read balance: %w", err)
 		}
-		if n.protected && signed(n.side, bal) < 0 {
+		if signed(side, bal) < 0 {
 			return Result{}, ErrOverdraft
 		}
 	}

@@ -46,10 +46,11 @@ CREATE TABLE contribution_lines (
     work_injury_employer {{big}} NOT NULL,
     to_pension_account {{big}} NOT NULL,
     to_medical_account {{big}} NOT NULL,
-    PRIMARY KEY (bill_id, person_id)
-);
+    -- keyed by person first: a resident's history is one range of the table itself
+    PRIMARY KEY (person_id, month, bill_id)
+){{without_rowid}};
 
-CREATE INDEX contribution_lines_person ON contribution_lines(person_id, month);
+CREATE INDEX contribution_lines_bill ON contribution_lines(bill_id);
 
 CREATE TABLE payments (
     id {{id}},
