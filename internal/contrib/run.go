@@ -179,6 +179,12 @@ func (s *Service) billBatch(ctx context.Context, who audit.Actor, region string,
 			base   money.Fen
 			c      [9]money.Fen // the columns of contribution_lines after base, in order
 		}
+		insBill, err := tx.PrepareContext(ctx, `INSERT INTO bills(region, month, payer, persons, total, due_date, created_at)
+			VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (region, month, payer) DO NOTHING RETURNING id`)
+		if err != nil {
+			return err
+		}
+		defer insBill.Close()
 		var billed []map[string]any
 		var receivables []ledger.Posting
 		batchFunds := map[policy.Insurance]money.Fen{}
@@ -220,9 +226,7 @@ func (s *Service) billBatch(ctx context.Context, who audit.Actor, region string,
 				rs = append(rs, r)
 			}
 			var billID int64
-			err := tx.QueryRowContext(ctx, `INSERT INTO bills(region, month, payer, persons, total, due_date, created_at)
-				VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (region, month, payer) DO NOTHING RETURNING id`,
-				region, int(month), payer, len(ms), int64(total), due, now).Scan(&billID)
+			err := insBill.QueryRowContext(ctx, region, int(month), payer, len(ms), int64(total), due, now).Scan(&billID)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue // billed by an earlier, interrupted run
 			}
@@ -282,22 +286,33 @@ func receivable(region, payer string) string {
 
 // members reads the persons each payer of a batch owes for in the month, with their bases.
 func (s *Service) members(ctx context.Context, tx *db.Tx, region string, month period.Month, payers []string) (map[string][]member, error) {
+	inBatch := map[string]bool{}
+	for _, p := range payers {
+		inBatch[p] = true
+	}
 	out := map[string][]member{}
-	var employers, persons []string
+	var persons []string
+	var lo, hi int64 = -1, -1
 	for _, p := range payers {
 		kind, id, _ := strings.Cut(p, ":")
 		if kind == "employer" {
-			employers = append(employers, id)
+			// A batch's employers are a run of the sorted payer list: one range covers them (an
+			// employer in the range already billed is skipped when its bill exists).
+			n, _ := strconv.ParseInt(id, 10, 64)
+			if lo < 0 {
+				lo = n
+			}
+			hi = n
 		} else {
 			persons = append(persons, id)
 		}
 	}
-	if len(employers) > 0 {
+	if lo >= 0 {
 		rows, err := tx.QueryContext(ctx, `SELECT s.employer_id, s.person_id, e.risk_class,
 			COALESCE((SELECT b.base FROM staff_bases b WHERE b.staff_id = s.id AND b.from_month <= $1 ORDER BY b.from_month DESC LIMIT 1), s.base)
 			FROM staff s JOIN employers e ON e.id = s.employer_id
-			WHERE s.employer_id IN (`+strings.Join(employers, ", ")+`) AND s.start_month <= $1 AND (s.end_month = 0 OR s.end_month >= $1)
-			ORDER BY s.employer_id, s.person_id`, int(month))
+			WHERE s.employer_id BETWEEN $2 AND $3 AND s.region = $4 AND s.start_month <= $1 AND (s.end_month = 0 OR s.end_month >= $1)
+			ORDER BY s.employer_id, s.person_id`, int(month), lo, hi, region)
 		if err != nil {
 			return nil, fmt.Errorf("contrib: staff: %w", err)
 		}
@@ -309,7 +324,9 @@ func (s *Service) members(ctx context.Context, tx *db.Tx, region string, month p
 				return nil, err
 			}
 			key := "employer:" + strconv.FormatInt(emp, 10)
-			out[key] = append(out[key], member{person: person, declared: money.Fen(base), riskClass: risk})
+			if inBatch[key] {
+				out[key] = append(out[key], member{person: person, declared: money.Fen(base), riskClass: risk})
+			}
 		}
 		rows.Close()
 	}

@@ -202,22 +202,21 @@ func post(ctx context.Context, tx *db.Tx, e Entry, reverses int64) (Result, erro
 	if _, err := tx.ExecContext(ctx, "INSERT INTO ledger_postings(entry_id, account, amount) VALUES "+strings.Join(posts, ", "), pargs...); err != nil {
 		return Result{}, fmt.Errorf("ledger: write postings: %w", err)
 	}
-	// Move every balance in one statement, then refuse the entry if it overdrew a protected account.
-	var vals []string
-	var vargs []any
+	// Move every balance (one prepared statement, executed per account: linear in the postings),
+	// then refuse the entry if it overdrew a protected account.
 	var protected []string
+	upd, err := tx.PrepareContext(ctx, "UPDATE ledger_accounts SET balance = balance + $1 WHERE code = $2")
+	if err != nil {
+		return Result{}, fmt.Errorf("ledger: move balances: %w", err)
+	}
+	defer upd.Close()
 	for _, p := range e.Postings {
-		i := len(vargs)
-		vals = append(vals, fmt.Sprintf("(CAST($%d AS TEXT), CAST($%d AS BIGINT))", i+1, i+2))
-		vargs = append(vargs, p.Account, int64(p.Amount))
+		if _, err := upd.ExecContext(ctx, int64(p.Amount), p.Account); err != nil {
+			return Result{}, fmt.Errorf("ledger: move balance: %w", err)
+		}
 		if k, _, _ := kindOf(p.Account); normal[k].protected {
 			protected = append(protected, p.Account)
 		}
-	}
-	if _, err := tx.ExecContext(ctx, `WITH v(code, amount) AS (VALUES `+strings.Join(vals, ", ")+`)
-		UPDATE ledger_accounts SET balance = balance + (SELECT v.amount FROM v WHERE v.code = ledger_accounts.code)
-		WHERE code IN (SELECT code FROM v)`, vargs...); err != nil {
-		return Result{}, fmt.Errorf("ledger: move balances: %w", err)
 	}
 	for _, acct := range protected {
 		var side string
