@@ -1,0 +1,268 @@
+package contrib
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shebao/shebao/internal/audit"
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/ledger"
+	"github.com/shebao/shebao/internal/money"
+	"github.com/shebao/shebao/internal/period"
+	"github.com/shebao/shebao/internal/policy"
+)
+
+// Payment is a recorded payment and how it was spread over the payer's bills.
+type Payment struct {
+	ID          int64
+	Payer       string
+	Amount      money.Fen
+	PaidOn      time.Time
+	Allocations []Allocation
+	Replay      bool // the same payment was recorded before with this key; nothing changed
+}
+
+// NewPayment is a payment to record. The idempotency key makes a retry harmless: the same key with
+// the same content answers the first result; with other content it is refused.
+type NewPayment struct {
+	IdemKey string
+	Payer   string // "employer:<id>" or "person:<id>"
+	Amount  string // yuan
+	PaidOn  string // YYYY-MM-DD, the day the money arrived
+}
+
+// mayPay: an employer's HR pays its own bills, a resident their own, a clerk any in the region.
+func mayPay(ctx context.Context, r db.Reader, by *auth.Principal, payer string) (string, error) {
+	kind, idText, _ := strings.Cut(payer, ":")
+	id, err := strconv.ParseInt(idText, 10, 64)
+	if err != nil || (kind != "employer" && kind != "person") {
+		return "", errs.Field("payer", `"employer:<id>" or "person:<id>"`)
+	}
+	table := map[string]string{"employer": "employers", "person": "persons"}[kind]
+	var region string
+	if err := r.QueryRowContext(ctx, "SELECT region FROM "+table+" WHERE id = $1", id).Scan(&region); err != nil {
+		return "", errs.E(errs.NotFound, "no such payer")
+	}
+	switch {
+	case by.Role == auth.Employer && (kind != "employer" || by.EmployerID != id),
+		by.Role == auth.Resident && (kind != "person" || by.PersonID != id),
+		by.Role != auth.Employer && by.Role != auth.Resident && !by.InRegion(region):
+		return "", errs.E(errs.NotFound, "no such payer")
+	}
+	return region, nil
+}
+
+// RecordPayment records money received for a payer: late fees are brought up to the day of payment,
+// the payment is allocated to the oldest month first (contributions before fees), the ledger is
+// posted (bank clearing against the receivable and the late-fee fund), and a bill whose
+// contributions are paid in full credits its persons' personal accounts.
+func (s *Service) RecordPayment(ctx context.Context, by *auth.Principal, in NewPayment) (Payment, error) {
+	f := errs.Fields{}
+	amount, err := money.ParseYuan(in.Amount)
+	if err != nil || amount == 0 {
+		f.Add("amount", "an amount in yuan above zero")
+	}
+	paidOn, err := period.ParseDate(in.PaidOn)
+	if err != nil {
+		f.Add("paid_on", err.Error())
+	} else if paidOn.After(period.Today(s.now())) {
+		f.Add("paid_on", "in the future")
+	}
+	if in.IdemKey == "" || len(in.IdemKey) > 200 {
+		f.Add("idempotency_key", "an Idempotency-Key of 1–200 characters is required")
+	}
+	if err := f.Err(); err != nil {
+		return Payment{}, err
+	}
+	region, err := mayPay(ctx, s.db.R(), by, in.Payer)
+	if err != nil {
+		return Payment{}, err
+	}
+	hash := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%s", in.Payer, amount, paidOn.Format("2006-01-02"))))
+	content := hex.EncodeToString(hash[:])
+	var out Payment
+	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		var prior, priorHash string
+		var priorID int64
+		err := tx.QueryRowContext(ctx, "SELECT id, content_hash, payer FROM payments WHERE idem_key = $1", in.IdemKey).Scan(&priorID, &priorHash, &prior)
+		if err == nil {
+			if priorHash != content {
+				return errs.E(errs.Conflict, "the idempotency key was used for a different payment")
+			}
+			out = Payment{ID: priorID, Payer: prior, Amount: amount, PaidOn: paidOn, Replay: true}
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		v, err := s.policies.Effective(ctx, tx, region, period.MonthOf(s.now()))
+		if err != nil {
+			return err
+		}
+		daily := policy.Rate(v.Policy.Contributions.LateFeeDaily)
+		open, err := s.accrue(ctx, tx, in.Payer, paidOn, daily)
+		if err != nil {
+			return err
+		}
+		var owed money.Fen
+		var list []Owed
+		for _, b := range open {
+			owed += b.owed.Principal + b.owed.Fee
+			list = append(list, b.owed)
+		}
+		if amount > owed {
+			return errs.Field("amount", fmt.Sprintf("more than is owed (%s yuan)", owed))
+		}
+		allocs, _ := Allocate(amount, list)
+		var payID int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO payments(region, payer, idem_key, content_hash, amount, paid_on, excess, recorded_by, recorded_at)
+			VALUES($1, $2, $3, $4, $5, $6, 0, $7, $8) RETURNING id`, region, in.Payer, in.IdemKey, content, int64(amount),
+			paidOn.Format("2006-01-02"), by.Username, db.FormatTime(tx.Now)).Scan(&payID); err != nil {
+			return fmt.Errorf("contrib: payment: %w", err)
+		}
+		var principal, fees money.Fen
+		for _, a := range allocs {
+			b := open[a.Month]
+			if _, err := tx.ExecContext(ctx, "UPDATE bills SET paid = paid + $1, fee_paid = fee_paid + $2 WHERE id = $3", int64(a.Principal), int64(a.Fee), b.id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "INSERT INTO payment_allocations(payment_id, bill_id, principal, fee) VALUES($1, $2, $3, $4)",
+				payID, b.id, int64(a.Principal), int64(a.Fee)); err != nil {
+				return err
+			}
+			principal += a.Principal
+			fees += a.Fee
+		}
+		ps := []ledger.Posting{{Account: ledger.ClearingAccount(region), Amount: amount}}
+		if principal > 0 {
+			ps = append(ps, ledger.Posting{Account: receivable(region, in.Payer), Amount: -principal})
+		}
+		if fees > 0 {
+			ps = append(ps, ledger.Posting{Account: ledger.FundAccount(region, "late_fee"), Amount: -fees})
+		}
+		key := "payment:" + strconv.FormatInt(payID, 10)
+		if _, err := ledger.Post(ctx, tx, ledger.Entry{IdemKey: key, Region: region, Cause: "payment", CauseRef: key, Postings: ps}); err != nil {
+			return err
+		}
+		for _, a := range allocs {
+			if err := s.creditAccounts(ctx, tx, region, open[a.Month].id); err != nil {
+				return err
+			}
+		}
+		out = Payment{ID: payID, Payer: in.Payer, Amount: amount, PaidOn: paidOn, Allocations: allocs}
+		return audit.Record(ctx, tx, by.Actor(), "contribution.payment", in.Payer, region,
+			map[string]any{"payment": payID, "amount": amount.String(), "paid_on": in.PaidOn, "principal": principal.String(), "fees": fees.String()})
+	})
+	return out, err
+}
+
+type openBill struct {
+	id   int64
+	owed Owed
+}
+
+// accrue brings every open bill's late fee up to the day of payment and returns what is owed per
+// month. The fee accrues on the unpaid contributions from the due date (or the last accrual) to the
+// day of payment, so that partial payments in between lower the fee from then on.
+func (s *Service) accrue(ctx context.Context, tx *db.Tx, payer string, paidOn time.Time, daily money.Rate) (map[period.Month]openBill, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, month, total, paid, due_date, fee_accrued, fee_accrued_to, fee_paid FROM bills
+		WHERE payer = $1 AND (paid < total OR fee_paid < fee_accrued OR paid = 0) ORDER BY month`+tx.ForUpdate(), payer)
+	if err != nil {
+		return nil, err
+	}
+	type b struct {
+		id                            int64
+		month                         int
+		total, paid, accrued, feePaid int64
+		due, accruedTo                string
+	}
+	var bs []b
+	for rows.Next() {
+		var x b
+		if err := rows.Scan(&x.id, &x.month, &x.total, &x.paid, &x.due, &x.accrued, &x.accruedTo, &x.feePaid); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		bs = append(bs, x)
+	}
+	rows.Close()
+	out := map[period.Month]openBill{}
+	for _, x := range bs {
+		from, _ := db.ParseTime(x.due)
+		if x.accruedTo != "" {
+			if t, err := db.ParseTime(x.accruedTo); err == nil && t.After(from) {
+				from = t
+			}
+		}
+		fee := LateFee(money.Fen(x.total-x.paid), daily, DaysLate(from, paidOn))
+		if fee > 0 {
+			if _, err := tx.ExecContext(ctx, "UPDATE bills SET fee_accrued = fee_accrued + $1, fee_accrued_to = $2 WHERE id = $3",
+				int64(fee), db.FormatTime(paidOn), x.id); err != nil {
+				return nil, err
+			}
+		}
+		o := Owed{Month: period.Month(x.month), Principal: money.Fen(x.total - x.paid), Fee: money.Fen(x.accrued) + fee - money.Fen(x.feePaid)}
+		if o.Principal > 0 || o.Fee > 0 {
+			out[o.Month] = openBill{id: x.id, owed: o}
+		}
+	}
+	return out, nil
+}
+
+// creditAccounts credits the personal accounts of a bill's persons once its contributions are paid
+// in full: the pension and medical funds hand each person their personal-account share.
+func (s *Service) creditAccounts(ctx context.Context, tx *db.Tx, region string, billID int64) error {
+	var total, paid int64
+	var done bool
+	if err := tx.QueryRowContext(ctx, "SELECT total, paid, accounts_credited FROM bills WHERE id = $1", billID).Scan(&total, &paid, &done); err != nil {
+		return err
+	}
+	if done || paid < total {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT person_id, to_pension_account, to_medical_account FROM contribution_lines WHERE bill_id = $1 ORDER BY person_id", billID)
+	if err != nil {
+		return err
+	}
+	var ps []ledger.Posting
+	var pension, medical money.Fen
+	for rows.Next() {
+		var pid, pa, ma int64
+		if err := rows.Scan(&pid, &pa, &ma); err != nil {
+			rows.Close()
+			return err
+		}
+		if pa > 0 {
+			ps = append(ps, ledger.Posting{Account: ledger.PersonAccount(region, ledger.PersonPension, pid), Amount: -money.Fen(pa)})
+			pension += money.Fen(pa)
+		}
+		if ma > 0 {
+			ps = append(ps, ledger.Posting{Account: ledger.PersonAccount(region, ledger.PersonMedical, pid), Amount: -money.Fen(ma)})
+			medical += money.Fen(ma)
+		}
+	}
+	rows.Close()
+	if pension > 0 {
+		ps = append(ps, ledger.Posting{Account: ledger.FundAccount(region, "pension"), Amount: pension})
+	}
+	if medical > 0 {
+		ps = append(ps, ledger.Posting{Account: ledger.FundAccount(region, "medical"), Amount: medical})
+	}
+	if len(ps) >= 2 {
+		key := fmt.Sprintf("accounts:bill:%d", billID)
+		if _, err := ledger.Post(ctx, tx, ledger.Entry{IdemKey: key, Region: region, Cause: "personal_accounts", CauseRef: key, Postings: ps}); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, "UPDATE bills SET accounts_credited = TRUE WHERE id = $1", billID)
+	return err
+}

@@ -1,0 +1,108 @@
+package contrib_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/shebao/shebao/internal/audit"
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/contrib"
+	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/db/dbtest"
+	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/ledger"
+	"github.com/shebao/shebao/internal/money"
+)
+
+// TestPaymentIdempotentLateAndPartial pays one employer's bill in two parts, the second after the
+// due date, retries the first, and checks fees, personal accounts and the ledger.
+func TestPaymentIdempotentLateAndPartial(t *testing.T) {
+	start := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
+	clock := dbtest.NewClock(start)
+	dbtest.EachWith(t, dbtest.Options{Now: clock.Now}, func(t *testing.T, d *db.DB) {
+		clock.Set(start)
+		svc, month := city(t, d, 2, 3)
+		if _, err := svc.Run(ctx, audit.System, region, month, nil); err != nil {
+			t.Fatal(err)
+		}
+		var billID, employerID, total int64
+		if err := d.R().QueryRowContext(ctx, "SELECT id, total FROM bills WHERE payer = 'employer:1'").Scan(&billID, &total); err != nil {
+			t.Fatal(err)
+		}
+		employerID = 1
+		hr := &auth.Principal{User: auth.User{Username: "hr", Role: auth.Employer, Regions: []string{region}, EmployerID: employerID}}
+		other := &auth.Principal{User: auth.User{Username: "hr2", Role: auth.Employer, Regions: []string{region}, EmployerID: 2}}
+
+		half := money.Fen(total / 2)
+		first := contrib.NewPayment{IdemKey: "bank-ref-1", Payer: "employer:1", Amount: half.String(), PaidOn: "2026-03-10"}
+		if _, err := svc.RecordPayment(ctx, other, first); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("another employer paid this one's bill: %v", err)
+		}
+		p1, err := svc.RecordPayment(ctx, hr, first)
+		if err != nil || p1.Replay || len(p1.Allocations) != 1 || p1.Allocations[0].Principal != half || p1.Allocations[0].Fee != 0 {
+			t.Fatalf("first payment: %+v %v", p1, err)
+		}
+		again, err := svc.RecordPayment(ctx, hr, first)
+		if err != nil || !again.Replay || again.ID != p1.ID {
+			t.Fatalf("retry: %+v %v", again, err)
+		}
+		changed := first
+		changed.Amount = (half + 1).String()
+		if _, err := svc.RecordPayment(ctx, hr, changed); !errs.Is(err, errs.Conflict) {
+			t.Fatalf("same key, other amount: %v", err)
+		}
+		var paid int64
+		d.R().QueryRowContext(ctx, "SELECT paid FROM bills WHERE id = $1", billID).Scan(&paid)
+		if paid != int64(half) {
+			t.Fatalf("paid %d after a retry, want %d", paid, half)
+		}
+
+		// Ten days past the due date (15 April) the rest arrives with the late fee on it.
+		clock.Advance(46 * 24 * time.Hour)
+		rest := money.Fen(total) - half
+		fee := contrib.LateFee(rest, money.Rate(500), 10) // 0.05% a day, the default policy
+		if fee == 0 {
+			t.Fatal("no late fee on an overdue bill")
+		}
+		tooMuch := contrib.NewPayment{IdemKey: "bank-ref-x", Payer: "employer:1", Amount: (rest + fee + 1).String(), PaidOn: "2026-04-25"}
+		if _, err := svc.RecordPayment(ctx, hr, tooMuch); err == nil {
+			t.Fatal("an overpayment was accepted")
+		}
+		p2, err := svc.RecordPayment(ctx, hr, contrib.NewPayment{IdemKey: "bank-ref-2", Payer: "employer:1", Amount: (rest + fee).String(), PaidOn: "2026-04-25"})
+		if err != nil || len(p2.Allocations) != 1 || p2.Allocations[0].Principal != rest || p2.Allocations[0].Fee != fee {
+			t.Fatalf("second payment: %+v %v (want principal %s fee %s)", p2, err, rest, fee)
+		}
+
+		// Paid in full: the staff's personal accounts hold their shares, once.
+		var credited bool
+		d.R().QueryRowContext(ctx, "SELECT accounts_credited FROM bills WHERE id = $1", billID).Scan(&credited)
+		if !credited {
+			t.Fatal("a fully paid bill did not credit personal accounts")
+		}
+		var pid, share int64
+		d.R().QueryRowContext(ctx, "SELECT person_id, to_pension_account FROM contribution_lines WHERE bill_id = $1 ORDER BY person_id LIMIT 1", billID).Scan(&pid, &share)
+		bal, err := ledger.Balance(ctx, d.R(), ledger.PersonAccount(region, ledger.PersonPension, pid))
+		if err != nil || int64(bal) != share || share == 0 {
+			t.Fatalf("pension account %s, want %d (%v)", bal, share, err)
+		}
+		lateFees, _ := ledger.Balance(ctx, d.R(), ledger.FundAccount(region, "late_fee"))
+		if lateFees != fee {
+			t.Fatalf("late-fee fund %s, want %s", lateFees, fee)
+		}
+		if _, err := ledger.Check(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		// Bad input names its field and stores nothing.
+		_, err = svc.RecordPayment(ctx, hr, contrib.NewPayment{IdemKey: "", Payer: "employer:1", Amount: "-3", PaidOn: "2026-13-01"})
+		var e *errs.Error
+		if !errors.As(err, &e) || len(e.Fields) < 3 {
+			t.Fatalf("bad payment: %v", err)
+		}
+		var n int
+		d.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM payments").Scan(&n)
+		if n != 2 {
+			t.Fatalf("%d payments stored, want 2", n)
+		}
+	})
+}
