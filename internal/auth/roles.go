@@ -101,6 +101,9 @@ const (
 	OwnECard      Action = "ecard.own"
 	ManageOutlets Action = "outlet.manage"
 	ReadOutlets   Action = "outlet.read"
+
+	ReadBills     Action = "contribution.bills"   // employers and residents: their own
+	RecordPayment Action = "contribution.payment" // money received for a payer, from the bank's file or the counter
 )
 
 // everyone is every role, for actions open to all authenticated users.
@@ -154,6 +157,9 @@ var permissions = map[Action][]Role{
 	OwnECard:      {Resident},
 	ManageOutlets: {Admin},
 	ReadOutlets:   {Admin, Clerk, CardOfficer, Auditor},
+
+	ReadBills:     {Resident, Employer, Clerk, Reviewer, Auditor},
+	RecordPayment: {Clerk, Bank},
 }
 
 // Can reports whether role may perform action.

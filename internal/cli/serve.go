@@ -12,6 +12,7 @@ import (
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/card"
 	"github.com/shebao/shebao/internal/config"
+	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/demo"
 	"github.com/shebao/shebao/internal/keys"
 	"github.com/shebao/shebao/internal/policy"
@@ -42,6 +43,7 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	keySvc := keys.New(d, policies, log)
 	defer keySvc.Seal(context.Background())
 	cards := card.New(d, policies, keySvc)
+	contribs := contrib.New(d, policies)
 	go sweepCards(ctx, cards, log)
 
 	if c.Demo {
@@ -69,7 +71,7 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	if keySvc.Sealed() {
 		log.Warn("the key service is sealed: custodians must enter their components (shebao keys unseal, or the portal's Keys page)")
 	}
-	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Log: log,
+	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Contrib: contribs, Log: log,
 		SecureCookies: c.SecureCookies, Version: Version()})
 	if err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/card"
+	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/ident"
 	"github.com/shebao/shebao/internal/keys"
@@ -30,17 +31,18 @@ const testPassword = "correct horse battery"
 // force, an employer (E1, whose HR operator is u-employer) and a person on its staff (P1, who is
 // u-resident).
 type testEnv struct {
-	t      *testing.T
-	db     *db.DB
-	auth   *auth.Service
-	pol    *policy.Store
-	reg    *registry.Service
-	keys   *keys.Service
-	cards  *card.Service
-	srv    *Server
-	http   *httptest.Server
-	tokens map[auth.Role]string
-	logs   *strings.Builder
+	t       *testing.T
+	db      *db.DB
+	auth    *auth.Service
+	pol     *policy.Store
+	reg     *registry.Service
+	keys    *keys.Service
+	cards   *card.Service
+	contrib *contrib.Service
+	srv     *Server
+	http    *httptest.Server
+	tokens  map[auth.Role]string
+	logs    *strings.Builder
 
 	employerUSCC string
 	personID     string
@@ -58,11 +60,12 @@ func newTestEnv(t *testing.T, d *db.DB) *testEnv {
 	reg := registry.New(d, a, pol)
 	ks := keys.New(d, pol, slog.New(slog.NewTextHandler(logs, nil)))
 	cards := card.New(d, pol, ks)
-	srv, err := New(Deps{DB: d, Auth: a, Policies: pol, Registry: reg, Keys: ks, Cards: cards, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	contribs := contrib.New(d, pol)
+	srv, err := New(Deps{DB: d, Auth: a, Policies: pol, Registry: reg, Keys: ks, Cards: cards, Contrib: contribs, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{t: t, db: d, auth: a, pol: pol, reg: reg, keys: ks, cards: cards, srv: srv, tokens: map[auth.Role]string{}, logs: logs}
+	e := &testEnv{t: t, db: d, auth: a, pol: pol, reg: reg, keys: ks, cards: cards, contrib: contribs, srv: srv, tokens: map[auth.Role]string{}, logs: logs}
 	p, _, err := policy.Default(testRegion, 202001)
 	if err != nil {
 		t.Fatal(err)

@@ -245,7 +245,14 @@ var apiCases = map[string]routeCase{
 	"POST /api/v1/card-batches/{id}/distribute": {pathFn: func(e *testEnv) string {
 		return fmt.Sprintf("/api/v1/card-batches/%d/distribute", e.cardAt(card.Produced, "").BatchID)
 	}, ok: 200, body: fixed(`{"outlet":"XH-01"}`)},
-	"GET /api/v1/outlets":  {path: "/api/v1/outlets", ok: 200},
+	"GET /api/v1/outlets": {path: "/api/v1/outlets", ok: 200},
+
+	"GET /api/v1/bills": {pathFn: func(e *testEnv) string { return "/api/v1/bills?payer=" + e.billedEmployer() }, ok: 200,
+		except: map[auth.Role]int{auth.Resident: 404}},
+	"POST /api/v1/payments": {pathFn: func(e *testEnv) string { e.scratch = e.billedEmployer(); return "/api/v1/payments" }, ok: 201,
+		body: func(e *testEnv, role auth.Role) string {
+			return fmt.Sprintf(`{"idempotency_key":"matrix-%s","payer":"%s","amount":"0.01","paid_on":"%s"}`, role, e.scratch, e.db.Now().Format("2006-01-02"))
+		}},
 	"POST /api/v1/outlets": {path: "/api/v1/outlets", ok: 201, body: fixed(`{"code":"GS-02","region":"` + testRegion + `","name":"拱墅区网点"}`)},
 	"GET /api/v1/me/cards": {path: "/api/v1/me/cards", ok: 200},
 	"POST /api/v1/me/ecard": {pathFn: func(e *testEnv) string {
@@ -363,4 +370,17 @@ func TestRouteRoleMatrix(t *testing.T) {
 			}
 		}
 	})
+}
+
+// billedEmployer bills this month for the test region and names the test employer as a payer.
+func (e *testEnv) billedEmployer() string {
+	e.t.Helper()
+	if _, err := e.contrib.Run(context.Background(), auditSystem(), testRegion, period.MonthOf(e.db.Now()), nil); err != nil {
+		e.t.Fatal(err)
+	}
+	var id int64
+	if err := e.db.R().QueryRowContext(context.Background(), "SELECT id FROM employers WHERE uscc = $1", e.employerUSCC).Scan(&id); err != nil {
+		e.t.Fatal(err)
+	}
+	return fmt.Sprintf("employer:%d", id)
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/card"
+	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/keys"
 	"github.com/shebao/shebao/internal/policy"
@@ -40,6 +41,7 @@ type Deps struct {
 	Registry      *registry.Service
 	Keys          *keys.Service
 	Cards         *card.Service
+	Contrib       *contrib.Service
 	Log           *slog.Logger
 	SecureCookies bool
 	Version       string
@@ -177,6 +179,8 @@ func (s *Server) registerRoutes() {
 	s.api("GET /api/v1/card-batches/{id}/manufacturer-file", auth.ProduceCards, "The batch's file for the manufacturer (CSV)", s.apiManufacturerFile)
 	s.api("POST /api/v1/card-batches/{id}/result", auth.ProduceCards, "Import the manufacturer's result file (CSV), whole or not at all", s.apiImportResult)
 	s.api("POST /api/v1/card-batches/{id}/distribute", auth.ProduceCards, "Send the batch's cards to a service outlet", s.apiDistribute)
+	s.api("GET /api/v1/bills", auth.ReadBills, "A payer's monthly bills with arrears and late fees as of today", s.apiBills)
+	s.api("POST /api/v1/payments", auth.RecordPayment, "Record money received for a payer (Idempotency-Key required)", s.apiRecordPayment)
 	s.api("GET /api/v1/outlets", auth.ReadOutlets, "Service outlets", s.apiListOutlets)
 	s.api("POST /api/v1/outlets", auth.ManageOutlets, "Register a service outlet", s.apiAddOutlet)
 	s.api("GET /api/v1/me/cards", auth.OwnECard, "The resident's cards", s.apiMyCards)

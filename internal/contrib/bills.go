@@ -1,0 +1,79 @@
+package contrib
+
+import (
+	"context"
+	"time"
+
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/money"
+	"github.com/shebao/shebao/internal/period"
+	"github.com/shebao/shebao/internal/policy"
+)
+
+// Bill is one payer's bill for one month, with what is still owed as of today.
+type Bill struct {
+	ID         int64
+	Month      period.Month
+	Persons    int
+	Total      money.Fen // contributions billed
+	Paid       money.Fen // contributions paid
+	Due        time.Time
+	FeeOwed    money.Fen // late fee still owed, accrued up to today
+	DaysLate   int       // days past due while contributions are unpaid; 0 when paid or not yet due
+	InArrears  bool      // past due with contributions unpaid
+	FeeAccrued money.Fen // late fee accrued up to the last payment, paid or not
+	FeePaid    money.Fen
+}
+
+// Owing is what a bill still asks for: contributions plus late fee.
+func (b Bill) Owing() money.Fen { return b.Total - b.Paid + b.FeeOwed }
+
+// Bills lists a payer's bills, newest month first, with the late fee brought up to today without
+// storing it (the fee is stored when a payment fixes the day). Employers see their own, residents
+// their own, staff of the region any.
+func (s *Service) Bills(ctx context.Context, by *auth.Principal, payer string) ([]Bill, error) {
+	r := s.db.R()
+	region, err := mayPay(ctx, r, by, payer)
+	if err != nil {
+		return nil, err
+	}
+	today := period.Today(s.now())
+	v, err := s.policies.Effective(ctx, r, region, period.MonthOf(today))
+	if err != nil {
+		return nil, err
+	}
+	daily := policy.Rate(v.Policy.Contributions.LateFeeDaily)
+	rows, err := r.QueryContext(ctx, `SELECT id, month, persons, total, paid, due_date, fee_accrued, fee_accrued_to, fee_paid
+		FROM bills WHERE payer = $1 ORDER BY month DESC`, payer)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Bill
+	for rows.Next() {
+		var b Bill
+		var month int
+		var total, paid, accrued, feePaid int64
+		var due, accruedTo string
+		if err := rows.Scan(&b.ID, &month, &b.Persons, &total, &paid, &due, &accrued, &accruedTo, &feePaid); err != nil {
+			return nil, err
+		}
+		b.Month, b.Total, b.Paid, b.FeeAccrued, b.FeePaid = period.Month(month), money.Fen(total), money.Fen(paid), money.Fen(accrued), money.Fen(feePaid)
+		b.Due, _ = db.ParseTime(due)
+		from := b.Due
+		if t, err := db.ParseTime(accruedTo); accruedTo != "" && err == nil && t.After(from) {
+			from = t
+		}
+		unpaid := b.Total - b.Paid
+		fee := money.Fen(0)
+		if unpaid > 0 {
+			b.DaysLate = DaysLate(b.Due, today)
+			b.InArrears = b.DaysLate > 0
+			fee = LateFee(unpaid, daily, DaysLate(from, today))
+		}
+		b.FeeOwed = b.FeeAccrued + fee - b.FeePaid
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}

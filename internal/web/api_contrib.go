@@ -1,0 +1,94 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/contrib"
+	"github.com/shebao/shebao/internal/errs"
+)
+
+type billJSON struct {
+	ID        int64  `json:"id"`
+	Month     string `json:"month"`
+	Persons   int    `json:"persons"`
+	Total     string `json:"total"`
+	Paid      string `json:"paid"`
+	Due       string `json:"due_date"`
+	DaysLate  int    `json:"days_late"`
+	InArrears bool   `json:"in_arrears"`
+	FeeOwed   string `json:"late_fee_owed"`
+	FeePaid   string `json:"late_fee_paid"`
+	Owing     string `json:"owing"`
+}
+
+// ownPayer is the payer a resident or an employer's HR means when they name none.
+func ownPayer(p *auth.Principal) string {
+	switch p.Role {
+	case auth.Employer:
+		return "employer:" + strconv.FormatInt(p.EmployerID, 10)
+	case auth.Resident:
+		return "person:" + strconv.FormatInt(p.PersonID, 10)
+	}
+	return ""
+}
+
+func (s *Server) apiBills(r *http.Request, p *auth.Principal) (int, any, error) {
+	payer := r.URL.Query().Get("payer")
+	if payer == "" {
+		payer = ownPayer(p)
+	}
+	if payer == "" {
+		return 0, nil, errs.Field("payer", `required: "employer:<id>" or "person:<id>"`)
+	}
+	bills, err := s.Contrib.Bills(r.Context(), p, payer)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]billJSON, 0, len(bills))
+	for _, b := range bills {
+		out = append(out, billJSON{ID: b.ID, Month: b.Month.String(), Persons: b.Persons, Total: b.Total.String(), Paid: b.Paid.String(),
+			Due: b.Due.Format("2006-01-02"), DaysLate: b.DaysLate, InArrears: b.InArrears, FeeOwed: b.FeeOwed.String(),
+			FeePaid: b.FeePaid.String(), Owing: b.Owing().String()})
+	}
+	return http.StatusOK, map[string]any{"payer": payer, "bills": out}, nil
+}
+
+type paymentRequest struct {
+	IdempotencyKey string `json:"idempotency_key"` // or the Idempotency-Key header
+	Payer          string `json:"payer"`
+	Amount         string `json:"amount"`
+	PaidOn         string `json:"paid_on"`
+}
+
+type allocationJSON struct {
+	Month     string `json:"month"`
+	Principal string `json:"contributions"`
+	Fee       string `json:"late_fee"`
+}
+
+func (s *Server) apiRecordPayment(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req paymentRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		key = req.IdempotencyKey
+	}
+	pay, err := s.Contrib.RecordPayment(r.Context(), p, contrib.NewPayment{IdemKey: key, Payer: req.Payer, Amount: req.Amount, PaidOn: req.PaidOn})
+	if err != nil {
+		return 0, nil, err
+	}
+	allocs := make([]allocationJSON, 0, len(pay.Allocations))
+	for _, a := range pay.Allocations {
+		allocs = append(allocs, allocationJSON{Month: a.Month.String(), Principal: a.Principal.String(), Fee: a.Fee.String()})
+	}
+	status := http.StatusCreated
+	if pay.Replay {
+		status = http.StatusOK
+	}
+	return status, map[string]any{"id": pay.ID, "payer": pay.Payer, "amount": pay.Amount.String(),
+		"paid_on": pay.PaidOn.Format("2006-01-02"), "allocations": allocs, "replay": pay.Replay}, nil
+}

@@ -1,0 +1,55 @@
+package web
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/db/dbtest"
+)
+
+// TestPaymentAPI pays an employer's bill through the API: the employer sees what it owes, the bank
+// records the money, a retry changes nothing, a reused key with other content is refused, and bad
+// input names its fields.
+func TestPaymentAPI(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newTestEnv(t, d)
+		payer := e.billedEmployer()
+		bills := e.call(auth.Employer, "GET", "/api/v1/bills", "", 200)
+		list := bills["bills"].([]any)
+		if bills["payer"] != payer || len(list) != 1 {
+			t.Fatalf("own bills: %v", bills)
+		}
+		owing := list[0].(map[string]any)["owing"].(string)
+		if owing == "0.00" {
+			t.Fatalf("nothing owed on a new bill: %v", list[0])
+		}
+		today := d.Now().Format("2006-01-02")
+		body := fmt.Sprintf(`{"payer":%q,"amount":%q,"paid_on":%q,"idempotency_key":"BANK-0001"}`, payer, owing, today)
+		first := e.call(auth.Bank, "POST", "/api/v1/payments", body, 201)
+		again := e.call(auth.Bank, "POST", "/api/v1/payments", body, 200)
+		if again["id"] != first["id"] || again["replay"] != true {
+			t.Fatalf("retry: %v then %v", first, again)
+		}
+		other := fmt.Sprintf(`{"payer":%q,"amount":"1.00","paid_on":%q,"idempotency_key":"BANK-0001"}`, payer, today)
+		if got := errorOf(t, bodyOf(e.do(auth.Bank, "POST", "/api/v1/payments", other))); got.Code != "conflict" {
+			t.Fatalf("reused key: %+v", got)
+		}
+		status, resp := e.do(auth.Clerk, "POST", "/api/v1/payments", `{"payer":"employer:x","amount":"abc","paid_on":"tomorrow"}`)
+		bad := errorOf(t, resp)
+		if status != 422 || bad.Fields["amount"] == "" || bad.Fields["paid_on"] == "" || bad.Fields["idempotency_key"] == "" {
+			t.Fatalf("bad payment: %d %+v", status, bad)
+		}
+		after := e.call(auth.Employer, "GET", "/api/v1/bills", "", 200)["bills"].([]any)[0].(map[string]any)
+		if after["owing"] != "0.00" || after["paid"] != after["total"] || after["in_arrears"] != false {
+			t.Fatalf("after paying: %v", after)
+		}
+		// A resident cannot read an employer's bills.
+		if status, _ := e.do(auth.Resident, "GET", "/api/v1/bills?payer="+payer, ""); status != 404 {
+			t.Fatalf("resident read an employer's bills: %d", status)
+		}
+	})
+}
+
+func bodyOf(_ int, body string) string { return body }
