@@ -56,7 +56,7 @@ func runServe(ctx context.Context, io IO, args []string) error {
 		if err := keySvc.UnsealDevelopment(ctx, demo.Custodians); err != nil {
 			return err
 		}
-		logins, err := demo.Load(ctx, demo.City{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Now: d.Now,
+		logins, err := demo.Load(ctx, demo.City{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Contrib: contribs, Now: d.Now,
 			Progress: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }})
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)

@@ -21,6 +21,7 @@ type Inserter struct {
 	n       int
 	full    *sql.Stmt // the prepared statement for a full batch, made on first use
 
+	conflict  string                // columns whose conflict skips a row, "" for none
 	returning string                // columns to return for each inserted row, "" for none
 	onRow     func(*sql.Rows) error // called for each returned row
 }
@@ -30,6 +31,12 @@ type Inserter struct {
 // rows back, which on PostgreSQL can meet a plan made for the table as it was before the insert.
 func (in *Inserter) Returning(cols string, onRow func(*sql.Rows) error) *Inserter {
 	in.returning, in.onRow = cols, onRow
+	return in
+}
+
+// SkipConflicts makes rows that conflict on cols (a unique key) be skipped, not fail the insert.
+func (in *Inserter) SkipConflicts(cols string) *Inserter {
+	in.conflict = cols
 	return in
 }
 
@@ -144,6 +151,11 @@ func (in *Inserter) statement(rows int) string {
 			p++
 		}
 		b.WriteByte(')')
+	}
+	if in.conflict != "" {
+		b.WriteString(" ON CONFLICT (")
+		b.WriteString(in.conflict)
+		b.WriteString(") DO NOTHING")
 	}
 	if in.returning != "" {
 		b.WriteString(" RETURNING ")

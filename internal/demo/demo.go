@@ -12,16 +12,19 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/card"
+	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/ident"
 	"github.com/shebao/shebao/internal/keys"
+	"github.com/shebao/shebao/internal/money"
 	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
@@ -59,6 +62,7 @@ type City struct {
 	Registry *registry.Service
 	Keys     *keys.Service // unsealed (development keys) by the caller
 	Cards    *card.Service
+	Contrib  *contrib.Service // may be nil: no contributions
 	Now      func() time.Time
 	Progress func(format string, args ...any) // may be nil
 }
@@ -198,6 +202,13 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 	// Flexible workers at the window, in every state of an application.
 	if err := c.windowEnrolments(ctx, g, clerk, reviewer, thisMonth); err != nil {
 		return nil, err
+	}
+	// Three months of contributions, billed and mostly paid.
+	if c.Contrib != nil {
+		if err := c.contributions(ctx, staff[auth.Admin], staff[auth.Bank], thisMonth, firstEmployer.ID); err != nil {
+			return nil, fmt.Errorf("demo: contributions: %w", err)
+		}
+		say("demo: three months of contributions billed and paid")
 	}
 	if c.Keys != nil {
 		logins = append(logins, Login{Username: Custodians[1], Role: auth.Custodian, Note: "second custodian, for dual control"})
@@ -429,6 +440,58 @@ func (c City) windowEnrolments(ctx context.Context, g *gen, clerk, reviewer *aut
 		}
 		if err != nil {
 			return fmt.Errorf("demo: review: %w", err)
+		}
+	}
+	return nil
+}
+
+// contributions runs the last three months (this one included) and has the bank report each bill paid on its due
+// date, except where the demo needs arrears to show: the demo employer has not paid last month, and
+// one employer in twenty-five has paid nothing at all, so late fees accrue. Three months, not more:
+// crediting ten thousand personal accounts a month is the demo's slowest step, and the demo must
+// start in seconds.
+func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, thisMonth period.Month, demoEmployer int64) error {
+	today := period.Today(c.Now())
+	for m := thisMonth.Add(-2); m <= thisMonth; m = m.Add(1) {
+		if _, err := c.Contrib.Run(ctx, admin.Actor(), Region, m, nil); err != nil {
+			return err
+		}
+		type bill struct {
+			id         int64
+			payer, due string
+			total      int64
+		}
+		rows, err := c.DB.R().QueryContext(ctx, "SELECT id, payer, due_date, total FROM bills WHERE region = $1 AND month = $2 ORDER BY id", Region, int(m))
+		if err != nil {
+			return err
+		}
+		var bills []bill
+		for rows.Next() {
+			var b bill
+			if err := rows.Scan(&b.id, &b.payer, &b.due, &b.total); err != nil {
+				rows.Close()
+				return err
+			}
+			bills = append(bills, b)
+		}
+		rows.Close()
+		for _, b := range bills {
+			due, err := db.ParseTime(b.due)
+			if err != nil {
+				return err
+			}
+			kind, idText, _ := strings.Cut(b.payer, ":")
+			id, _ := strconv.ParseInt(idText, 10, 64)
+			switch {
+			case due.After(today), b.total == 0,
+				kind == "employer" && id == demoEmployer && m == thisMonth.Add(-1),
+				kind == "employer" && id%25 == 0:
+				continue
+			}
+			if _, err := c.Contrib.RecordPayment(ctx, bank, contrib.NewPayment{IdemKey: fmt.Sprintf("DEMO-%s-%d", m, b.id), Payer: b.payer,
+				Amount: money.Fen(b.total).String(), PaidOn: due.Format("2006-01-02")}); err != nil {
+				return fmt.Errorf("paying %s for %s: %w", b.payer, m, err)
+			}
 		}
 	}
 	return nil

@@ -7,10 +7,13 @@ import (
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/card"
+	"github.com/shebao/shebao/internal/contrib"
+	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/db/dbtest"
 	"github.com/shebao/shebao/internal/demo"
 	"github.com/shebao/shebao/internal/ident"
 	"github.com/shebao/shebao/internal/keys"
+	"github.com/shebao/shebao/internal/ledger"
 	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
@@ -26,7 +29,7 @@ func TestDemoCity(t *testing.T) {
 	if err := ks.UnsealDevelopment(ctx, demo.Custodians); err != nil {
 		t.Fatal(err)
 	}
-	city := demo.City{DB: d, Auth: a, Policies: pol, Registry: registry.New(d, a, pol), Keys: ks, Cards: card.New(d, pol, ks), Now: d.Now}
+	city := demo.City{DB: d, Auth: a, Policies: pol, Registry: registry.New(d, a, pol), Keys: ks, Cards: card.New(d, pol, ks), Contrib: contrib.New(d, pol), Now: d.Now}
 	logins, err := demo.Load(ctx, city)
 	if err != nil {
 		t.Fatal(err)
@@ -64,6 +67,24 @@ func TestDemoCity(t *testing.T) {
 	}
 	if n := count("SELECT COUNT(*) FROM cards c JOIN users u ON u.person_id = c.person_id WHERE u.username = 'demo-resident' AND c.state = 'at_outlet'"); n != 1 {
 		t.Errorf("the demo resident's card is not waiting at the outlet")
+	}
+
+	// Three months of contributions: billed, mostly paid, personal accounts credited, some in arrears,
+	// and the ledger balanced.
+	if n := count("SELECT COUNT(DISTINCT month) FROM bills"); n != 3 {
+		t.Errorf("bills for %d months; want 3", n)
+	}
+	if n := count("SELECT COUNT(*) FROM bills WHERE paid = total AND total > 0"); n < 350 {
+		t.Errorf("%d bills paid; want most of the two months due", n)
+	}
+	if n := count("SELECT COUNT(*) FROM bills WHERE paid < total AND due_date < $1", db.FormatTime(d.Now())); n == 0 {
+		t.Error("no bill is in arrears")
+	}
+	if n := count("SELECT COUNT(*) FROM ledger_accounts WHERE code LIKE 'person_pension:%' AND balance <> 0"); n < 7000 {
+		t.Errorf("%d personal pension accounts hold money; want nearly every insured person's", n)
+	}
+	if _, err := ledger.Check(ctx, d); err != nil {
+		t.Error(err)
 	}
 
 	// Every ID number is valid, and they vary: several districts, both genders, local and not.

@@ -183,48 +183,48 @@ func post(ctx context.Context, tx *db.Tx, e Entry, reverses int64) (Result, erro
 	}
 	// Open any new accounts and write the postings, one statement each for the whole entry; then
 	// move each account's balance, checking the accounts that may not be overdrawn.
-	var accts, posts []string
-	var aargs, pargs []any
+	accts := tx.Inserter("ledger_accounts", "code", "region", "kind", "normal", "no_overdraft", "created_at").SkipConflicts("code")
+	posts := tx.Inserter("ledger_postings", "entry_id", "account", "amount")
 	for _, p := range e.Postings {
 		k, region, _ := kindOf(p.Account)
 		n := normal[k]
-		i := len(aargs)
-		accts = append(accts, fmt.Sprintf("($%d, $%d, $%d, $%d, $%d, $%d)", i+1, i+2, i+3, i+4, i+5, i+6))
-		aargs = append(aargs, p.Account, region, string(k), n.side, n.protected, now)
-		j := len(pargs)
-		posts = append(posts, fmt.Sprintf("($%d, $%d, $%d)", j+1, j+2, j+3))
-		pargs = append(pargs, id, p.Account, int64(p.Amount))
+		if err := accts.Add(ctx, p.Account, region, string(k), n.side, n.protected, now); err != nil {
+			return Result{}, fmt.Errorf("ledger: open accounts: %w", err)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO ledger_accounts(code, region, kind, normal, no_overdraft, created_at) VALUES "+
-		strings.Join(accts, ", ")+" ON CONFLICT (code) DO NOTHING", aargs...); err != nil {
+	if err := accts.Close(ctx); err != nil {
 		return Result{}, fmt.Errorf("ledger: open accounts: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO ledger_postings(entry_id, account, amount) VALUES "+strings.Join(posts, ", "), pargs...); err != nil {
+	for _, p := range e.Postings {
+		if err := posts.Add(ctx, id, p.Account, int64(p.Amount)); err != nil {
+			return Result{}, fmt.Errorf("ledger: write postings: %w", err)
+		}
+	}
+	if err := posts.Close(ctx); err != nil {
 		return Result{}, fmt.Errorf("ledger: write postings: %w", err)
 	}
-	// Move every balance (one prepared statement, executed per account: linear in the postings),
-	// then refuse the entry if it overdrew a protected account.
-	var protected []string
-	upd, err := tx.PrepareContext(ctx, "UPDATE ledger_accounts SET balance = balance + $1 WHERE code = $2")
+	// Move every balance (one prepared statement, executed per account: linear in the postings);
+	// the statement answers the new balance, so an overdrawn protected account is caught without
+	// reading it again.
+	upd, err := tx.PrepareContext(ctx, "UPDATE ledger_accounts SET balance = balance + $1 WHERE code = $2 RETURNING normal, balance, no_overdraft")
 	if err != nil {
 		return Result{}, fmt.Errorf("ledger: move balances: %w", err)
 	}
 	defer upd.Close()
+	final := map[string]money.Fen{} // protected accounts' balances after the whole entry
 	for _, p := range e.Postings {
-		if _, err := upd.ExecContext(ctx, int64(p.Amount), p.Account); err != nil {
-			return Result{}, fmt.Errorf("ledger: move balance: %w", err)
-		}
-		if k, _, _ := kindOf(p.Account); normal[k].protected {
-			protected = append(protected, p.Account)
-		}
-	}
-	for _, acct := range protected {
 		var side string
 		var bal int64
-		if err := tx.QueryRowContext(ctx, "SELECT normal, balance FROM ledger_accounts WHERE code = $1", acct).Scan(&side, &bal); err != nil {
-			return Result{}, fmt.Errorf("ledger: read balance: %w", err)
+		var protected bool
+		if err := upd.QueryRowContext(ctx, int64(p.Amount), p.Account).Scan(&side, &bal, &protected); err != nil {
+			return Result{}, fmt.Errorf("ledger: move balance: %w", err)
 		}
-		if signed(side, bal) < 0 {
+		if protected {
+			final[p.Account] = signed(side, bal)
+		}
+	}
+	for _, bal := range final {
+		if bal < 0 {
 			return Result{}, ErrOverdraft
 		}
 	}
