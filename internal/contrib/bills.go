@@ -2,10 +2,13 @@ package contrib
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/money"
 	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
@@ -76,4 +79,22 @@ func (s *Service) Bills(ctx context.Context, by *auth.Principal, payer string) (
 		out = append(out, b)
 	}
 	return out, rows.Err()
+}
+
+// PayerOf names the payer a member of staff means by an employer's unified social credit code or a
+// person's ID number, as they would type it at the window.
+func (s *Service) PayerOf(ctx context.Context, q string) (string, error) {
+	q = strings.ToUpper(strings.TrimSpace(q))
+	if kind, id, ok := strings.Cut(q, ":"); ok { // already a payer: "employer:12"
+		return strings.ToLower(kind) + ":" + id, nil
+	}
+	var id int64
+	err := s.db.R().QueryRowContext(ctx, "SELECT id FROM employers WHERE uscc = $1", q).Scan(&id)
+	if err == nil {
+		return "employer:" + strconv.FormatInt(id, 10), nil
+	}
+	if err := s.db.R().QueryRowContext(ctx, "SELECT id FROM persons WHERE id_number = $1", q).Scan(&id); err == nil {
+		return "person:" + strconv.FormatInt(id, 10), nil
+	}
+	return "", errs.Field("payer", "no employer with this credit code and no person with this ID number")
 }

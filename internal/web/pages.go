@@ -123,6 +123,7 @@ var menu = []struct {
 	{"menu.enrolments", "/enrolments", auth.ReadEnrolment},
 	{"menu.staff", "/staff", auth.ManageStaff},
 	{"menu.mycard", "/card", auth.OwnECard},
+	{"menu.bills", "/bills", auth.ReadBills},
 	{"menu.cards", "/cards", auth.ProduceCards},
 	{"menu.cards", "/cards", auth.HandOutCard},
 	{"menu.cards", "/cards", auth.ReviewCard},

@@ -222,6 +222,8 @@ func (s *Server) registerRoutes() {
 	s.page("GET /cards", auth.ReadCard, s.cardsPage)
 	s.page("POST /cards/{action}", auth.ReadCard, s.cardsAction)
 	s.page("GET /cards/batches/{id}/file", auth.ProduceCards, s.batchFile)
+	s.page("GET /bills", auth.ReadBills, s.billsPage)
+	s.page("POST /bills/pay", auth.RecordPayment, s.billsPay)
 	s.page("GET /bank", auth.ActivateCardBank, s.bankPage)
 	s.page("POST /bank/{action}", auth.ActivateCardBank, s.bankAction)
 	s.page("GET /counter", auth.VerifyECard, s.counterPage)
