@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/errs"
@@ -283,4 +284,45 @@ func Balance(ctx context.Context, r db.Reader, account string) (money.Fen, error
 		return 0, fmt.Errorf("ledger: balance: %w", err)
 	}
 	return signed(side, bal), nil
+}
+
+// Movement is one posting to an account, in the account's own sense (a credit to a personal
+// account is positive).
+type Movement struct {
+	EntryID  int64
+	At       time.Time
+	Cause    string
+	CauseRef string
+	Amount   money.Fen
+}
+
+// Movements lists an account's postings, newest first, at most limit of them.
+func Movements(ctx context.Context, r db.Reader, account string, limit int) ([]Movement, error) {
+	var side string
+	err := r.QueryRowContext(ctx, "SELECT normal FROM ledger_accounts WHERE code = $1", account).Scan(&side)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := r.QueryContext(ctx, `SELECT e.id, e.at, e.cause, e.cause_ref, p.amount FROM ledger_postings p
+		JOIN ledger_entries e ON e.id = p.entry_id WHERE p.account = $1 ORDER BY p.entry_id DESC LIMIT $2`, account, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Movement
+	for rows.Next() {
+		var m Movement
+		var at string
+		var amount int64
+		if err := rows.Scan(&m.EntryID, &at, &m.Cause, &m.CauseRef, &amount); err != nil {
+			return nil, err
+		}
+		m.At, _ = db.ParseTime(at)
+		m.Amount = signed(side, amount)
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }

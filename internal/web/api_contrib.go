@@ -3,10 +3,12 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/ledger"
 )
 
 type billJSON struct {
@@ -91,4 +93,35 @@ func (s *Server) apiRecordPayment(r *http.Request, p *auth.Principal) (int, any,
 	}
 	return status, map[string]any{"id": pay.ID, "payer": pay.Payer, "amount": pay.Amount.String(),
 		"paid_on": pay.PaidOn.Format("2006-01-02"), "allocations": allocs, "replay": pay.Replay}, nil
+}
+
+type movementJSON struct {
+	EntryID int64  `json:"entry_id"`
+	At      string `json:"at"`
+	Cause   string `json:"cause"`
+	Amount  string `json:"amount"`
+}
+
+func movementsJSON(ms []ledger.Movement) []movementJSON {
+	out := make([]movementJSON, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, movementJSON{EntryID: m.EntryID, At: m.At.Format(time.RFC3339), Cause: m.Cause, Amount: m.Amount.String()})
+	}
+	return out
+}
+
+func (s *Server) apiMyContributions(r *http.Request, p *auth.Principal) (int, any, error) {
+	st, err := s.Contrib.Statement(r.Context(), p, p.PersonID)
+	if err != nil {
+		return 0, nil, err
+	}
+	lines := make([]map[string]any, 0, len(st.Lines))
+	for _, l := range st.Lines {
+		lines = append(lines, map[string]any{"month": l.Month.String(), "payer": l.Payer, "employer": l.PayerName, "base": l.Base.String(),
+			"by_employer": l.ByEmployer.String(), "by_person": l.ByPerson.String(), "to_pension_account": l.ToPension.String(),
+			"to_medical_account": l.ToMedical.String(), "settled": l.Settled})
+	}
+	return http.StatusOK, map[string]any{"lines": lines,
+		"pension_account": map[string]any{"balance": st.PensionBalance.String(), "movements": movementsJSON(st.PensionMovements)},
+		"medical_account": map[string]any{"balance": st.MedicalBalance.String(), "movements": movementsJSON(st.MedicalMovements)}}, nil
 }

@@ -1,13 +1,19 @@
 package web
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/db/dbtest"
+	"github.com/shebao/shebao/internal/ledger"
+	"github.com/shebao/shebao/internal/money"
+	"github.com/shebao/shebao/internal/period"
 )
 
 // TestBrowserBillsAndPayment: an employer three months behind sees its arrears and the late fee;
@@ -43,5 +49,58 @@ func TestBrowserBillsAndPayment(t *testing.T) {
 	}
 	if !strings.Contains(br.text("#bills"), "已缴清") {
 		t.Fatal("the bill is not shown settled")
+	}
+}
+
+// TestBrowserResidentContributions: after two months billed and the first paid, the resident's
+// page shows both months with their amounts, and balances and movements equal to the ledger's.
+func TestBrowserResidentContributions(t *testing.T) {
+	br := b{t: t, ctx: newBrowser(t)}
+	clock := dbtest.NewClock(time.Now().AddDate(0, -2, 0))
+	e := newTestEnv(t, dbtest.SQLite(t, dbtest.Options{Now: clock.Now}))
+	ctx := context.Background()
+	payer := e.billedEmployer()
+	first := period.MonthOf(clock.Now())
+	clock.Set(time.Now())
+	e.billedEmployer()
+	var billID, total int64
+	if err := e.db.R().QueryRowContext(ctx, "SELECT id, total FROM bills WHERE payer = $1 AND month = $2", payer, int(first)).Scan(&billID, &total); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.contrib.RecordPayment(ctx, e.principal(auth.Clerk), contrib.NewPayment{IdemKey: "R-1", Payer: payer,
+		Amount: money.Fen(total).String(), PaidOn: time.Now().Format("2006-01-02")}); err != nil {
+		t.Fatal(err)
+	}
+	person, err := e.reg.Person(ctx, e.principal(auth.Clerk), e.personID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pension, _ := ledger.Balance(ctx, e.db.R(), ledger.PersonAccount(testRegion, ledger.PersonPension, person.ID))
+	medical, _ := ledger.Balance(ctx, e.db.R(), ledger.PersonAccount(testRegion, ledger.PersonMedical, person.ID))
+	if pension == 0 || medical == 0 {
+		t.Fatalf("the ledger credited nothing: pension %s, medical %s", pension, medical)
+	}
+	var share int64
+	e.db.R().QueryRowContext(ctx, "SELECT to_pension_account FROM contribution_lines WHERE person_id = $1 AND month = $2", person.ID, int(first)).Scan(&share)
+
+	br.login(e.http.URL, "u-resident", testPassword)
+	br.do(chromedp.Click(`#menu a[href="/contributions"]`), chromedp.WaitVisible("#contrib-lines"))
+	if got := br.text("#pension-balance"); got != pension.String() {
+		t.Errorf("pension balance on the page %q, ledger %s", got, pension)
+	}
+	if got := br.text("#medical-balance"); got != medical.String() {
+		t.Errorf("medical balance on the page %q, ledger %s", got, medical)
+	}
+	rows := br.text("#contrib-lines tbody")
+	for _, m := range []period.Month{first, period.MonthOf(time.Now())} {
+		if !strings.Contains(rows, m.String()) {
+			t.Errorf("month %s missing from %q", m, rows)
+		}
+	}
+	if got := br.text(`#contrib-lines tr[data-month="` + first.String() + `"] .to-pension`); got != money.Fen(share).String() {
+		t.Errorf("to the pension account in %s: page %q, lines %s", first, got, money.Fen(share))
+	}
+	if got := br.text("#pension-moves tbody .amount"); got != pension.String() {
+		t.Errorf("the one pension movement %q, ledger %s", got, pension)
 	}
 }

@@ -123,6 +123,7 @@ var menu = []struct {
 	{"menu.enrolments", "/enrolments", auth.ReadEnrolment},
 	{"menu.staff", "/staff", auth.ManageStaff},
 	{"menu.mycard", "/card", auth.OwnECard},
+	{"menu.contributions", "/contributions", auth.ReadOwnInsurance},
 	{"menu.bills", "/bills", auth.ReadBills},
 	{"menu.cards", "/cards", auth.ProduceCards},
 	{"menu.cards", "/cards", auth.HandOutCard},

@@ -84,7 +84,7 @@ type homePage struct {
 
 // homeSections: per role, the panels of the home page as message keys {title, text, link}.
 var homeSections = map[auth.Role][][3]string{
-	auth.Resident:    {{"sec.card", "sec.card.text", "/card"}, {"sec.contrib", "sec.contrib.text", "/bills"}, {"sec.guide", "sec.guide.text", "/guide"}},
+	auth.Resident:    {{"sec.card", "sec.card.text", "/card"}, {"sec.contrib", "sec.contrib.text", "/contributions"}, {"sec.guide", "sec.guide.text", "/guide"}},
 	auth.Employer:    {{"sec.staff", "sec.staff.text", "/staff"}, {"sec.bills", "sec.bills.text", "/bills"}},
 	auth.Clerk:       {{"sec.window", "sec.window.text", "/window"}, {"sec.enrolments", "sec.enrolments.text", "/enrolments"}},
 	auth.Reviewer:    {{"sec.review", "sec.review.text", "/enrolments?status=submitted"}, {"sec.policies", "sec.policies.text", "/policies"}},

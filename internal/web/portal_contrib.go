@@ -76,3 +76,13 @@ func (s *Server) billsPay(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	v.Notice = v.T("bills.recorded")
 	return s.render(w, r, http.StatusOK, "bills", v)
 }
+
+// myContributionsPage is the resident's own history: months and amounts, and the personal
+// accounts' balances and movements as the ledger holds them.
+func (s *Server) myContributionsPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	st, err := s.Contrib.Statement(r.Context(), p, p.PersonID)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "mycontrib", s.view(r, p, "mycontrib.title", &st))
+}
