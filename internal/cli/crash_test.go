@@ -134,4 +134,3 @@ func checkMonth(t *testing.T, d *db.DB, m period.Month, persons int) {
 		t.Fatalf("%s: %v", m, err)
 	}
 }
-
