@@ -104,6 +104,7 @@ const (
 
 	ReadBills     Action = "contribution.bills"   // employers and residents: their own
 	RecordPayment Action = "contribution.payment" // money received for a payer, from the bank's file or the counter
+	ReadFunds     Action = "contribution.funds"   // totals per month and insurance type, fund balances
 )
 
 // everyone is every role, for actions open to all authenticated users.
@@ -160,6 +161,7 @@ var permissions = map[Action][]Role{
 
 	ReadBills:     {Resident, Employer, Clerk, Reviewer, Auditor},
 	RecordPayment: {Clerk, Bank},
+	ReadFunds:     {Auditor, Admin},
 }
 
 // Can reports whether role may perform action.

@@ -125,3 +125,21 @@ func (s *Server) apiMyContributions(r *http.Request, p *auth.Principal) (int, an
 		"pension_account": map[string]any{"balance": st.PensionBalance.String(), "movements": movementsJSON(st.PensionMovements)},
 		"medical_account": map[string]any{"balance": st.MedicalBalance.String(), "movements": movementsJSON(st.MedicalMovements)}}, nil
 }
+
+func (s *Server) apiFunds(r *http.Request, p *auth.Principal) (int, any, error) {
+	f, err := s.Contrib.Funds(r.Context(), p, r.URL.Query().Get("region"), 120)
+	if err != nil {
+		return 0, nil, err
+	}
+	months := make([]map[string]any, 0, len(f.Months))
+	for _, m := range f.Months {
+		months = append(months, map[string]any{"month": m.Month.String(), "bills": m.Bills, "persons": m.Persons, "pension": m.Pension.String(),
+			"medical": m.Medical.String(), "unemployment": m.Unemployment.String(), "work_injury": m.WorkInjury.String(),
+			"billed": m.Billed.String(), "paid": m.Paid.String()})
+	}
+	balances := map[string]string{"late_fee": f.LateFees.String()}
+	for ins, b := range f.Balances {
+		balances[ins] = b.String()
+	}
+	return http.StatusOK, map[string]any{"region": f.Region, "months": months, "fund_balances": balances}, nil
+}

@@ -45,6 +45,15 @@ func TestPaymentAPI(t *testing.T) {
 		if after["owing"] != "0.00" || after["paid"] != after["total"] || after["in_arrears"] != false {
 			t.Fatalf("after paying: %v", after)
 		}
+		// The auditor's totals: the month billed and paid, the funds credited in the ledger.
+		funds := e.call(auth.Auditor, "GET", "/api/v1/funds", "", 200)
+		months := funds["months"].([]any)
+		if len(months) != 1 || months[0].(map[string]any)["paid"] != owing || months[0].(map[string]any)["billed"] != owing {
+			t.Fatalf("funds: %v (paid %s)", funds, owing)
+		}
+		if b := funds["fund_balances"].(map[string]any)["pension"]; b == "0.00" || b == nil {
+			t.Fatalf("pension fund balance %v", b)
+		}
 		// A resident cannot read an employer's bills.
 		if status, _ := e.do(auth.Resident, "GET", "/api/v1/bills?payer="+payer, ""); status != 404 {
 			t.Fatalf("resident read an employer's bills: %d", status)

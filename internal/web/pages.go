@@ -125,6 +125,7 @@ var menu = []struct {
 	{"menu.mycard", "/card", auth.OwnECard},
 	{"menu.contributions", "/contributions", auth.ReadOwnInsurance},
 	{"menu.bills", "/bills", auth.ReadBills},
+	{"menu.funds", "/funds", auth.ReadFunds},
 	{"menu.cards", "/cards", auth.ProduceCards},
 	{"menu.cards", "/cards", auth.HandOutCard},
 	{"menu.cards", "/cards", auth.ReviewCard},

@@ -86,3 +86,12 @@ func (s *Server) myContributionsPage(w http.ResponseWriter, r *http.Request, p *
 	}
 	return s.render(w, r, http.StatusOK, "mycontrib", s.view(r, p, "mycontrib.title", &st))
 }
+
+// fundsPage is the auditor's and administrator's view of a region's contributions.
+func (s *Server) fundsPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	f, err := s.Contrib.Funds(r.Context(), p, r.URL.Query().Get("region"), 36)
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "funds", s.view(r, p, "funds.title", &f))
+}

@@ -247,6 +247,7 @@ var apiCases = map[string]routeCase{
 	}, ok: 200, body: fixed(`{"outlet":"XH-01"}`)},
 	"GET /api/v1/outlets": {path: "/api/v1/outlets", ok: 200},
 
+	"GET /api/v1/funds":            {path: "/api/v1/funds", ok: 200},
 	"GET /api/v1/me/contributions": {path: "/api/v1/me/contributions", ok: 200},
 	"GET /api/v1/bills": {pathFn: func(e *testEnv) string { return "/api/v1/bills?payer=" + e.billedEmployer() }, ok: 200,
 		except: map[auth.Role]int{auth.Resident: 404}},
