@@ -105,6 +105,7 @@ const (
 	ReadBills     Action = "contribution.bills"   // employers and residents: their own
 	RecordPayment Action = "contribution.payment" // money received for a payer, from the bank's file or the counter
 	ReadFunds     Action = "contribution.funds"   // totals per month and insurance type, fund balances
+	RunMonth      Action = "contribution.run"     // start a region's monthly run from the portal
 )
 
 // everyone is every role, for actions open to all authenticated users.
@@ -162,6 +163,7 @@ var permissions = map[Action][]Role{
 	ReadBills:     {Resident, Employer, Clerk, Reviewer, Auditor},
 	RecordPayment: {Clerk, Bank},
 	ReadFunds:     {Auditor, Admin},
+	RunMonth:      {Admin},
 }
 
 // Can reports whether role may perform action.

@@ -350,3 +350,38 @@ func (s *Service) members(ctx context.Context, tx *db.Tx, region string, month p
 	}
 	return out, nil
 }
+
+// RunInfo is one monthly run of a region as recorded.
+type RunInfo struct {
+	Month      period.Month
+	Status     string // running (or interrupted: run it again) or done
+	StartedAt  time.Time
+	FinishedAt time.Time
+	StartedBy  string
+}
+
+// Runs lists a region's monthly runs, newest month first.
+func (s *Service) Runs(ctx context.Context, region string, limit int) ([]RunInfo, error) {
+	rows, err := s.db.R().QueryContext(ctx, `SELECT month, status, started_at, finished_at, started_by FROM contribution_runs
+		WHERE region = $1 ORDER BY month DESC LIMIT $2`, region, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []RunInfo
+	for rows.Next() {
+		var r RunInfo
+		var month int
+		var started, finished string
+		if err := rows.Scan(&month, &r.Status, &started, &finished, &r.StartedBy); err != nil {
+			return nil, err
+		}
+		r.Month = period.Month(month)
+		r.StartedAt, _ = db.ParseTime(started)
+		if finished != "" {
+			r.FinishedAt, _ = db.ParseTime(finished)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

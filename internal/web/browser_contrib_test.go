@@ -104,3 +104,30 @@ func TestBrowserResidentContributions(t *testing.T) {
 		t.Errorf("the one pension movement %q, ledger %s", got, pension)
 	}
 }
+
+// TestBrowserAdminStartsMonthlyRun: the administrator starts this month's run from the portal,
+// watches it finish, and sees the month's totals; a bad month is refused naming the field.
+func TestBrowserAdminStartsMonthlyRun(t *testing.T) {
+	br := b{t: t, ctx: newBrowser(t)}
+	e := newTestEnv(t, dbtest.SQLite(t, dbtest.Options{}))
+	base := e.http.URL
+	br.login(base, "u-admin", testPassword)
+	br.do(chromedp.Click(`#menu a[href="/funds"]`), chromedp.WaitVisible("#run-form"))
+	br.do(chromedp.SetValue("#run-month", "2026-13"), chromedp.Click("#start-run"), chromedp.WaitVisible(".field-problem"))
+	month := period.MonthOf(time.Now()).String()
+	br.do(chromedp.SetValue("#run-month", month), chromedp.Click("#start-run"), chromedp.WaitVisible("#live-runs"))
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(br.text("#live-runs"), "已完成") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the run did not finish: %q", br.text("#live-runs"))
+		}
+		time.Sleep(200 * time.Millisecond)
+		br.do(chromedp.Navigate(base+"/funds"), chromedp.WaitVisible("#live-runs"))
+	}
+	if rows := br.text("#fund-months"); !strings.Contains(rows, month) {
+		t.Fatalf("the month's totals are missing: %q", rows)
+	}
+	if runs := br.text("#runs"); !strings.Contains(runs, "u-admin") || !strings.Contains(runs, "已完成") {
+		t.Fatalf("the run is not recorded: %q", runs)
+	}
+}

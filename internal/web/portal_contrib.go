@@ -1,11 +1,16 @@
 package web
 
 import (
+	"context"
 	"net/http"
+	"slices"
+	"sync"
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/contrib"
+	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/money"
+	"github.com/shebao/shebao/internal/period"
 )
 
 // billsPage shows one payer's monthly bills with arrears and late fees as of today. Employers and
@@ -87,11 +92,125 @@ func (s *Server) myContributionsPage(w http.ResponseWriter, r *http.Request, p *
 	return s.render(w, r, http.StatusOK, "mycontrib", s.view(r, p, "mycontrib.title", &st))
 }
 
-// fundsPage is the auditor's and administrator's view of a region's contributions.
+// runTracker holds the progress of the monthly runs started from the portal, so that the funds
+// page can show them while they work. The run itself records its state in the database; this is only
+// the live view.
+type runTracker struct {
+	mu   sync.Mutex
+	live map[string]*liveRun // by region and month
+}
+
+type liveRun struct {
+	Region   string
+	Month    period.Month
+	Progress contrib.Progress
+	Err      string
+	Done     bool
+}
+
+func (t *runTracker) start(region string, month period.Month) (*liveRun, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.live == nil {
+		t.live = map[string]*liveRun{}
+	}
+	key := region + "/" + month.String()
+	if l, ok := t.live[key]; ok && !l.Done {
+		return l, false
+	}
+	l := &liveRun{Region: region, Month: month}
+	t.live[key] = l
+	return l, true
+}
+
+func (t *runTracker) update(l *liveRun, fn func(*liveRun)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	fn(l)
+}
+
+// snapshot copies the runs of a region, for a page to show without holding the lock.
+func (t *runTracker) snapshot(region string) []liveRun {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []liveRun
+	for _, l := range t.live {
+		if l.Region == region {
+			out = append(out, *l)
+		}
+	}
+	slices.SortFunc(out, func(a, b liveRun) int { return int(b.Month) - int(a.Month) })
+	return out
+}
+
+type fundsPage struct {
+	contrib.Funds
+	Runs    []contrib.RunInfo
+	Live    []liveRun
+	Running bool
+	CanRun  bool
+	Month   string
+}
+
+func (s *Server) fundsView(r *http.Request, p *auth.Principal, region string) (*View, error) {
+	f, err := s.Contrib.Funds(r.Context(), p, region, 36)
+	if err != nil {
+		return nil, err
+	}
+	runs, err := s.Contrib.Runs(r.Context(), f.Region, 36)
+	if err != nil {
+		return nil, err
+	}
+	data := &fundsPage{Funds: f, Runs: runs, Live: s.runs.snapshot(f.Region), CanRun: p.Can(auth.RunMonth),
+		Month: period.MonthOf(s.Now()).String()}
+	for _, l := range data.Live {
+		data.Running = data.Running || !l.Done
+	}
+	return s.view(r, p, "funds.title", data), nil
+}
+
+// fundsPage is the auditor's and administrator's view of a region's contributions and runs.
 func (s *Server) fundsPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	f, err := s.Contrib.Funds(r.Context(), p, r.URL.Query().Get("region"), 36)
+	v, err := s.fundsView(r, p, r.URL.Query().Get("region"))
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "funds", s.view(r, p, "funds.title", &f))
+	return s.render(w, r, http.StatusOK, "funds", v)
+}
+
+// fundsRun starts a region's monthly run in the background and returns to the funds page, which
+// shows its progress. A run already going for that month is not started twice; a run interrupted
+// (the server stopped) is finished by starting it again.
+func (s *Server) fundsRun(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	region := r.PostFormValue("region")
+	month, err := period.ParseMonth(r.PostFormValue("month"))
+	if err != nil || !p.InRegion(region) {
+		v, verr := s.fundsView(r, p, region)
+		if verr != nil {
+			return verr
+		}
+		if err != nil {
+			return s.formError(w, r, v, "funds", errs.Field("month", err.Error()))
+		}
+		return s.formError(w, r, v, "funds", errs.Field("region", "not one of your regions"))
+	}
+	if l, fresh := s.runs.start(region, month); fresh {
+		who := p.Actor()
+		go func() {
+			_, err := s.Contrib.Run(context.WithoutCancel(r.Context()), who, region, month, func(pr contrib.Progress) {
+				s.runs.update(l, func(l *liveRun) { l.Progress = pr })
+			})
+			s.runs.update(l, func(l *liveRun) {
+				l.Done = true
+				if err != nil {
+					l.Err = err.Error()
+					if s.Log != nil {
+						s.Log.Error("monthly run", "region", region, "month", month.String(), "err", err)
+					}
+				}
+			})
+		}()
+	}
+	http.Redirect(w, r, "/funds?region="+region, http.StatusSeeOther)
+	return nil
 }

@@ -57,6 +57,7 @@ type Server struct {
 	pages       *pages
 	metrics     *metrics
 	handler     http.Handler
+	runs        runTracker // monthly runs started from the portal
 }
 
 // Route is one registered endpoint.
@@ -227,6 +228,7 @@ func (s *Server) registerRoutes() {
 	s.page("GET /contributions", auth.ReadOwnInsurance, s.myContributionsPage)
 	s.page("GET /bills", auth.ReadBills, s.billsPage)
 	s.page("GET /funds", auth.ReadFunds, s.fundsPage)
+	s.page("POST /funds/run", auth.RunMonth, s.fundsRun)
 	s.page("POST /bills/pay", auth.RecordPayment, s.billsPay)
 	s.page("GET /bank", auth.ActivateCardBank, s.bankPage)
 	s.page("POST /bank/{action}", auth.ActivateCardBank, s.bankAction)
