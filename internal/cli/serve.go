@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/shebao/shebao/internal/auth"
@@ -44,6 +45,8 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	defer keySvc.Seal(context.Background())
 	cards := card.New(d, policies, keySvc)
 	contribs := contrib.New(d, policies)
+	var history sync.WaitGroup // the demo's background loading, if any
+	defer history.Wait()       // before the database closes
 	go sweepCards(ctx, cards, log)
 
 	if c.Demo {
@@ -56,12 +59,26 @@ func runServe(ctx context.Context, io IO, args []string) error {
 		if err := keySvc.UnsealDevelopment(ctx, demo.Custodians); err != nil {
 			return err
 		}
-		logins, err := demo.Load(ctx, demo.City{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Contrib: contribs, Now: d.Now,
-			Progress: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }})
+		city := demo.City{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Contrib: contribs, Now: d.Now,
+			Progress: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}
+		logins, err := demo.Load(ctx, city)
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 		printDemoLogins(io.Out, c.Addr, logins)
+		// The older months of contributions load while the server already answers; shutdown waits.
+		history.Add(1)
+		go func() {
+			defer history.Done()
+			start := time.Now()
+			if err := demo.History(ctx, city); err != nil {
+				if ctx.Err() == nil {
+					log.Error("demo: contribution history", "err", err)
+				}
+				return
+			}
+			log.Info(fmt.Sprintf("demo: %d months of contributions in place (history loaded in %v)", demo.HistoryMonths, time.Since(start).Round(time.Millisecond)))
+		}()
 	} else if n, err := demoUsers(ctx, d); err != nil {
 		return err
 	} else if n > 0 {

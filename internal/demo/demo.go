@@ -141,10 +141,10 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 			id := g.idNumber()
 			if i == 0 && j == 0 {
 				residentID = id
-				fmt.Fprintf(&csv, "增员,%s,%s,%s,%s,本地,汉族,%s\n", id, displayNames[auth.Resident], "9500.00", thisMonth.Add(-11), g.phone())
+				fmt.Fprintf(&csv, "增员,%s,%s,%s,%s,本地,汉族,%s\n", id, displayNames[auth.Resident], "9500.00", thisMonth.Add(-(HistoryMonths - 1)), g.phone())
 				continue
 			}
-			start := thisMonth.Add(-rng.IntN(12))
+			start := thisMonth.Add(-rng.IntN(HistoryMonths))
 			fmt.Fprintf(&csv, "增员,%s,%s,%d.00,%s,,%s,%s\n", id, g.name(), 4000+rng.IntN(26000), start, g.ethnicity(), g.phone())
 		}
 		if _, err := c.Registry.ImportStaff(ctx, hrP, string(e.USCC), "staff.csv", []byte(csv.String())); err != nil {
@@ -205,7 +205,7 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 	}
 	// Three months of contributions, billed and mostly paid.
 	if c.Contrib != nil {
-		if err := c.contributions(ctx, staff[auth.Admin], staff[auth.Bank], thisMonth, firstEmployer.ID); err != nil {
+		if err := c.contributions(ctx, staff[auth.Admin], staff[auth.Bank], thisMonth.Add(-2), thisMonth, firstEmployer.ID); err != nil {
 			return nil, fmt.Errorf("demo: contributions: %w", err)
 		}
 		say("demo: three months of contributions billed and paid")
@@ -445,14 +445,16 @@ func (c City) windowEnrolments(ctx context.Context, g *gen, clerk, reviewer *aut
 	return nil
 }
 
-// contributions runs the last three months (this one included) and has the bank report each bill paid on its due
-// date, except where the demo needs arrears to show: the demo employer has not paid last month, and
-// one employer in twenty-five has paid nothing at all, so late fees accrue. Three months, not more:
-// crediting ten thousand personal accounts a month is the demo's slowest step, and the demo must
-// start in seconds.
-func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, thisMonth period.Month, demoEmployer int64) error {
+// contributions runs the months from first to last and has the bank report each bill paid on its
+// due date, except where the demo needs arrears to show: the demo employer has not paid last month,
+// and one employer in twenty-five has paid nothing at all, so late fees accrue. Load does the last
+// three months; History the older ones, in the background, since crediting ten thousand personal
+// accounts a month is the demo's slowest step and the demo must start in seconds. Both are
+// idempotent: runs skip what is billed, payments are keyed by bill.
+func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, first, last period.Month, demoEmployer int64) error {
 	today := period.Today(c.Now())
-	for m := thisMonth.Add(-2); m <= thisMonth; m = m.Add(1) {
+	thisMonth := period.MonthOf(c.Now())
+	for m := first; m <= last; m = m.Add(1) {
 		if _, err := c.Contrib.Run(ctx, admin.Actor(), Region, m, nil); err != nil {
 			return err
 		}
@@ -495,4 +497,23 @@ func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, th
 		}
 	}
 	return nil
+}
+
+// HistoryMonths is how many months of contributions the demo city holds once History has run: as
+// far back as staff can be declared (the registry accepts a start at most twelve months back).
+const HistoryMonths = 12
+
+// History bills and pays the demo city's older months (all but the last three, which Load does), so
+// that the city holds HistoryMonths of contributions. serve --demo runs it in the background after
+// the server answers; it resumes where it stopped.
+func History(ctx context.Context, c City) error {
+	thisMonth := period.MonthOf(c.Now())
+	var demoEmployer int64
+	if err := c.DB.R().QueryRowContext(ctx, "SELECT employer_id FROM users WHERE username = $1", username(auth.Employer)).Scan(&demoEmployer); err != nil {
+		return fmt.Errorf("demo history: the demo city is not built: %w", err)
+	}
+	principal := func(r auth.Role) *auth.Principal {
+		return &auth.Principal{User: auth.User{Username: username(r), Role: r, Roles: []auth.Role{r}, Regions: []string{Region}}}
+	}
+	return c.contributions(ctx, principal(auth.Admin), principal(auth.Bank), thisMonth.Add(-(HistoryMonths - 1)), thisMonth.Add(-3), demoEmployer)
 }
