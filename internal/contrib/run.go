@@ -308,27 +308,57 @@ func (s *Service) members(ctx context.Context, tx *db.Tx, region string, month p
 		}
 	}
 	if lo >= 0 {
-		rows, err := tx.QueryContext(ctx, `SELECT s.employer_id, s.person_id, e.risk_class,
-			COALESCE((SELECT b.base FROM staff_bases b WHERE b.staff_id = s.id AND b.from_month <= $1 ORDER BY b.from_month DESC LIMIT 1), s.base)
-			FROM staff s JOIN employers e ON e.id = s.employer_id
-			WHERE s.employer_id BETWEEN $2 AND $3 AND s.region = $4 AND s.start_month <= $1 AND (s.end_month = 0 OR s.end_month >= $1)
-			ORDER BY s.employer_id, s.person_id`, int(month), lo, hi, region)
-		if err != nil {
-			return nil, fmt.Errorf("contrib: staff: %w", err)
+		// Three plain queries instead of one with a join and a correlated subquery per row: the
+		// employers' risk classes, the base changes (few), then the staff rows themselves.
+		risk := map[int64]int{}
+		if err := eachRow(ctx, tx, func(sc func(...any) error) error {
+			var id int64
+			var r int
+			if err := sc(&id, &r); err != nil {
+				return err
+			}
+			risk[id] = r
+			return nil
+		}, "SELECT id, risk_class FROM employers WHERE id BETWEEN $1 AND $2", lo, hi); err != nil {
+			return nil, fmt.Errorf("contrib: employers: %w", err)
 		}
-		for rows.Next() {
-			var emp, person, base int64
-			var risk int
-			if err := rows.Scan(&emp, &person, &risk, &base); err != nil {
-				rows.Close()
-				return nil, err
+		type change struct {
+			from int
+			base int64
+		}
+		bases := map[int64]change{} // staff id → the latest base change in force in the month
+		if err := eachRow(ctx, tx, func(sc func(...any) error) error {
+			var id, base int64
+			var from int
+			if err := sc(&id, &from, &base); err != nil {
+				return err
+			}
+			if c, ok := bases[id]; !ok || from > c.from {
+				bases[id] = change{from, base}
+			}
+			return nil
+		}, `SELECT b.staff_id, b.from_month, b.base FROM staff_bases b JOIN staff s ON s.id = b.staff_id
+			WHERE s.employer_id BETWEEN $1 AND $2 AND b.from_month <= $3`, lo, hi, int(month)); err != nil {
+			return nil, fmt.Errorf("contrib: base changes: %w", err)
+		}
+		if err := eachRow(ctx, tx, func(sc func(...any) error) error {
+			var id, emp, person, base int64
+			if err := sc(&id, &emp, &person, &base); err != nil {
+				return err
+			}
+			if c, ok := bases[id]; ok {
+				base = c.base
 			}
 			key := "employer:" + strconv.FormatInt(emp, 10)
 			if inBatch[key] {
-				out[key] = append(out[key], member{person: person, declared: money.Fen(base), riskClass: risk})
+				out[key] = append(out[key], member{person: person, declared: money.Fen(base), riskClass: risk[emp]})
 			}
+			return nil
+		}, `SELECT s.id, s.employer_id, s.person_id, s.base FROM staff s
+			WHERE s.employer_id BETWEEN $2 AND $3 AND s.region = $4 AND s.start_month <= $1 AND (s.end_month = 0 OR s.end_month >= $1)
+			ORDER BY s.employer_id, s.person_id`, int(month), lo, hi, region); err != nil {
+			return nil, fmt.Errorf("contrib: staff: %w", err)
 		}
-		rows.Close()
 	}
 	if len(persons) > 0 {
 		rows, err := tx.QueryContext(ctx, `SELECT n.person_id, n.chosen_base FROM enrolments n
@@ -384,4 +414,19 @@ func (s *Service) Runs(ctx context.Context, region string, limit int) ([]RunInfo
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// eachRow runs a query and hands each row's Scan to fn.
+func eachRow(ctx context.Context, tx *db.Tx, fn func(scan func(...any) error) error, query string, args ...any) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

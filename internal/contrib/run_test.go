@@ -94,3 +94,28 @@ func TestMonthlyRunBillsOnce(t *testing.T) {
 		_ = time.Now
 	})
 }
+
+// TestRunUsesTheBaseInForce: a base change (调基) declared for the month is the base assessed.
+func TestRunUsesTheBaseInForce(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		svc, month := city(t, d, 1, 2)
+		var uscc, idNumber string
+		var personID int64
+		d.R().QueryRowContext(ctx, "SELECT uscc FROM employers WHERE id = 1").Scan(&uscc)
+		d.R().QueryRowContext(ctx, "SELECT p.id, p.id_number FROM persons p JOIN staff s ON s.person_id = p.id ORDER BY p.id LIMIT 1").Scan(&personID, &idNumber)
+		pol := policy.NewStore(d)
+		reg := registry.New(d, auth.New(d, auth.Options{}), pol)
+		hr := &auth.Principal{User: auth.User{Username: "hr", Role: auth.Employer, Regions: []string{region}, EmployerID: 1}}
+		if err := reg.ChangeStaff(ctx, hr, uscc, registry.StaffChange{Op: registry.OpChangeBase, IDNumber: idNumber, Base: "12345.67", Month: month.String()}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := svc.Run(ctx, audit.System, region, month, nil); err != nil {
+			t.Fatal(err)
+		}
+		var base int64
+		d.R().QueryRowContext(ctx, "SELECT base FROM contribution_lines WHERE person_id = $1", personID).Scan(&base)
+		if base != 1234567 {
+			t.Fatalf("assessed base %d fen; want the changed base 1234567", base)
+		}
+	})
+}
