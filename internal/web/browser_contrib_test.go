@@ -100,6 +100,10 @@ func TestBrowserResidentContributions(t *testing.T) {
 	if got := br.text(`#contrib-lines tr[data-month="` + first.String() + `"] .to-pension`); got != money.Fen(share).String() {
 		t.Errorf("to the pension account in %s: page %q, lines %s", first, got, money.Fen(share))
 	}
+	bars, err := chromedp.Run(br.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#account-chart rect.bar").length`))
+	if err != nil || bars != 2 {
+		t.Errorf("the chart has %d bars (%v); want one per month", bars, err)
+	}
 	if got := br.text("#pension-moves tbody .amount"); got != pension.String() {
 		t.Errorf("the one pension movement %q, ledger %s", got, pension)
 	}

@@ -431,6 +431,7 @@ var messages = map[string][2]string{
 	"mycontrib.to_medical":          {"划入医疗个人账户", "To medical account"},
 	"mycontrib.settled":             {"已到账", "Credited"},
 	"mycontrib.pending":             {"待单位缴费", "Awaiting payment"},
+	"mycontrib.chart":               {"近十二个月划入个人账户（元）", "Into the personal accounts, last twelve months (yuan)"},
 	"mycontrib.movements":           {"个人账户明细", "Account movements"},
 	"mycontrib.date":                {"日期", "Date"},
 	"mycontrib.cause":               {"摘要", "What"},

@@ -89,7 +89,50 @@ func (s *Server) myContributionsPage(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "mycontrib", s.view(r, p, "mycontrib.title", &st))
+	return s.render(w, r, http.StatusOK, "mycontrib", s.view(r, p, "mycontrib.title", &myContributions{Statement: st, Chart: accountChart(st.Lines)}))
+}
+
+type myContributions struct {
+	contrib.Statement
+	Chart []chartBar
+}
+
+// chartBar is one month's bar in the resident's chart of what went into their personal accounts.
+type chartBar struct {
+	Month         string
+	X, Y, W, H    int // SVG coordinates in a 360×120 box
+	Amount, Title string
+}
+
+// accountChart draws the last twelve months (oldest on the left) of what each month put into the
+// personal accounts, scaled to the largest month.
+func accountChart(lines []contrib.StatementLine) []chartBar {
+	perMonth := map[period.Month]money.Fen{}
+	var months []period.Month
+	for _, l := range lines {
+		if _, ok := perMonth[l.Month]; !ok {
+			months = append(months, l.Month)
+		}
+		perMonth[l.Month] += l.ToPension + l.ToMedical
+	}
+	slices.Sort(months)
+	if len(months) > 12 {
+		months = months[len(months)-12:]
+	}
+	var most money.Fen
+	for _, m := range months {
+		most = max(most, perMonth[m])
+	}
+	var bars []chartBar
+	for i, m := range months {
+		h := 0
+		if most > 0 {
+			h = int(int64(perMonth[m]) * 100 / int64(most))
+		}
+		bars = append(bars, chartBar{Month: m.String(), X: 6 + i*30, Y: 110 - h, W: 22, H: h, Amount: perMonth[m].String(),
+			Title: m.String() + ": " + perMonth[m].String()})
+	}
+	return bars
 }
 
 // runTracker holds the progress of the monthly runs started from the portal, so that the funds
