@@ -3,6 +3,7 @@ package contrib
 import (
 	"time"
 
+	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/money"
 	"github.com/shebao/shebao/internal/period"
 )
@@ -72,4 +73,18 @@ func sortedByMonth(o []Owed) []Owed {
 		}
 	}
 	return out
+}
+
+// feeSince is the late fee a bill adds from where it stands up to day: on its unpaid contributions,
+// counted from the due date or from the day its fee was last brought up to date, whichever is later
+// (both stored as times; accruedTo is "" before the first accrual). Payments fix the fee with it; the
+// bills page shows it to today without storing it.
+func feeSince(due, accruedTo string, unpaid money.Fen, daily money.Rate, day time.Time) money.Fen {
+	from, _ := db.ParseTime(due)
+	if accruedTo != "" {
+		if t, err := db.ParseTime(accruedTo); err == nil && t.After(from) {
+			from = t
+		}
+	}
+	return LateFee(unpaid, daily, DaysLate(from, day))
 }

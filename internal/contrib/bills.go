@@ -2,7 +2,6 @@ package contrib
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"time"
 
@@ -64,18 +63,12 @@ func (s *Service) Bills(ctx context.Context, by *auth.Principal, payer string) (
 		}
 		b.Month, b.Total, b.Paid, b.FeeAccrued, b.FeePaid = period.Month(month), money.Fen(total), money.Fen(paid), money.Fen(accrued), money.Fen(feePaid)
 		b.Due, _ = db.ParseTime(due)
-		from := b.Due
-		if t, err := db.ParseTime(accruedTo); accruedTo != "" && err == nil && t.After(from) {
-			from = t
-		}
 		unpaid := b.Total - b.Paid
-		fee := money.Fen(0)
 		if unpaid > 0 {
 			b.DaysLate = DaysLate(b.Due, today)
 			b.InArrears = b.DaysLate > 0
-			fee = LateFee(unpaid, daily, DaysLate(from, today))
 		}
-		b.FeeOwed = b.FeeAccrued + fee - b.FeePaid
+		b.FeeOwed = b.FeeAccrued + feeSince(due, accruedTo, unpaid, daily, today) - b.FeePaid
 		out = append(out, b)
 	}
 	return out, rows.Err()
@@ -91,10 +84,10 @@ func (s *Service) PayerOf(ctx context.Context, q string) (string, error) {
 	var id int64
 	err := s.db.R().QueryRowContext(ctx, "SELECT id FROM employers WHERE uscc = $1", q).Scan(&id)
 	if err == nil {
-		return "employer:" + strconv.FormatInt(id, 10), nil
+		return EmployerPayer(id), nil
 	}
 	if err := s.db.R().QueryRowContext(ctx, "SELECT id FROM persons WHERE id_number = $1", q).Scan(&id); err == nil {
-		return "person:" + strconv.FormatInt(id, 10), nil
+		return PersonPayer(id), nil
 	}
 	return "", errs.Field("payer", "no employer with this credit code and no person with this ID number")
 }

@@ -65,12 +65,23 @@ func (s *Service) Funds(ctx context.Context, by *auth.Principal, region string, 
 		f.Months = append(f.Months, m)
 	}
 	rows.Close()
-	for i := range f.Months {
-		var paid int64
-		if err := r.QueryRowContext(ctx, "SELECT COALESCE(SUM(paid), 0) FROM bills WHERE region = $1 AND month = $2", region, int(f.Months[i].Month)).Scan(&paid); err != nil {
+	paid := map[period.Month]money.Fen{}
+	prows, err := r.QueryContext(ctx, "SELECT month, SUM(paid) FROM bills WHERE region = $1 GROUP BY month", region)
+	if err != nil {
+		return Funds{}, err
+	}
+	for prows.Next() {
+		var month int
+		var sum int64
+		if err := prows.Scan(&month, &sum); err != nil {
+			prows.Close()
 			return Funds{}, err
 		}
-		f.Months[i].Paid = money.Fen(paid)
+		paid[period.Month(month)] = money.Fen(sum)
+	}
+	prows.Close()
+	for i := range f.Months {
+		f.Months[i].Paid = paid[f.Months[i].Month]
 	}
 	for _, ins := range policy.Insurances {
 		if f.Balances[string(ins)], err = ledger.Balance(ctx, r, ledger.FundAccount(region, string(ins))); err != nil {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/shebao/shebao/internal/audit"
@@ -42,10 +41,9 @@ type NewPayment struct {
 
 // mayPay: an employer's HR pays its own bills, a resident their own, a clerk any in the region.
 func mayPay(ctx context.Context, r db.Reader, by *auth.Principal, payer string) (string, error) {
-	kind, idText, _ := strings.Cut(payer, ":")
-	id, err := strconv.ParseInt(idText, 10, 64)
-	if err != nil || (kind != "employer" && kind != "person") {
-		return "", errs.Field("payer", `"employer:<id>" or "person:<id>"`)
+	kind, id, err := ParsePayer(payer)
+	if err != nil {
+		return "", err
 	}
 	table := map[string]string{"employer": "employers", "person": "persons"}[kind]
 	var region string
@@ -175,7 +173,7 @@ type openBill struct {
 // day of payment, so that partial payments in between lower the fee from then on.
 func (s *Service) accrue(ctx context.Context, tx *db.Tx, payer string, paidOn time.Time, daily money.Rate) (map[period.Month]openBill, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT id, month, total, paid, due_date, fee_accrued, fee_accrued_to, fee_paid FROM bills
-		WHERE payer = $1 AND (paid < total OR fee_paid < fee_accrued OR paid = 0) ORDER BY month`+tx.ForUpdate(), payer)
+		WHERE payer = $1 AND (paid < total OR fee_paid < fee_accrued) ORDER BY month`+tx.ForUpdate(), payer)
 	if err != nil {
 		return nil, err
 	}
@@ -197,13 +195,7 @@ func (s *Service) accrue(ctx context.Context, tx *db.Tx, payer string, paidOn ti
 	rows.Close()
 	out := map[period.Month]openBill{}
 	for _, x := range bs {
-		from, _ := db.ParseTime(x.due)
-		if x.accruedTo != "" {
-			if t, err := db.ParseTime(x.accruedTo); err == nil && t.After(from) {
-				from = t
-			}
-		}
-		fee := LateFee(money.Fen(x.total-x.paid), daily, DaysLate(from, paidOn))
+		fee := feeSince(x.due, x.accruedTo, money.Fen(x.total-x.paid), daily, paidOn)
 		if fee > 0 {
 			if _, err := tx.ExecContext(ctx, "UPDATE bills SET fee_accrued = fee_accrued + $1, fee_accrued_to = $2 WHERE id = $3",
 				int64(fee), db.FormatTime(paidOn), x.id); err != nil {

@@ -131,7 +131,7 @@ func (s *Service) payers(ctx context.Context, region string, month period.Month)
 			rows.Close()
 			return nil, err
 		}
-		out = append(out, "employer:"+strconv.FormatInt(id, 10))
+		out = append(out, EmployerPayer(id))
 	}
 	rows.Close()
 	rows, err = s.db.R().QueryContext(ctx, `SELECT DISTINCT person_id FROM participations WHERE region = $1 AND employer_id IS NULL
@@ -145,7 +145,7 @@ func (s *Service) payers(ctx context.Context, region string, month period.Month)
 			rows.Close()
 			return nil, err
 		}
-		out = append(out, "person:"+strconv.FormatInt(id, 10))
+		out = append(out, PersonPayer(id))
 	}
 	rows.Close()
 	return out, rows.Err()
@@ -276,8 +276,7 @@ func (s *Service) billBatch(ctx context.Context, who audit.Actor, region string,
 
 // receivable is the ledger account a payer owes from.
 func receivable(region, payer string) string {
-	kind, id, _ := strings.Cut(payer, ":")
-	n, _ := strconv.ParseInt(id, 10, 64)
+	kind, n, _ := ParsePayer(payer) // payers come from the run itself, never from outside
 	if kind == "person" {
 		return ledger.PersonAccount(region, ledger.PersonReceivable, n)
 	}
@@ -294,17 +293,16 @@ func (s *Service) members(ctx context.Context, tx *db.Tx, region string, month p
 	var persons []string
 	var lo, hi int64 = -1, -1
 	for _, p := range payers {
-		kind, id, _ := strings.Cut(p, ":")
+		kind, id, _ := ParsePayer(p)
 		if kind == "employer" {
 			// A batch's employers are a run of the sorted payer list: one range covers them (an
 			// employer in the range already billed is skipped when its bill exists).
-			n, _ := strconv.ParseInt(id, 10, 64)
 			if lo < 0 {
-				lo = n
+				lo = id
 			}
-			hi = n
+			hi = id
 		} else {
-			persons = append(persons, id)
+			persons = append(persons, strconv.FormatInt(id, 10))
 		}
 	}
 	if lo >= 0 {
@@ -349,7 +347,7 @@ func (s *Service) members(ctx context.Context, tx *db.Tx, region string, month p
 			if c, ok := bases[id]; ok {
 				base = c.base
 			}
-			key := "employer:" + strconv.FormatInt(emp, 10)
+			key := EmployerPayer(emp)
 			if inBatch[key] {
 				out[key] = append(out[key], member{person: person, declared: money.Fen(base), riskClass: risk[emp]})
 			}
@@ -373,7 +371,7 @@ func (s *Service) members(ctx context.Context, tx *db.Tx, region string, month p
 				rows.Close()
 				return nil, err
 			}
-			key := "person:" + strconv.FormatInt(person, 10)
+			key := PersonPayer(person)
 			out[key] = []member{{person: person, declared: money.Fen(base), flexible: true}} // the latest approved enrolment's base
 		}
 		rows.Close()

@@ -2,8 +2,6 @@ package contrib
 
 import (
 	"context"
-	"strconv"
-	"strings"
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/errs"
@@ -69,13 +67,12 @@ func (s *Service) Statement(ctx context.Context, by *auth.Principal, personID in
 	rows.Close()
 	names := map[string]string{}
 	for i, l := range st.Lines {
-		kind, idText, _ := strings.Cut(l.Payer, ":")
+		kind, id, _ := ParsePayer(l.Payer)
 		if kind != "employer" {
 			continue
 		}
 		name, ok := names[l.Payer]
 		if !ok {
-			id, _ := strconv.ParseInt(idText, 10, 64)
 			if err := r.QueryRowContext(ctx, "SELECT name FROM employers WHERE id = $1", id).Scan(&name); err != nil {
 				return Statement{}, err
 			}

@@ -12,7 +12,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
 
@@ -482,8 +481,7 @@ func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, fi
 			if err != nil {
 				return err
 			}
-			kind, idText, _ := strings.Cut(b.payer, ":")
-			id, _ := strconv.ParseInt(idText, 10, 64)
+			kind, id, _ := contrib.ParsePayer(b.payer)
 			switch {
 			case due.After(today), b.total == 0,
 				kind == "employer" && id == demoEmployer && m == thisMonth.Add(-1),

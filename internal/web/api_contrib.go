@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/shebao/shebao/internal/auth"
@@ -29,9 +28,9 @@ type billJSON struct {
 func ownPayer(p *auth.Principal) string {
 	switch p.Role {
 	case auth.Employer:
-		return "employer:" + strconv.FormatInt(p.EmployerID, 10)
+		return contrib.EmployerPayer(p.EmployerID)
 	case auth.Resident:
-		return "person:" + strconv.FormatInt(p.PersonID, 10)
+		return contrib.PersonPayer(p.PersonID)
 	}
 	return ""
 }
