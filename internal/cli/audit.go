@@ -20,9 +20,6 @@ func runAudit(ctx context.Context, io IO, args []string) error {
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if err := c.Resolve(); err != nil {
-		return err
-	}
 	d, err := openDB(ctx, c)
 	if err != nil {
 		return err

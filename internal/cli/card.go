@@ -102,9 +102,6 @@ func simPersonalise(ctx context.Context, io IO, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--id-number: %w", err)
 	}
-	if err := c.Resolve(); err != nil {
-		return err
-	}
 	d, err := openDB(ctx, c)
 	if err != nil {
 		return err
@@ -185,9 +182,6 @@ func simInspect(ctx context.Context, io IO, args []string) error {
 	if !*holder {
 		return nil
 	}
-	if err := c.Resolve(); err != nil {
-		return err
-	}
 	d, err := openDB(ctx, c)
 	if err != nil {
 		return err
@@ -266,9 +260,6 @@ func simIssue(ctx context.Context, io IO, args []string) error {
 	}
 	if *app == "" || *out == "" {
 		return fmt.Errorf("%w: --application-no and --out are required", errUsage)
-	}
-	if err := c.Resolve(); err != nil {
-		return err
 	}
 	d, err := openDB(ctx, c)
 	if err != nil {

@@ -117,8 +117,11 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// openDB opens and migrates the configured database.
+// openDB resolves the database flags (reading --db-file) and opens and migrates the database.
 func openDB(ctx context.Context, c config.DB) (*db.DB, error) {
+	if err := c.Resolve(); err != nil {
+		return nil, err
+	}
 	d, err := db.Open(ctx, db.Options{URL: c.URL, Dir: c.DataDir})
 	if err != nil {
 		return nil, err

@@ -30,9 +30,6 @@ func runContributions(ctx context.Context, io IO, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: --month: %v", errUsage, err)
 	}
-	if err := c.Resolve(); err != nil {
-		return err
-	}
 	d, err := openDB(ctx, c)
 	if err != nil {
 		return err

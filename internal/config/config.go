@@ -69,6 +69,7 @@ func (c *DB) Resolve() error {
 			return fmt.Errorf("config: --db-file: %w", err)
 		}
 		c.URL = strings.TrimSpace(string(b))
+		c.URLFile = "" // read: resolving again is harmless
 	}
 	if c.URL == "" && c.DataDir == "" {
 		return errors.New("config: --data must not be empty when --db is not given")
