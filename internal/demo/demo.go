@@ -462,7 +462,8 @@ func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, fi
 			payer, due string
 			total      int64
 		}
-		rows, err := c.DB.R().QueryContext(ctx, "SELECT id, payer, due_date, total FROM bills WHERE region = $1 AND month = $2 ORDER BY id", Region, int(m))
+		// Only bills still open: a restart of the demo re-reads little and pays nothing twice.
+		rows, err := c.DB.R().QueryContext(ctx, "SELECT id, payer, due_date, total FROM bills WHERE region = $1 AND month = $2 AND paid < total ORDER BY id", Region, int(m))
 		if err != nil {
 			return err
 		}
@@ -483,7 +484,7 @@ func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, fi
 			}
 			kind, id, _ := contrib.ParsePayer(b.payer)
 			switch {
-			case due.After(today), b.total == 0,
+			case due.After(today),
 				kind == "employer" && id == demoEmployer && m == thisMonth.Add(-1),
 				kind == "employer" && id%25 == 0:
 				continue
