@@ -3,8 +3,8 @@ package contrib
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -91,21 +91,52 @@ func (s *Service) Run(ctx context.Context, who audit.Actor, region string, month
 			todo = append(todo, payer)
 		}
 	}
-	for i := 0; i < len(todo); i += batchSize {
+	// Two stages on two cores: one goroutine reads and assesses the next batches from a snapshot
+	// while this one writes the current batch. Reading outside the write transaction is safe: a
+	// batch is billed from one consistent snapshot of its staff, as it would be if it were read a
+	// moment earlier, and a change to staff after its bill is a correction for the next month's
+	// bills either way. The queue holds two batches, so memory stays bounded.
+	stage, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ready := make(chan assessed, 2)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(ready)
+		for i := 0; i < len(todo); i += batchSize {
+			b, err := s.assessBatch(stage, region, month, rates, insured, todo[i:min(i+batchSize, len(todo))])
+			if err != nil {
+				readErr <- err
+				return
+			}
+			select {
+			case ready <- b:
+			case <-stage.Done():
+				return
+			}
+		}
+	}()
+	for b := range ready {
 		if err := ctx.Err(); err != nil {
 			return p, err
 		}
-		batch := todo[i:min(i+batchSize, len(todo))]
-		n, err := s.billBatch(ctx, who, region, month, rules, rates, insured, batch)
+		n, err := s.writeBatch(ctx, who, region, month, rules, b)
 		if err != nil {
 			return p, err
 		}
-		p.Done += len(batch)
+		p.Done += len(b.payers)
 		p.Persons += n
 		p.Elapsed = time.Since(start)
 		if progress != nil {
 			progress(p)
 		}
+	}
+	select {
+	case err := <-readErr:
+		return p, err
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return p, err
 	}
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		_, err := tx.ExecContext(ctx, "UPDATE contribution_runs SET status = 'done', finished_at = $1 WHERE region = $2 AND month = $3",
@@ -159,104 +190,152 @@ type member struct {
 	flexible  bool
 }
 
-// billBatch bills a batch of payers in one transaction and returns how many persons it assessed.
-func (s *Service) billBatch(ctx context.Context, who audit.Actor, region string, month period.Month, rules *policy.Contributions,
-	rates *Rates, insured []policy.Insurance, payers []string) (int, error) {
+// assessed is a batch of payers read and assessed, ready to be written.
+type assessed struct {
+	payers []string // the whole batch, billed or not
+	bills  []draftBill
+}
+
+// draftBill is one payer's bill before it has an id.
+type draftBill struct {
+	payer string
+	total money.Fen
+	funds []money.Fen // by the index of the insurance in policy.Insurances
+	lines []draftLine
+}
+
+// draftLine is one person's line: the columns of contribution_lines after the bill.
+type draftLine struct {
+	person int64
+	base   money.Fen
+	c      [9]money.Fen // the columns after base, in order
+}
+
+// assessBatch reads the members of a batch of payers from one snapshot and assesses them.
+func (s *Service) assessBatch(ctx context.Context, region string, month period.Month, rates *Rates, insured []policy.Insurance,
+	payers []string) (assessed, error) {
+	var members map[string][]member
+	if err := s.db.Read(ctx, func(tx *db.Tx) error {
+		var err error
+		members, err = s.members(ctx, tx, region, month, payers)
+		return err
+	}); err != nil {
+		return assessed{}, err
+	}
+	out := assessed{payers: payers}
+	for _, payer := range payers {
+		ms := members[payer]
+		if len(ms) == 0 {
+			continue
+		}
+		b := draftBill{payer: payer, funds: make([]money.Fen, len(policy.Insurances)), lines: make([]draftLine, 0, len(ms))}
+		for _, m := range ms {
+			subj := Subject{Declared: m.declared, RiskClass: m.riskClass, Insurances: insured, Flexible: m.flexible}
+			if m.flexible {
+				subj.Insurances = []policy.Insurance{policy.Pension, policy.Medical}
+			}
+			a := Assess(rates, subj)
+			r := draftLine{person: m.person, base: a.Base}
+			for _, l := range a.Lines {
+				b.funds[slices.Index(policy.Insurances, l.Insurance)] += l.Amount
+				b.total += l.Amount
+				switch {
+				case l.Insurance == policy.Pension && l.Party == Employer:
+					r.c[0] = l.Amount
+				case l.Insurance == policy.Pension:
+					r.c[1], r.c[7] = l.Amount, l.ToAccount
+				case l.Insurance == policy.Medical && l.Party == Employer:
+					r.c[2] = l.Amount
+				case l.Insurance == policy.Medical:
+					r.c[3], r.c[8] = l.Amount, l.ToAccount
+				case l.Insurance == policy.Unemployment && l.Party == Employer:
+					r.c[4] = l.Amount
+				case l.Insurance == policy.Unemployment:
+					r.c[5] = l.Amount
+				case l.Insurance == policy.WorkInjury:
+					r.c[6] = l.Amount
+				}
+			}
+			b.lines = append(b.lines, r)
+		}
+		out.bills = append(out.bills, b)
+	}
+	return out, nil
+}
+
+// writeBatch writes an assessed batch in one transaction: its bills (skipping payers an earlier,
+// interrupted run billed), their lines, one ledger entry and one audit entry. It returns how many
+// persons it billed.
+func (s *Service) writeBatch(ctx context.Context, who audit.Actor, region string, month period.Month, rules *policy.Contributions,
+	b assessed) (int, error) {
 	persons := 0
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
 		persons = 0
-		members, err := s.members(ctx, tx, region, month, payers)
-		if err != nil {
-			return err
+		due := db.FormatTime(DueDate(month, rules.DueDay))
+		now := db.FormatTime(tx.Now)
+		ids := make(map[string]int64, len(b.bills))
+		bills := tx.Inserter("bills", "region", "month", "payer", "persons", "total", "due_date", "created_at").
+			SkipConflicts("region, month, payer").
+			Returning("id, payer", func(rows *sql.Rows) error {
+				var id int64
+				var payer string
+				if err := rows.Scan(&id, &payer); err != nil {
+					return err
+				}
+				ids[payer] = id
+				return nil
+			})
+		for _, bill := range b.bills {
+			if err := bills.Add(ctx, region, int(month), bill.payer, len(bill.lines), int64(bill.total), due, now); err != nil {
+				return fmt.Errorf("contrib: bill: %w", err)
+			}
+		}
+		if err := bills.Close(ctx); err != nil {
+			return fmt.Errorf("contrib: bill: %w", err)
 		}
 		lines := tx.Inserter("contribution_lines", "bill_id", "person_id", "month", "base", "pension_employer", "pension_employee",
 			"medical_employer", "medical_employee", "unemployment_employer", "unemployment_employee", "work_injury_employer",
 			"to_pension_account", "to_medical_account")
-		due := db.FormatTime(DueDate(month, rules.DueDay))
-		now := db.FormatTime(tx.Now)
-		type row struct {
-			person int64
-			base   money.Fen
-			c      [9]money.Fen // the columns of contribution_lines after base, in order
-		}
-		insBill, err := tx.PrepareContext(ctx, `INSERT INTO bills(region, month, payer, persons, total, due_date, created_at)
-			VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (region, month, payer) DO NOTHING RETURNING id`)
-		if err != nil {
-			return err
-		}
-		defer insBill.Close()
 		var billed []map[string]any
 		var receivables []ledger.Posting
-		batchFunds := map[policy.Insurance]money.Fen{}
-		for _, payer := range payers {
-			ms := members[payer]
-			if len(ms) == 0 {
-				continue
-			}
-			funds := map[policy.Insurance]money.Fen{}
-			var total money.Fen
-			rs := make([]row, 0, len(ms))
-			for _, m := range ms {
-				subj := Subject{Declared: m.declared, RiskClass: m.riskClass, Insurances: insured, Flexible: m.flexible}
-				if m.flexible {
-					subj.Insurances = []policy.Insurance{policy.Pension, policy.Medical}
-				}
-				a := Assess(rates, subj)
-				r := row{person: m.person, base: a.Base}
-				for _, l := range a.Lines {
-					funds[l.Insurance] += l.Amount
-					total += l.Amount
-					switch {
-					case l.Insurance == policy.Pension && l.Party == Employer:
-						r.c[0] = l.Amount
-					case l.Insurance == policy.Pension:
-						r.c[1], r.c[7] = l.Amount, l.ToAccount
-					case l.Insurance == policy.Medical && l.Party == Employer:
-						r.c[2] = l.Amount
-					case l.Insurance == policy.Medical:
-						r.c[3], r.c[8] = l.Amount, l.ToAccount
-					case l.Insurance == policy.Unemployment && l.Party == Employer:
-						r.c[4] = l.Amount
-					case l.Insurance == policy.Unemployment:
-						r.c[5] = l.Amount
-					case l.Insurance == policy.WorkInjury:
-						r.c[6] = l.Amount
-					}
-				}
-				rs = append(rs, r)
-			}
-			var billID int64
-			err := insBill.QueryRowContext(ctx, region, int(month), payer, len(ms), int64(total), due, now).Scan(&billID)
-			if errors.Is(err, sql.ErrNoRows) {
+		funds := make([]money.Fen, len(policy.Insurances))
+		var first int64
+		for _, bill := range b.bills {
+			id, ok := ids[bill.payer]
+			if !ok {
 				continue // billed by an earlier, interrupted run
 			}
-			if err != nil {
-				return fmt.Errorf("contrib: bill: %w", err)
+			if first == 0 || id < first {
+				first = id
 			}
-			for _, r := range rs {
-				if err := lines.Add(ctx, billID, r.person, int(month), int64(r.base), int64(r.c[0]), int64(r.c[1]), int64(r.c[2]), int64(r.c[3]),
+			for _, r := range bill.lines {
+				if err := lines.Add(ctx, id, r.person, int(month), int64(r.base), int64(r.c[0]), int64(r.c[1]), int64(r.c[2]), int64(r.c[3]),
 					int64(r.c[4]), int64(r.c[5]), int64(r.c[6]), int64(r.c[7]), int64(r.c[8])); err != nil {
 					return err
 				}
 				persons++
 			}
-			if total > 0 {
-				receivables = append(receivables, ledger.Posting{Account: receivable(region, payer), Amount: total})
-				for ins, amt := range funds {
-					batchFunds[ins] += amt
+			if bill.total > 0 {
+				receivables = append(receivables, ledger.Posting{Account: receivable(region, bill.payer), Amount: bill.total})
+				for i, amt := range bill.funds {
+					funds[i] += amt
 				}
 			}
-			billed = append(billed, map[string]any{"bill": billID, "payer": payer, "persons": len(ms), "total": total.String()})
+			billed = append(billed, map[string]any{"bill": id, "payer": bill.payer, "persons": len(bill.lines), "total": bill.total.String()})
+		}
+		if err := lines.Close(ctx); err != nil {
+			return err
 		}
 		// One ledger entry books the batch's bills: each payer owes its bill's total, each pooled fund
 		// is credited its insurance's part of them all. Personal accounts are credited when bills are
-		// paid, not before.
+		// paid, not before. The batch's first bill names the entry: bills are written once, so the
+		// key is too.
 		if len(receivables) > 0 {
-			key := fmt.Sprintf("bills:%s:%s:%v", region, month, billed[0]["bill"])
+			key := fmt.Sprintf("bills:%s:%s:%d", region, month, first)
 			ps := receivables
-			for _, ins := range policy.Insurances {
-				if amt := batchFunds[ins]; amt != 0 {
-					ps = append(ps, ledger.Posting{Account: ledger.FundAccount(region, string(ins)), Amount: -amt})
+			for i, ins := range policy.Insurances {
+				if funds[i] != 0 {
+					ps = append(ps, ledger.Posting{Account: ledger.FundAccount(region, string(ins)), Amount: -funds[i]})
 				}
 			}
 			if _, err := ledger.Post(ctx, tx, ledger.Entry{IdemKey: key, Region: region, Cause: "contribution", CauseRef: key, Postings: ps}); err != nil {
@@ -269,7 +348,7 @@ func (s *Service) billBatch(ctx context.Context, who audit.Actor, region string,
 				return err
 			}
 		}
-		return lines.Close(ctx)
+		return nil
 	})
 	return persons, err
 }

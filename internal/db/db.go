@@ -220,9 +220,15 @@ func (d *DB) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	return d.run(ctx, d.write, nil, fn)
 }
 
-// Read runs fn in a read-only transaction: one consistent snapshot for several queries.
+// Read runs fn in a read-only transaction: one consistent snapshot for several queries. SQLite
+// gives every read transaction a snapshot; PostgreSQL needs REPEATABLE READ for one (its default,
+// READ COMMITTED, takes a new snapshot for every statement).
 func (d *DB) Read(ctx context.Context, fn func(tx *Tx) error) error {
-	return d.run(ctx, d.read, &sql.TxOptions{ReadOnly: d.dialect == Postgres}, fn)
+	var opts *sql.TxOptions
+	if d.dialect == Postgres {
+		opts = &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
+	}
+	return d.run(ctx, d.read, opts, fn)
 }
 
 func (d *DB) run(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn func(tx *Tx) error) error {

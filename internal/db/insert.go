@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 )
@@ -52,6 +53,9 @@ func maxParams(d Dialect) int {
 // Inserter prepares bulk inserts into table's columns.
 func (tx *Tx) Inserter(table string, cols ...string) *Inserter {
 	per := min(1000, maxParams(tx.Dialect)/len(cols))
+	if tx.Dialect == Postgres {
+		per = 5000 // arrays, not parameters (see columns): the limit is memory, not the protocol
+	}
 	return &Inserter{tx: tx, table: table, cols: cols, perStmt: per, buf: make([]any, 0, per*len(cols))}
 }
 
@@ -73,26 +77,50 @@ func (in *Inserter) Flush(ctx context.Context) error {
 	if in.n == 0 {
 		return nil
 	}
-	var err error
-	var rows *sql.Rows
-	switch {
-	case in.n == in.perStmt:
+	defer func() { in.buf, in.n = in.buf[:0], 0 }()
+	if arrays, types, ok := in.columns(); ok {
+		return in.write(ctx, nil, in.unnestStatement(types), arrays)
+	}
+	// Rows of parameters, as many per statement as the engine allows; the statement for a full
+	// chunk is prepared once and kept.
+	nc := len(in.cols)
+	chunk := min(in.n, maxParams(in.tx.Dialect)/nc)
+	for start := 0; start < in.n; start += chunk {
+		k := min(chunk, in.n-start)
+		args := in.buf[start*nc : (start+k)*nc]
+		if k < in.perStmt { // a short chunk, or PostgreSQL, whose driver keeps its own statement cache
+			if err := in.write(ctx, nil, in.statement(k), args); err != nil {
+				return err
+			}
+			continue
+		}
 		if in.full == nil {
-			if in.full, err = in.tx.PrepareContext(ctx, in.statement(in.n)); err != nil {
+			var err error
+			if in.full, err = in.tx.PrepareContext(ctx, in.statement(k)); err != nil {
 				return fmt.Errorf("db: insert into %s: %w", in.table, err)
 			}
 		}
-		if in.onRow != nil {
-			rows, err = in.full.QueryContext(ctx, in.buf...)
-		} else {
-			_, err = in.full.ExecContext(ctx, in.buf...)
+		if err := in.write(ctx, in.full, "", args); err != nil {
+			return err
 		}
-	case in.onRow != nil:
-		rows, err = in.tx.QueryContext(ctx, in.statement(in.n), in.buf...)
-	default:
-		_, err = in.tx.ExecContext(ctx, in.statement(in.n), in.buf...)
 	}
-	in.buf, in.n = in.buf[:0], 0
+	return nil
+}
+
+// write runs one insert, by the prepared statement when there is one, and hands returned rows on.
+func (in *Inserter) write(ctx context.Context, stmt *sql.Stmt, query string, args []any) error {
+	var err error
+	var rows *sql.Rows
+	switch {
+	case stmt != nil && in.onRow != nil:
+		rows, err = stmt.QueryContext(ctx, args...)
+	case stmt != nil:
+		_, err = stmt.ExecContext(ctx, args...)
+	case in.onRow != nil:
+		rows, err = in.tx.QueryContext(ctx, query, args...)
+	default:
+		_, err = in.tx.ExecContext(ctx, query, args...)
+	}
 	if err == nil && rows != nil {
 		err = eachRow(rows, in.onRow)
 	}
@@ -119,6 +147,113 @@ func (in *Inserter) Close(ctx context.Context) error {
 		in.full.Close()
 	}
 	return err
+}
+
+// columns turns the buffered rows into one array per column, on PostgreSQL, when every column
+// holds integers, strings or booleans and no NULL. The insert then binds a dozen arrays instead of
+// thousands of parameters: measured on 1,000,000 rows of 14 integers, the client's encoding and
+// the server's parsing of the parameters cost more than writing the rows.
+func (in *Inserter) columns() (arrays []any, types []string, ok bool) {
+	if in.tx.Dialect != Postgres {
+		return nil, nil, false
+	}
+	nc := len(in.cols)
+	arrays, types = make([]any, nc), make([]string, nc)
+	for c := range nc {
+		switch kindOf(in.buf[c]) {
+		case reflect.Int:
+			a := make([]int64, in.n)
+			for r := range in.n {
+				v, ok := intOf(in.buf[r*nc+c])
+				if !ok {
+					return nil, nil, false
+				}
+				a[r] = v
+			}
+			arrays[c], types[c] = a, "bigint[]"
+		case reflect.String:
+			a := make([]string, in.n)
+			for r := range in.n {
+				v := reflect.ValueOf(in.buf[r*nc+c])
+				if !v.IsValid() || v.Kind() != reflect.String {
+					return nil, nil, false
+				}
+				a[r] = v.String()
+			}
+			arrays[c], types[c] = a, "text[]"
+		case reflect.Bool:
+			a := make([]bool, in.n)
+			for r := range in.n {
+				v, ok := in.buf[r*nc+c].(bool)
+				if !ok {
+					return nil, nil, false
+				}
+				a[r] = v
+			}
+			arrays[c], types[c] = a, "boolean[]"
+		default:
+			return nil, nil, false
+		}
+	}
+	return arrays, types, true
+}
+
+// kindOf folds a value's kind to Int for every signed integer (named types like money.Fen too).
+func kindOf(v any) reflect.Kind {
+	if v == nil {
+		return reflect.Invalid
+	}
+	k := reflect.TypeOf(v).Kind()
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return reflect.Int
+	}
+	return k
+}
+
+// intOf returns a signed integer of any type as int64; the common types skip reflection.
+func intOf(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case int:
+		return int64(x), true
+	}
+	if kindOf(v) != reflect.Int {
+		return 0, false
+	}
+	return reflect.ValueOf(v).Int(), true
+}
+
+// unnestStatement is the insert of one array per column.
+func (in *Inserter) unnestStatement(types []string) string {
+	var b strings.Builder
+	b.WriteString("INSERT INTO ")
+	b.WriteString(in.table)
+	b.WriteString("(")
+	b.WriteString(strings.Join(in.cols, ", "))
+	b.WriteString(") SELECT * FROM unnest(")
+	for i, t := range types {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(i+1) + "::" + t)
+	}
+	b.WriteString(")")
+	in.suffix(&b)
+	return b.String()
+}
+
+func (in *Inserter) suffix(b *strings.Builder) {
+	if in.conflict != "" {
+		b.WriteString(" ON CONFLICT (")
+		b.WriteString(in.conflict)
+		b.WriteString(") DO NOTHING")
+	}
+	if in.returning != "" {
+		b.WriteString(" RETURNING ")
+		b.WriteString(in.returning)
+	}
 }
 
 func (in *Inserter) statement(rows int) string {
@@ -152,14 +287,6 @@ func (in *Inserter) statement(rows int) string {
 		}
 		b.WriteByte(')')
 	}
-	if in.conflict != "" {
-		b.WriteString(" ON CONFLICT (")
-		b.WriteString(in.conflict)
-		b.WriteString(") DO NOTHING")
-	}
-	if in.returning != "" {
-		b.WriteString(" RETURNING ")
-		b.WriteString(in.returning)
-	}
+	in.suffix(&b)
 	return b.String()
 }

@@ -204,24 +204,48 @@ func post(ctx context.Context, tx *db.Tx, e Entry, reverses int64) (Result, erro
 	if err := posts.Close(ctx); err != nil {
 		return Result{}, fmt.Errorf("ledger: write postings: %w", err)
 	}
-	// Move every balance (one prepared statement, executed per account: linear in the postings);
-	// the statement answers the new balance, so an overdrawn protected account is caught without
-	// reading it again.
-	upd, err := tx.PrepareContext(ctx, "UPDATE ledger_accounts SET balance = balance + $1 WHERE code = $2 RETURNING normal, balance, no_overdraft")
-	if err != nil {
-		return Result{}, fmt.Errorf("ledger: move balances: %w", err)
-	}
-	defer upd.Close()
+	// Move every balance, a few hundred accounts per statement (one round trip on PostgreSQL, not
+	// one per account); the statement answers the new balances, so an overdrawn protected account
+	// is caught without reading it again. Each account appears once in an entry (validate), so
+	// each row is updated once.
 	final := map[string]money.Fen{} // protected accounts' balances after the whole entry
-	for _, p := range e.Postings {
-		var side string
-		var bal int64
-		var protected bool
-		if err := upd.QueryRowContext(ctx, int64(p.Amount), p.Account).Scan(&side, &bal, &protected); err != nil {
-			return Result{}, fmt.Errorf("ledger: move balance: %w", err)
+	for start := 0; start < len(e.Postings); start += balancesPerStatement {
+		chunk := e.Postings[start:min(start+balancesPerStatement, len(e.Postings))]
+		var q strings.Builder
+		q.WriteString("UPDATE ledger_accounts SET balance = balance + v.column2 FROM (VALUES ")
+		args := make([]any, 0, 2*len(chunk))
+		for i, p := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, "(CAST($%d AS TEXT), CAST($%d AS BIGINT))", 2*i+1, 2*i+2)
+			args = append(args, p.Account, int64(p.Amount))
 		}
-		if protected {
-			final[p.Account] = signed(side, bal)
+		q.WriteString(") AS v WHERE ledger_accounts.code = v.column1 RETURNING ledger_accounts.code, normal, balance, no_overdraft")
+		rows, err := tx.QueryContext(ctx, q.String(), args...)
+		if err != nil {
+			return Result{}, fmt.Errorf("ledger: move balances: %w", err)
+		}
+		moved := 0
+		for rows.Next() {
+			var code, side string
+			var bal int64
+			var protected bool
+			if err := rows.Scan(&code, &side, &bal, &protected); err != nil {
+				rows.Close()
+				return Result{}, fmt.Errorf("ledger: move balances: %w", err)
+			}
+			moved++
+			if protected {
+				final[code] = signed(side, bal)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return Result{}, fmt.Errorf("ledger: move balances: %w", err)
+		}
+		if moved != len(chunk) {
+			return Result{}, fmt.Errorf("ledger: moved %d balances of %d postings", moved, len(chunk))
 		}
 	}
 	for _, bal := range final {
@@ -231,6 +255,9 @@ func post(ctx context.Context, tx *db.Tx, e Entry, reverses int64) (Result, erro
 	}
 	return Result{EntryID: id}, nil
 }
+
+// balancesPerStatement bounds one balance update's parameters well under either engine's limit.
+const balancesPerStatement = 500
 
 // signed turns a stored balance (debits positive) into the account's own sense.
 func signed(side string, bal int64) money.Fen {

@@ -172,3 +172,40 @@ func TestCheckFindsViolations(t *testing.T) {
 	}
 	_ = medical
 }
+
+// An entry of more accounts than one balance update takes (the monthly run books hundreds of
+// payers in one entry) moves every balance once, and its reversal moves them all back.
+func TestLargeEntry(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		const payers = 1234
+		var ps []ledger.Posting
+		var total money.Fen
+		for i := range payers {
+			amt := money.Fen(100 + i)
+			ps = append(ps, ledger.Posting{Account: ledger.EmployerAccount(region, int64(i+1)), Amount: amt})
+			total += amt
+		}
+		ps = append(ps, ledger.Posting{Account: pension, Amount: -total})
+		r, err := post(d, ledger.Entry{IdemKey: "big", Region: region, Cause: "contribution", Postings: ps})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range []int{0, 499, 500, 1000, payers - 1} {
+			if bal, _ := ledger.Balance(ctx, d.R(), ledger.EmployerAccount(region, int64(i+1))); bal != money.Fen(100+i) {
+				t.Fatalf("employer %d owes %s; want %s", i+1, bal, money.Fen(100+i))
+			}
+		}
+		if bal, _ := ledger.Balance(ctx, d.R(), pension); bal != total {
+			t.Fatalf("fund %s; want %s", bal, total)
+		}
+		if err := d.Write(ctx, func(tx *db.Tx) error { _, err := ledger.Reverse(ctx, tx, r.EntryID, "big-r", "test"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if bal, _ := ledger.Balance(ctx, d.R(), ledger.EmployerAccount(region, 1000)); bal != 0 {
+			t.Fatalf("after the reversal employer 1000 owes %s", bal)
+		}
+		if _, err := ledger.Check(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
