@@ -122,6 +122,7 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 	var firstHR *auth.Principal
 	var residentID ident.IDNumber
 	perEmployer := Persons / Employers
+	yearAgo := c.Registry.AsOf(func() time.Time { return c.Now().AddDate(-1, 0, 0) })
 	for i := range Employers {
 		e, err := c.Registry.RegisterEmployer(ctx, clerk, registry.NewEmployer{
 			USCC: g.uscc(), Name: g.employerName(i), LegalRep: g.name(), Address: g.address(),
@@ -134,20 +135,38 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 		// made below); the others act through a principal of the loader, which the audit log names.
 		hrP := &auth.Principal{User: auth.User{Username: "demo-loader", Role: auth.Employer, Roles: []auth.Role{auth.Employer},
 			Regions: []string{Region}, EmployerID: e.ID}}
-		var csv strings.Builder
-		csv.WriteString("操作,身份证号,姓名,缴费基数,月份,户籍类型,民族,手机\n")
+		// Staff who started more than a year ago were declared back then: their file goes through
+		// the registry as it was a year ago, since the registry takes declarations at most twelve
+		// months back (later ones go to the window). The others are this year's file.
+		const header = "操作,身份证号,姓名,缴费基数,月份,户籍类型,民族,手机\n"
+		var older, recent strings.Builder
+		older.WriteString(header)
+		recent.WriteString(header)
 		for j := range perEmployer {
 			id := g.idNumber()
 			if i == 0 && j == 0 {
 				residentID = id
-				fmt.Fprintf(&csv, "增员,%s,%s,%s,%s,本地,汉族,%s\n", id, displayNames[auth.Resident], "9500.00", thisMonth.Add(-(HistoryMonths - 1)), g.phone())
+				fmt.Fprintf(&older, "增员,%s,%s,%s,%s,本地,汉族,%s\n", id, displayNames[auth.Resident], "9500.00", thisMonth.Add(-(HistoryMonths - 1)), g.phone())
 				continue
 			}
 			start := thisMonth.Add(-rng.IntN(HistoryMonths))
-			fmt.Fprintf(&csv, "增员,%s,%s,%d.00,%s,,%s,%s\n", id, g.name(), 4000+rng.IntN(26000), start, g.ethnicity(), g.phone())
+			file := &recent
+			if start < thisMonth.Add(-11) {
+				file = &older
+			}
+			fmt.Fprintf(file, "增员,%s,%s,%d.00,%s,,%s,%s\n", id, g.name(), 4000+rng.IntN(26000), start, g.ethnicity(), g.phone())
 		}
-		if _, err := c.Registry.ImportStaff(ctx, hrP, string(e.USCC), "staff.csv", []byte(csv.String())); err != nil {
-			return nil, fmt.Errorf("demo: staff of employer %d: %w", i, err)
+		for _, f := range []struct {
+			reg  *registry.Service
+			name string
+			csv  string
+		}{{yearAgo, "staff-last-year.csv", older.String()}, {c.Registry, "staff.csv", recent.String()}} {
+			if f.csv == header {
+				continue
+			}
+			if _, err := f.reg.ImportStaff(ctx, hrP, string(e.USCC), f.name, []byte(f.csv)); err != nil {
+				return nil, fmt.Errorf("demo: staff of employer %d (%s): %w", i, f.name, err)
+			}
 		}
 		if i == 0 {
 			firstEmployer, firstHR = e, hrP
@@ -498,9 +517,9 @@ func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, fi
 	return nil
 }
 
-// HistoryMonths is how many months of contributions the demo city holds once History has run: as
-// far back as staff can be declared (the registry accepts a start at most twelve months back).
-const HistoryMonths = 12
+// HistoryMonths is how many months of contributions the demo city holds once History has run: two
+// years, so that a resident's history and the funds' totals show a year-on-year change.
+const HistoryMonths = 24
 
 // History bills and pays the demo city's older months (all but the last three, which Load does), so
 // that the city holds HistoryMonths of contributions. serve --demo runs it in the background after

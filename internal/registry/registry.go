@@ -39,6 +39,15 @@ func New(d *db.DB, a *auth.Service, p *policy.Store) *Service {
 	return &Service{db: d, auth: a, policies: p, now: d.Now}
 }
 
+// AsOf returns the registry as it was on the day now gives: its checks of dates (how far back a
+// declaration may reach, ages) count from that day. It exists to load history (the demo city's two
+// years of staff) through the same rules; what it writes is still stamped with the real time.
+func (s *Service) AsOf(now func() time.Time) *Service {
+	c := *s
+	c.now = now
+	return &c
+}
+
 // today is the business date, for ID number checks.
 func (s *Service) today() time.Time { return period.Today(s.now()) }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/registry"
@@ -174,6 +175,27 @@ func TestBulkFileProblems(t *testing.T) {
 		res, err := f.reg.ImportStaff(ctx, hr, string(emp.USCC), "x.csv", []byte(csv[:len(csv)-len("增员,"+id+",孙八,8000,202611\n")]))
 		if err != nil || res.Applied != 1 {
 			t.Fatalf("csv: %+v %v", res, err)
+		}
+	})
+}
+
+// A declaration more than twelve months back is refused (the window handles it), unless the
+// registry is taken as of a day when it was within reach, as when history is loaded.
+func TestDeclarationWindowAndAsOf(t *testing.T) {
+	withDB(t, func(t *testing.T, f *fixture) {
+		emp, hr := f.employer(1)
+		add := registry.StaffChange{Op: registry.OpAdd, IDNumber: idFor(40), Name: "孙八", Base: "8000", Month: "202503"}
+		err := f.reg.ChangeStaff(ctx, hr, string(emp.USCC), add)
+		if e, ok := errs.As(err); !ok || e.Fields["month"] == "" {
+			t.Fatalf("20 months back: %v; want a month field error", err)
+		}
+		yearAgo := f.reg.AsOf(func() time.Time { return now.AddDate(-1, 0, 0) })
+		if err := yearAgo.ChangeStaff(ctx, hr, string(emp.USCC), add); err != nil {
+			t.Fatalf("as of a year ago: %v", err)
+		}
+		list, total, err := f.reg.Staff(ctx, hr, string(emp.USCC), false, 10, 0)
+		if err != nil || total != 1 || list[0].Start != 202503 {
+			t.Fatalf("staff = %+v %d %v", list, total, err)
 		}
 	})
 }
