@@ -102,10 +102,11 @@ const (
 	ManageOutlets Action = "outlet.manage"
 	ReadOutlets   Action = "outlet.read"
 
-	ReadBills     Action = "contribution.bills"   // employers and residents: their own
-	RecordPayment Action = "contribution.payment" // money received for a payer, from the bank's file or the counter
-	ReadFunds     Action = "contribution.funds"   // totals per month and insurance type, fund balances
-	RunMonth      Action = "contribution.run"     // start a region's monthly run from the portal
+	ReadBills     Action = "contribution.bills"    // employers and residents: their own
+	RecordPayment Action = "contribution.payment"  // money received for a payer, from the bank's file or the counter
+	ReadFunds     Action = "contribution.funds"    // totals per month and insurance type, fund balances
+	ReadAccounts  Action = "contribution.accounts" // a person's contributions and personal accounts, for the bureau
+	RunMonth      Action = "contribution.run"      // start a region's monthly run from the portal
 )
 
 // everyone is every role, for actions open to all authenticated users.
@@ -163,6 +164,7 @@ var permissions = map[Action][]Role{
 	ReadBills:     {Resident, Employer, Clerk, Reviewer, Auditor},
 	RecordPayment: {Clerk, Bank},
 	ReadFunds:     {Auditor, Admin},
+	ReadAccounts:  {Clerk, Reviewer, Auditor},
 	RunMonth:      {Admin},
 }
 

@@ -114,15 +114,35 @@ func (s *Server) apiMyContributions(r *http.Request, p *auth.Principal) (int, an
 	if err != nil {
 		return 0, nil, err
 	}
+	return http.StatusOK, statementJSON(st), nil
+}
+
+// apiPersonContributions is the bureau's view of one person's statement (the same as the
+// resident's own), for a clerk answering a question at the window or an auditor checking an account.
+func (s *Server) apiPersonContributions(r *http.Request, p *auth.Principal) (int, any, error) {
+	person, err := s.Registry.Person(r.Context(), p, r.PathValue("id_number"))
+	if err != nil {
+		return 0, nil, err
+	}
+	st, err := s.Contrib.Statement(r.Context(), p, person.ID)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := statementJSON(st)
+	out["id_number"], out["name"] = string(person.IDNumber), person.Name
+	return http.StatusOK, out, nil
+}
+
+func statementJSON(st contrib.Statement) map[string]any {
 	lines := make([]map[string]any, 0, len(st.Lines))
 	for _, l := range st.Lines {
 		lines = append(lines, map[string]any{"month": l.Month.String(), "payer": l.Payer, "employer": l.PayerName, "base": l.Base.String(),
 			"by_employer": l.ByEmployer.String(), "by_person": l.ByPerson.String(), "to_pension_account": l.ToPension.String(),
 			"to_medical_account": l.ToMedical.String(), "settled": l.Settled})
 	}
-	return http.StatusOK, map[string]any{"lines": lines,
+	return map[string]any{"lines": lines,
 		"pension_account": map[string]any{"balance": st.PensionBalance.String(), "movements": movementsJSON(st.PensionMovements)},
-		"medical_account": map[string]any{"balance": st.MedicalBalance.String(), "movements": movementsJSON(st.MedicalMovements)}}, nil
+		"medical_account": map[string]any{"balance": st.MedicalBalance.String(), "movements": movementsJSON(st.MedicalMovements)}}
 }
 
 func (s *Server) apiFunds(r *http.Request, p *auth.Principal) (int, any, error) {

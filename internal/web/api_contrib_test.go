@@ -54,6 +54,16 @@ func TestPaymentAPI(t *testing.T) {
 		if b := funds["fund_balances"].(map[string]any)["pension"]; b == "0.00" || b == nil {
 			t.Fatalf("pension fund balance %v", b)
 		}
+		// The bureau sees the resident's own statement; staff of another region do not find the person.
+		own := e.call(auth.Resident, "GET", "/api/v1/me/contributions", "", 200)
+		seen := e.call(auth.Auditor, "GET", "/api/v1/persons/"+e.personID+"/contributions", "", 200)
+		if seen["id_number"] != e.personID || fmt.Sprint(seen["lines"]) != fmt.Sprint(own["lines"]) ||
+			fmt.Sprint(seen["pension_account"]) != fmt.Sprint(own["pension_account"]) || len(own["lines"].([]any)) != 1 {
+			t.Fatalf("the auditor's view %v differs from the resident's %v", seen, own)
+		}
+		if got := errorOf(t, bodyOf(e.do(auth.Clerk, "GET", "/api/v1/persons/110101199001011234/contributions", ""))); got.Code != "not_found" && got.Code != "invalid" {
+			t.Fatalf("unknown person: %+v", got)
+		}
 		// A resident cannot read an employer's bills.
 		if status, _ := e.do(auth.Resident, "GET", "/api/v1/bills?payer="+payer, ""); status != 404 {
 			t.Fatalf("resident read an employer's bills: %d", status)

@@ -249,6 +249,10 @@ var apiCases = map[string]routeCase{
 
 	"GET /api/v1/funds":            {path: "/api/v1/funds", ok: 200},
 	"GET /api/v1/me/contributions": {path: "/api/v1/me/contributions", ok: 200},
+	"GET /api/v1/persons/{id_number}/contributions": {pathFn: func(e *testEnv) string {
+		e.billedEmployer()
+		return "/api/v1/persons/" + e.personID + "/contributions"
+	}, ok: 200},
 	"GET /api/v1/bills": {pathFn: func(e *testEnv) string { return "/api/v1/bills?payer=" + e.billedEmployer() }, ok: 200,
 		except: map[auth.Role]int{auth.Resident: 404}},
 	"POST /api/v1/payments": {pathFn: func(e *testEnv) string { e.scratch = e.billedEmployer(); return "/api/v1/payments" }, ok: 201,

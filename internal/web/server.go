@@ -181,6 +181,7 @@ func (s *Server) registerRoutes() {
 	s.api("POST /api/v1/card-batches/{id}/result", auth.ProduceCards, "Import the manufacturer's result file (CSV), whole or not at all", s.apiImportResult)
 	s.api("POST /api/v1/card-batches/{id}/distribute", auth.ProduceCards, "Send the batch's cards to a service outlet", s.apiDistribute)
 	s.api("GET /api/v1/me/contributions", auth.ReadOwnInsurance, "The resident's contributions by month and personal accounts with their movements", s.apiMyContributions)
+	s.api("GET /api/v1/persons/{id_number}/contributions", auth.ReadAccounts, "A person's contributions by month and personal accounts with their movements", s.apiPersonContributions)
 	s.api("GET /api/v1/funds", auth.ReadFunds, "A region's contributions by month and insurance type, and the pooled funds' balances", s.apiFunds)
 	s.api("GET /api/v1/bills", auth.ReadBills, "A payer's monthly bills with arrears and late fees as of today", s.apiBills)
 	s.api("POST /api/v1/payments", auth.RecordPayment, "Record money received for a payer (Idempotency-Key required)", s.apiRecordPayment)
