@@ -3,6 +3,7 @@ package apdu_test
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/shebao/shebao/internal/apdu"
@@ -205,6 +206,22 @@ func FuzzParseCardData(f *testing.F) {
 					t.Fatalf("holder data round trip: %+v, %v; want %+v", again, err, d)
 				}
 			}
+		}
+	})
+}
+
+// A card identification code that parses writes back as the same 32 hex digits.
+func FuzzParseCardID(f *testing.F) {
+	for _, s := range []string{"330100D15600000512345678000000AA", "330100d15600000512345678000000aa", "330100D1560000051234567800000", "ZZ0100D15600000512345678000000AA", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		id, err := apdu.ParseCardID(s)
+		if err != nil {
+			return
+		}
+		if back := apdu.FormatCardID(id); !strings.EqualFold(back, s) {
+			t.Fatalf("%q read as %s", s, back)
 		}
 	})
 }

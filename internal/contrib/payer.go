@@ -20,7 +20,9 @@ func PersonPayer(id int64) string { return "person:" + strconv.FormatInt(id, 10)
 func ParsePayer(payer string) (kind string, id int64, err error) {
 	kind, idText, _ := strings.Cut(payer, ":")
 	id, perr := strconv.ParseInt(idText, 10, 64)
-	if perr != nil || id <= 0 || (kind != "employer" && kind != "person") {
+	// Only the one way of writing a payer: "employer:07" or "employer:+7" would name employer 7
+	// but find none of its bills, which are stored under "employer:7".
+	if perr != nil || id <= 0 || (kind != "employer" && kind != "person") || strconv.FormatInt(id, 10) != idText {
 		return "", 0, errs.Field("payer", `"employer:<id>" or "person:<id>"`)
 	}
 	return kind, id, nil

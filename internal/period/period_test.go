@@ -54,3 +54,22 @@ func FuzzParseMonth(f *testing.F) {
 		}
 	})
 }
+
+// A date that parses is a calendar date that reads back the same.
+func FuzzParseDate(f *testing.F) {
+	for _, s := range []string{"2026-11-27", "20261127", "2024-02-29", "2023-02-29", " 2026-01-01 ", "2026-13-01", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDate(s)
+		if err != nil {
+			return
+		}
+		if d.Hour() != 0 || d.Minute() != 0 || d.Location() != time.UTC {
+			t.Fatalf("%q parsed to %v, not midnight UTC", s, d)
+		}
+		if back, err := ParseDate(d.Format("2006-01-02")); err != nil || !back.Equal(d) {
+			t.Fatalf("round trip %q → %v → %v, %v", s, d, back, err)
+		}
+	})
+}
