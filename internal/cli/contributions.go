@@ -50,13 +50,11 @@ func runContributions(ctx context.Context, io IO, args []string) error {
 				return
 			}
 			last = time.Now()
-			rate := float64(p.Persons) / p.Elapsed.Seconds()
 			left := ""
-			if p.Done > 0 && p.Done < p.Payers {
-				eta := time.Duration(float64(p.Elapsed) * float64(p.Payers-p.Done) / float64(p.Done))
-				left = fmt.Sprintf(", about %v left", eta.Round(time.Second))
+			if l := p.Left(); l > 0 {
+				left = fmt.Sprintf(", about %v left", l.Round(time.Second))
 			}
-			fmt.Fprintf(io.Err, "%s %s: %d/%d payers billed, %d persons, %.0f persons/s%s\n", r, month, p.Done, p.Payers, p.Persons, rate, left)
+			fmt.Fprintf(io.Err, "%s %s: %d/%d payers billed, %d persons, %.0f persons/s%s\n", r, month, p.Done, p.Payers, p.Persons, p.Rate(), left)
 		})
 		if err != nil {
 			return fmt.Errorf("region %s: %w (run the same command again to finish)", r, err)

@@ -30,8 +30,26 @@ func New(d *db.DB, p *policy.Store) *Service { return &Service{db: d, policies: 
 // Progress of a monthly run.
 type Progress struct {
 	Payers, Done int // employers and flexible workers to bill, and billed so far (this run and before)
+	Resumed      int // of Done, billed before this run began (by an interrupted run)
 	Persons      int // persons assessed by this run
 	Elapsed      time.Duration
+}
+
+// Rate is the persons assessed per second by this run.
+func (p Progress) Rate() float64 {
+	if p.Elapsed <= 0 {
+		return 0
+	}
+	return float64(p.Persons) / p.Elapsed.Seconds()
+}
+
+// Left estimates the time the run still needs at this run's pace (not counting what an
+// interrupted run billed before it), or 0 when it cannot tell yet or is done.
+func (p Progress) Left() time.Duration {
+	if p.Done <= p.Resumed || p.Done >= p.Payers {
+		return 0
+	}
+	return time.Duration(float64(p.Elapsed) * float64(p.Payers-p.Done) / float64(p.Done-p.Resumed))
 }
 
 // batchSize is how many payers one transaction bills: enough to pay for its durable commit, few
@@ -73,7 +91,7 @@ func (s *Service) Run(ctx context.Context, who audit.Actor, region string, month
 	if err := s.db.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM bills WHERE region = $1 AND month = $2", region, int(month)).Scan(&billed); err != nil {
 		return Progress{}, err
 	}
-	p := Progress{Payers: len(payers), Done: billed}
+	p := Progress{Payers: len(payers), Done: billed, Resumed: billed}
 	var todo []string
 	done := map[string]bool{}
 	rows, err := s.db.R().QueryContext(ctx, "SELECT payer FROM bills WHERE region = $1 AND month = $2", region, int(month))

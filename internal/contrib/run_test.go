@@ -119,3 +119,20 @@ func TestRunUsesTheBaseInForce(t *testing.T) {
 		}
 	})
 }
+
+// The time left counts this run's pace only: a run resumed after most payers were billed must not
+// promise to finish at once.
+func TestProgressLeft(t *testing.T) {
+	p := contrib.Progress{Payers: 1000, Done: 900, Resumed: 800, Elapsed: 10 * time.Second, Persons: 5000}
+	if got := p.Left(); got != 10*time.Second {
+		t.Fatalf("left = %v; want 10s (100 payers in 10 s, 100 to go)", got)
+	}
+	if p.Rate() != 500 {
+		t.Fatalf("rate = %v; want 500 persons/s", p.Rate())
+	}
+	for _, q := range []contrib.Progress{{Payers: 10, Done: 5, Resumed: 5}, {Payers: 10, Done: 10}, {}} {
+		if q.Left() != 0 {
+			t.Fatalf("%+v: left %v; want 0 (cannot tell, or done)", q, q.Left())
+		}
+	}
+}

@@ -448,6 +448,8 @@ var messages = map[string][2]string{
 	"funds.start":                   {"开始核定", "Start the run"},
 	"funds.payers":                  {"已出账单位", "Payers billed"},
 	"funds.done":                    {"已完成", "Done"},
+	"funds.rate":                    {"速度（人/秒）", "Persons per second"},
+	"funds.left":                    {"预计剩余", "Time left"},
 	"funds.running":                 {"进行中", "Running"},
 	"funds.runs":                    {"核定记录", "Runs"},
 	"funds.started":                 {"开始", "Started"},

@@ -2,9 +2,11 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/contrib"
@@ -149,6 +151,17 @@ type liveRun struct {
 	Progress contrib.Progress
 	Err      string
 	Done     bool
+}
+
+// Rate is the persons assessed per second, as the page shows it.
+func (l liveRun) Rate() string { return fmt.Sprintf("%.0f", l.Progress.Rate()) }
+
+// Left is the estimated time still needed, as the page shows it ("" when it cannot tell yet).
+func (l liveRun) Left() string {
+	if d := l.Progress.Left(); d > 0 && !l.Done {
+		return d.Round(time.Second).String()
+	}
+	return ""
 }
 
 func (t *runTracker) start(region string, month period.Month) (*liveRun, bool) {
