@@ -91,6 +91,13 @@ func (s *Service) Run(ctx context.Context, who audit.Actor, region string, month
 	if err := s.db.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM bills WHERE region = $1 AND month = $2", region, int(month)).Scan(&billed); err != nil {
 		return Progress{}, err
 	}
+	if err := s.db.Write(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE contribution_runs SET status = 'running', payers = $1, beat_at = $2 WHERE region = $3 AND month = $4",
+			len(payers), db.FormatTime(tx.Now), region, int(month))
+		return err
+	}); err != nil {
+		return Progress{}, fmt.Errorf("contrib: start run: %w", err)
+	}
 	p := Progress{Payers: len(payers), Done: billed, Resumed: billed}
 	var todo []string
 	done := map[string]bool{}
@@ -360,6 +367,10 @@ func (s *Service) writeBatch(ctx context.Context, who audit.Actor, region string
 				return err
 			}
 		}
+		if _, err := tx.ExecContext(ctx, "UPDATE contribution_runs SET beat_at = $1 WHERE region = $2 AND month = $3",
+			db.FormatTime(tx.Now), region, int(month)); err != nil {
+			return err
+		}
 		// One audit entry for the batch names every bill it made.
 		if len(billed) > 0 {
 			if err := audit.Record(ctx, tx, who, "contribution.bills", "run:"+region+":"+month.String(), region, map[string]any{"bills": billed}); err != nil {
@@ -478,33 +489,48 @@ func (s *Service) members(ctx context.Context, tx *db.Tx, region string, month p
 
 // RunInfo is one monthly run of a region as recorded.
 type RunInfo struct {
-	Month      period.Month
-	Status     string // running (or interrupted: run it again) or done
-	StartedAt  time.Time
-	FinishedAt time.Time
-	StartedBy  string
+	Month         period.Month
+	Status        string // running, interrupted (run it again to finish) or done
+	StartedAt     time.Time
+	FinishedAt    time.Time
+	LastBeat      time.Time // the last batch committed
+	StartedBy     string
+	Payers, Bills int // the month's payers when the run last started, and the bills made so far
 }
+
+// StaleAfter is how long a running run may go without committing a batch before it is shown as
+// interrupted. A batch takes well under a second; a minute leaves room for a slow database.
+const StaleAfter = time.Minute
 
 // Runs lists a region's monthly runs, newest month first.
 func (s *Service) Runs(ctx context.Context, region string, limit int) ([]RunInfo, error) {
-	rows, err := s.db.R().QueryContext(ctx, `SELECT month, status, started_at, finished_at, started_by FROM contribution_runs
-		WHERE region = $1 ORDER BY month DESC LIMIT $2`, region, limit)
+	rows, err := s.db.R().QueryContext(ctx, `SELECT r.month, r.status, r.started_at, r.finished_at, r.beat_at, r.started_by, r.payers,
+		(SELECT COUNT(*) FROM bills b WHERE b.region = r.region AND b.month = r.month)
+		FROM contribution_runs r WHERE r.region = $1 ORDER BY r.month DESC LIMIT $2`, region, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
+	now := s.now()
 	var out []RunInfo
 	for rows.Next() {
 		var r RunInfo
 		var month int
-		var started, finished string
-		if err := rows.Scan(&month, &r.Status, &started, &finished, &r.StartedBy); err != nil {
+		var started, finished, beat string
+		if err := rows.Scan(&month, &r.Status, &started, &finished, &beat, &r.StartedBy, &r.Payers, &r.Bills); err != nil {
 			return nil, err
 		}
 		r.Month = period.Month(month)
 		r.StartedAt, _ = db.ParseTime(started)
 		if finished != "" {
 			r.FinishedAt, _ = db.ParseTime(finished)
+		}
+		r.LastBeat = r.StartedAt
+		if beat != "" {
+			r.LastBeat, _ = db.ParseTime(beat)
+		}
+		if r.Status == "running" && now.Sub(r.LastBeat) > StaleAfter {
+			r.Status = "interrupted"
 		}
 		out = append(out, r)
 	}

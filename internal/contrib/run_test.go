@@ -136,3 +136,40 @@ func TestProgressLeft(t *testing.T) {
 		}
 	}
 }
+
+// A run that stops committing batches (killed, crashed) shows as interrupted after StaleAfter, and
+// running it again finishes it.
+func TestRunsShowInterrupted(t *testing.T) {
+	clock := dbtest.NewClock(time.Date(2026, 11, 20, 2, 0, 0, 0, time.UTC))
+	dbtest.EachWith(t, dbtest.Options{Now: clock.Now}, func(t *testing.T, d *db.DB) {
+		svc, month := city(t, d, 3, 4)
+		// A run that died after its start: the state a SIGKILL before the first batch leaves.
+		if err := d.Write(ctx, func(tx *db.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO contribution_runs(region, month, status, started_at, started_by, beat_at, payers)
+				VALUES($1, $2, 'running', $3, 'admin', $3, 3)`, region, int(month), db.FormatTime(tx.Now))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		status := func() contrib.RunInfo {
+			runs, err := svc.Runs(ctx, region, 10)
+			if err != nil || len(runs) != 1 {
+				t.Fatalf("runs = %+v, %v", runs, err)
+			}
+			return runs[0]
+		}
+		if r := status(); r.Status != "running" {
+			t.Fatalf("just started: %+v", r)
+		}
+		clock.Advance(contrib.StaleAfter + time.Second)
+		if r := status(); r.Status != "interrupted" || r.Bills != 0 || r.Payers != 3 {
+			t.Fatalf("after %v without a batch: %+v", contrib.StaleAfter, r)
+		}
+		if _, err := svc.Run(ctx, audit.System, region, month, nil); err != nil {
+			t.Fatal(err)
+		}
+		if r := status(); r.Status != "done" || r.Bills != 3 || r.Payers != 3 || r.FinishedAt.IsZero() {
+			t.Fatalf("after running it again: %+v", r)
+		}
+	})
+}

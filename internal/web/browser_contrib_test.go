@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -131,7 +132,11 @@ func TestBrowserAdminStartsMonthlyRun(t *testing.T) {
 	if rows := br.text("#fund-months"); !strings.Contains(rows, month) {
 		t.Fatalf("the month's totals are missing: %q", rows)
 	}
-	if runs := br.text("#runs"); !strings.Contains(runs, "u-admin") || !strings.Contains(runs, "已完成") {
-		t.Fatalf("the run is not recorded: %q", runs)
+	var bills, payers int
+	if err := e.db.R().QueryRowContext(context.Background(), "SELECT COUNT(*), MAX(payers) FROM bills, contribution_runs WHERE bills.month = contribution_runs.month").Scan(&bills, &payers); err != nil || bills == 0 {
+		t.Fatalf("bills %d, payers %d, %v", bills, payers, err)
+	}
+	if runs := br.text("#runs"); !strings.Contains(runs, "u-admin") || !strings.Contains(runs, "已完成") || !strings.Contains(runs, fmt.Sprintf("%d / %d", bills, payers)) {
+		t.Fatalf("the run is not recorded with its %d of %d payers billed: %q", bills, payers, runs)
 	}
 }
