@@ -91,3 +91,76 @@ func (s *Service) PayerOf(ctx context.Context, q string) (string, error) {
 	}
 	return "", errs.Field("payer", "no employer with this credit code and no person with this ID number")
 }
+
+// PaymentRecord is a payment as the payer and the bureau see it afterwards.
+type PaymentRecord struct {
+	ID          int64
+	Reference   string // the idempotency key: the bank's or the counter's own reference
+	Amount      money.Fen
+	PaidOn      time.Time
+	RecordedAt  time.Time
+	Allocations []Allocation // oldest month first
+}
+
+// Payments lists a payer's payments, newest first, at most limit of them, each with the months it
+// paid. The same people see them as see the payer's bills.
+func (s *Service) Payments(ctx context.Context, by *auth.Principal, payer string, limit int) ([]PaymentRecord, error) {
+	r := s.db.R()
+	if _, err := mayPay(ctx, r, by, payer); err != nil {
+		return nil, err
+	}
+	var out []PaymentRecord
+	index := map[int64]int{}
+	err := s.db.Read(ctx, func(tx *db.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id, idem_key, amount, paid_on, recorded_at FROM payments WHERE payer = $1
+			ORDER BY paid_on DESC, id DESC LIMIT $2`, payer, limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var p PaymentRecord
+			var amount int64
+			var paidOn, at string
+			if err := rows.Scan(&p.ID, &p.Reference, &amount, &paidOn, &at); err != nil {
+				rows.Close()
+				return err
+			}
+			p.Amount = money.Fen(amount)
+			p.PaidOn, _ = period.ParseDate(paidOn)
+			p.RecordedAt, _ = db.ParseTime(at)
+			index[p.ID] = len(out)
+			out = append(out, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(out) == 0 {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT a.payment_id, b.month, a.principal, a.fee FROM payment_allocations a
+			JOIN bills b ON b.id = a.bill_id JOIN payments p ON p.id = a.payment_id
+			WHERE p.payer = $1 AND p.id >= $2 ORDER BY a.payment_id, b.month`, payer, minID(out))
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, principal, fee int64
+			var month int
+			if err := rows.Scan(&id, &month, &principal, &fee); err != nil {
+				return err
+			}
+			if i, ok := index[id]; ok {
+				out[i].Allocations = append(out[i].Allocations, Allocation{Month: period.Month(month), Principal: money.Fen(principal), Fee: money.Fen(fee)})
+			}
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+func minID(ps []PaymentRecord) int64 {
+	m := ps[0].ID
+	for _, p := range ps[1:] {
+		m = min(m, p.ID)
+	}
+	return m
+}

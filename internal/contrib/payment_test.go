@@ -104,5 +104,19 @@ func TestPaymentIdempotentLateAndPartial(t *testing.T) {
 		if n != 2 {
 			t.Fatalf("%d payments stored, want 2", n)
 		}
+		// The employer's payment history: newest first, each with the months it paid.
+		hist, err := svc.Payments(ctx, hr, "employer:1", 10)
+		if err != nil || len(hist) != 2 || hist[0].Reference != "bank-ref-2" || hist[1].Reference != "bank-ref-1" {
+			t.Fatalf("payments = %+v, %v", hist, err)
+		}
+		if a := hist[0].Allocations; len(a) != 1 || a[0].Month != month || a[0].Principal != rest || a[0].Fee != fee || hist[0].Amount != rest+fee {
+			t.Fatalf("latest payment %+v", hist[0])
+		}
+		if hist[1].Amount != half || hist[1].PaidOn.Format("2006-01-02") != "2026-03-10" {
+			t.Fatalf("first payment %+v", hist[1])
+		}
+		if _, err := svc.Payments(ctx, other, "employer:1", 10); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("another employer read this one's payments: %v", err)
+		}
 	})
 }

@@ -56,6 +56,39 @@ func (s *Server) apiBills(r *http.Request, p *auth.Principal) (int, any, error) 
 	return http.StatusOK, map[string]any{"payer": payer, "bills": out}, nil
 }
 
+// apiPayments lists a payer's payments, newest first, each with the months it paid.
+func (s *Server) apiPayments(r *http.Request, p *auth.Principal) (int, any, error) {
+	payer := r.URL.Query().Get("payer")
+	if payer == "" {
+		payer = ownPayer(p)
+	}
+	if payer == "" {
+		return 0, nil, errs.Field("payer", `required: "employer:<id>" or "person:<id>"`)
+	}
+	limit := 100
+	if q := r.URL.Query().Get("limit"); q != "" {
+		n, err := parsePositive(q)
+		if err != nil || n > 1000 {
+			return 0, nil, errs.Field("limit", "a whole number from 1 to 1000")
+		}
+		limit = n
+	}
+	ps, err := s.Contrib.Payments(r.Context(), p, payer, limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]map[string]any, 0, len(ps))
+	for _, pay := range ps {
+		allocs := make([]allocationJSON, 0, len(pay.Allocations))
+		for _, a := range pay.Allocations {
+			allocs = append(allocs, allocationJSON{Month: a.Month.String(), Principal: a.Principal.String(), Fee: a.Fee.String()})
+		}
+		out = append(out, map[string]any{"id": pay.ID, "reference": pay.Reference, "amount": pay.Amount.String(),
+			"paid_on": pay.PaidOn.Format("2006-01-02"), "recorded_at": pay.RecordedAt.Format(time.RFC3339), "allocations": allocs})
+	}
+	return http.StatusOK, map[string]any{"payer": payer, "payments": out}, nil
+}
+
 type paymentRequest struct {
 	IdempotencyKey string `json:"idempotency_key"` // or the Idempotency-Key header
 	Payer          string `json:"payer"`

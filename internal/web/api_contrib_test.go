@@ -54,6 +54,14 @@ func TestPaymentAPI(t *testing.T) {
 		if b := funds["fund_balances"].(map[string]any)["pension"]; b == "0.00" || b == nil {
 			t.Fatalf("pension fund balance %v", b)
 		}
+		// The employer's payment history shows the payment, once, with the month it paid.
+		hist := e.call(auth.Employer, "GET", "/api/v1/payments", "", 200)["payments"].([]any)
+		if len(hist) != 1 || hist[0].(map[string]any)["reference"] != "BANK-0001" || hist[0].(map[string]any)["amount"] != owing {
+			t.Fatalf("payments: %v", hist)
+		}
+		if status, resp := e.do(auth.Clerk, "GET", "/api/v1/payments?payer="+payer+"&limit=0", ""); status != 422 || errorOf(t, resp).Fields["limit"] == "" {
+			t.Fatalf("limit=0: %d %s", status, resp)
+		}
 		// The bureau sees the resident's own statement; staff of another region do not find the person.
 		own := e.call(auth.Resident, "GET", "/api/v1/me/contributions", "", 200)
 		seen := e.call(auth.Auditor, "GET", "/api/v1/persons/"+e.personID+"/contributions", "", 200)

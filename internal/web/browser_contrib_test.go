@@ -51,6 +51,15 @@ func TestBrowserBillsAndPayment(t *testing.T) {
 	if !strings.Contains(br.text("#bills"), "已缴清") {
 		t.Fatal("the bill is not shown settled")
 	}
+	br.do(chromedp.Click("#logout"), chromedp.WaitVisible("#login-form"))
+
+	// The employer sees the payment the clerk recorded, and the month it paid.
+	br.login(base, "u-employer", testPassword)
+	br.do(chromedp.Click(`#menu a[href="/bills"]`), chromedp.WaitVisible("#payments"))
+	month := br.text("#bills tr td:first-child")
+	if got := br.text("#payments tbody"); !strings.Contains(got, "RCPT-0001") || !strings.Contains(got, owing) || !strings.Contains(got, month+": ") {
+		t.Fatalf("payments %q do not show RCPT-0001 of %s paying %s", got, owing, month)
+	}
 }
 
 // TestBrowserResidentContributions: after two months billed and the first paid, the resident's

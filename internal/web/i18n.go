@@ -393,6 +393,8 @@ var messages = map[string][2]string{
 	"mycard.photo":                  {"近期免冠证件照（JPEG或PNG）", "A recent ID photo (JPEG or PNG)"},
 	"mycard.send_photo":             {"提交照片", "Send the photo"},
 	"menu.bills":                    {"缴费账单", "Bills"},
+	"bills.payments":                {"缴费记录", "Payments received"},
+	"bills.allocated":               {"冲抵月份", "Months paid"},
 	"bills.title":                   {"缴费账单与欠费", "Bills and arrears"},
 	"bills.lookup":                  {"查询缴费单位或个人", "Look up a payer"},
 	"bills.payer":                   {"统一社会信用代码或身份证号", "Credit code or ID number"},

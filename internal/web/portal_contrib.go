@@ -27,6 +27,7 @@ type billsPage struct {
 	CanPay   bool
 	Today    string
 	Recorded *contrib.Payment
+	Payments []contrib.PaymentRecord // the latest, newest first
 }
 
 func (s *Server) billsView(r *http.Request, p *auth.Principal, query string) (*View, error) {
@@ -46,7 +47,11 @@ func (s *Server) billsView(r *http.Request, p *auth.Principal, query string) (*V
 	if err != nil {
 		return v, err
 	}
-	data.Payer, data.Bills = payer, bills
+	payments, err := s.Contrib.Payments(r.Context(), p, payer, 24)
+	if err != nil {
+		return v, err
+	}
+	data.Payer, data.Bills, data.Payments = payer, bills, payments
 	var owing int64
 	for _, b := range bills {
 		owing += int64(b.Owing())

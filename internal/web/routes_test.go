@@ -255,6 +255,8 @@ var apiCases = map[string]routeCase{
 	}, ok: 200},
 	"GET /api/v1/bills": {pathFn: func(e *testEnv) string { return "/api/v1/bills?payer=" + e.billedEmployer() }, ok: 200,
 		except: map[auth.Role]int{auth.Resident: 404}},
+	"GET /api/v1/payments": {pathFn: func(e *testEnv) string { return "/api/v1/payments?payer=" + e.billedEmployer() }, ok: 200,
+		except: map[auth.Role]int{auth.Resident: 404}},
 	"POST /api/v1/payments": {pathFn: func(e *testEnv) string { e.scratch = e.billedEmployer(); return "/api/v1/payments" }, ok: 201,
 		body: func(e *testEnv, role auth.Role) string {
 			return fmt.Sprintf(`{"idempotency_key":"matrix-%s","payer":"%s","amount":"0.01","paid_on":"%s"}`, role, e.scratch, e.db.Now().Format("2006-01-02"))

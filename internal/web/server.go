@@ -184,6 +184,7 @@ func (s *Server) registerRoutes() {
 	s.api("GET /api/v1/persons/{id_number}/contributions", auth.ReadAccounts, "A person's contributions by month and personal accounts with their movements", s.apiPersonContributions)
 	s.api("GET /api/v1/funds", auth.ReadFunds, "A region's contributions by month and insurance type, and the pooled funds' balances", s.apiFunds)
 	s.api("GET /api/v1/bills", auth.ReadBills, "A payer's monthly bills with arrears and late fees as of today", s.apiBills)
+	s.api("GET /api/v1/payments", auth.ReadBills, "A payer's payments, newest first, with the months each paid", s.apiPayments)
 	s.api("POST /api/v1/payments", auth.RecordPayment, "Record money received for a payer (Idempotency-Key required)", s.apiRecordPayment)
 	s.api("GET /api/v1/outlets", auth.ReadOutlets, "Service outlets", s.apiListOutlets)
 	s.api("POST /api/v1/outlets", auth.ManageOutlets, "Register a service outlet", s.apiAddOutlet)
