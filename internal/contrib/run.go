@@ -424,7 +424,7 @@ func (s *Service) members(ctx context.Context, tx *db.Tx, region string, month p
 		// Three plain queries instead of one with a join and a correlated subquery per row: the
 		// employers' risk classes, the base changes (few), then the staff rows themselves.
 		risk := map[int64]int{}
-		if err := eachRow(ctx, tx, func(sc func(...any) error) error {
+		if err := db.EachRow(ctx, tx, func(sc func(...any) error) error {
 			var id int64
 			var r int
 			if err := sc(&id, &r); err != nil {
@@ -440,7 +440,7 @@ func (s *Service) members(ctx context.Context, tx *db.Tx, region string, month p
 			base int64
 		}
 		bases := map[int64]change{} // staff id → the latest base change in force in the month
-		if err := eachRow(ctx, tx, func(sc func(...any) error) error {
+		if err := db.EachRow(ctx, tx, func(sc func(...any) error) error {
 			var id, base int64
 			var from int
 			if err := sc(&id, &from, &base); err != nil {
@@ -454,7 +454,7 @@ func (s *Service) members(ctx context.Context, tx *db.Tx, region string, month p
 			WHERE s.employer_id BETWEEN $1 AND $2 AND b.from_month <= $3`, lo, hi, int(month)); err != nil {
 			return nil, fmt.Errorf("contrib: base changes: %w", err)
 		}
-		if err := eachRow(ctx, tx, func(sc func(...any) error) error {
+		if err := db.EachRow(ctx, tx, func(sc func(...any) error) error {
 			var id, emp, person, base int64
 			if err := sc(&id, &emp, &person, &base); err != nil {
 				return err
@@ -542,19 +542,4 @@ func (s *Service) Runs(ctx context.Context, region string, limit int) ([]RunInfo
 		out = append(out, r)
 	}
 	return out, rows.Err()
-}
-
-// eachRow runs a query and hands each row's Scan to fn.
-func eachRow(ctx context.Context, tx *db.Tx, fn func(scan func(...any) error) error, query string, args ...any) error {
-	rows, err := tx.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := fn(rows.Scan); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }

@@ -190,6 +190,21 @@ type Reader interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// EachRow runs a query and hands each row's Scan to fn, closing the rows however it ends.
+func EachRow(ctx context.Context, r Reader, fn func(scan func(...any) error) error, query string, args ...any) error {
+	rows, err := r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
 // R returns the read pool, for single-statement reads outside a transaction.
 func (d *DB) R() Reader { return d.read }
 

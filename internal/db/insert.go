@@ -122,7 +122,7 @@ func (in *Inserter) write(ctx context.Context, stmt *sql.Stmt, query string, arg
 		_, err = in.tx.ExecContext(ctx, query, args...)
 	}
 	if err == nil && rows != nil {
-		err = eachRow(rows, in.onRow)
+		err = returned(rows, in.onRow)
 	}
 	if err != nil {
 		return fmt.Errorf("db: insert into %s: %w", in.table, err)
@@ -130,7 +130,8 @@ func (in *Inserter) write(ctx context.Context, stmt *sql.Stmt, query string, arg
 	return nil
 }
 
-func eachRow(rows *sql.Rows, fn func(*sql.Rows) error) error {
+// returned hands the rows an insert returned to fn.
+func returned(rows *sql.Rows, fn func(*sql.Rows) error) error {
 	defer rows.Close()
 	for rows.Next() {
 		if err := fn(rows); err != nil {
