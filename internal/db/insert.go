@@ -229,11 +229,8 @@ func intOf(v any) (int64, bool) {
 // unnestStatement is the insert of one array per column.
 func (in *Inserter) unnestStatement(types []string) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO ")
-	b.WriteString(in.table)
-	b.WriteString("(")
-	b.WriteString(strings.Join(in.cols, ", "))
-	b.WriteString(") SELECT * FROM unnest(")
+	in.prefix(&b)
+	b.WriteString(" SELECT * FROM unnest(")
 	for i, t := range types {
 		if i > 0 {
 			b.WriteString(", ")
@@ -245,6 +242,16 @@ func (in *Inserter) unnestStatement(types []string) string {
 	return b.String()
 }
 
+// prefix writes "INSERT INTO table(columns)".
+func (in *Inserter) prefix(b *strings.Builder) {
+	b.WriteString("INSERT INTO ")
+	b.WriteString(in.table)
+	b.WriteString("(")
+	b.WriteString(strings.Join(in.cols, ", "))
+	b.WriteString(")")
+}
+
+// suffix writes the conflict and returning clauses.
 func (in *Inserter) suffix(b *strings.Builder) {
 	if in.conflict != "" {
 		b.WriteString(" ON CONFLICT (")
@@ -257,13 +264,11 @@ func (in *Inserter) suffix(b *strings.Builder) {
 	}
 }
 
+// statement is the insert of rows rows of parameters.
 func (in *Inserter) statement(rows int) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO ")
-	b.WriteString(in.table)
-	b.WriteString("(")
-	b.WriteString(strings.Join(in.cols, ", "))
-	b.WriteString(") VALUES ")
+	in.prefix(&b)
+	b.WriteString(" VALUES ")
 	// On SQLite, anonymous ? placeholders: the driver looks the name of every numbered parameter up
 	// in a list, which makes binding thousands of $N parameters quadratic (measured: 85 % of a bulk
 	// insert's time). PostgreSQL needs $N.

@@ -35,13 +35,22 @@ func ownPayer(p *auth.Principal) string {
 	return ""
 }
 
-func (s *Server) apiBills(r *http.Request, p *auth.Principal) (int, any, error) {
+// payerParam is the payer a request names, or the caller's own when it names none.
+func payerParam(r *http.Request, p *auth.Principal) (string, error) {
 	payer := r.URL.Query().Get("payer")
 	if payer == "" {
 		payer = ownPayer(p)
 	}
 	if payer == "" {
-		return 0, nil, errs.Field("payer", `required: "employer:<id>" or "person:<id>"`)
+		return "", errs.Field("payer", `required: "employer:<id>" or "person:<id>"`)
+	}
+	return payer, nil
+}
+
+func (s *Server) apiBills(r *http.Request, p *auth.Principal) (int, any, error) {
+	payer, err := payerParam(r, p)
+	if err != nil {
+		return 0, nil, err
 	}
 	bills, err := s.Contrib.Bills(r.Context(), p, payer)
 	if err != nil {
@@ -58,12 +67,9 @@ func (s *Server) apiBills(r *http.Request, p *auth.Principal) (int, any, error) 
 
 // apiPayments lists a payer's payments, newest first, each with the months it paid.
 func (s *Server) apiPayments(r *http.Request, p *auth.Principal) (int, any, error) {
-	payer := r.URL.Query().Get("payer")
-	if payer == "" {
-		payer = ownPayer(p)
-	}
-	if payer == "" {
-		return 0, nil, errs.Field("payer", `required: "employer:<id>" or "person:<id>"`)
+	payer, err := payerParam(r, p)
+	if err != nil {
+		return 0, nil, err
 	}
 	limit := 100
 	if q := r.URL.Query().Get("limit"); q != "" {
