@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/shebao/shebao/internal/db/dbtest"
+	"github.com/shebao/shebao/internal/period"
 )
 
 // EnvScreenshots names a directory where browser tests leave screenshots of the pages they visit,
@@ -116,5 +118,55 @@ func TestBrowserEnrolment(t *testing.T) {
 	}
 	if got := br.text("#my-insurance"); strings.Contains(got, "失业保险") {
 		t.Fatalf("a flexible worker shows unemployment insurance: %q", got)
+	}
+}
+
+// TestBrowserEmployerStaffFiles: an employer's HR declares a new member of staff with the staff
+// file, then applies for staff's cards with a file: one with a bad row is refused whole, naming the
+// row; the corrected one applies for every card.
+func TestBrowserEmployerStaffFiles(t *testing.T) {
+	br := b{t: t, ctx: newBrowser(t)}
+	e := newTestEnv(t, dbtest.SQLite(t, dbtest.Options{}))
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	newcomer := e.newID()
+	staffFile := write("staff.csv", "操作,身份证号,姓名,缴费基数,月份\n增员,"+newcomer+",新职工,8800.00,"+period.MonthOf(e.db.Now()).String()+"\n")
+	br.login(e.http.URL, "u-employer", testPassword)
+	br.do(chromedp.Click(`#menu a[href="/staff"]`), chromedp.WaitVisible("#bulk-form"),
+		chromedp.SetUploadFiles("#bulk-file", []string{staffFile}), chromedp.Click("#bulk-submit"), chromedp.WaitVisible("#bulk-result"))
+	if got := br.text("#staff"); !strings.Contains(got, newcomer) {
+		t.Fatalf("the declared newcomer is not on the staff list: %q", got)
+	}
+
+	other := e.addStaff()
+	bad := write("cards-bad.csv", "身份证号\n"+newcomer+"\n110101199003070000\n"+other+"\n")
+	br.do(chromedp.SetUploadFiles("#cards-file", []string{bad}), chromedp.Click("#cards-submit"), chromedp.WaitVisible("#bulk-problems"))
+	if got := br.text("#bulk-problems"); !strings.Contains(got, "3") {
+		t.Fatalf("the problems do not name line 3: %q", got)
+	}
+	count := func() int {
+		var n int
+		if err := e.db.R().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM cards c JOIN persons p ON p.id = c.person_id
+			WHERE p.id_number IN ($1, $2) AND c.state = 'applied'`, newcomer, other).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("a refused file applied for %d cards", n)
+	}
+	good := write("cards.csv", "身份证号\n"+newcomer+"\n"+other+"\n")
+	br.do(chromedp.SetUploadFiles("#cards-file", []string{good}), chromedp.Click("#cards-submit"), chromedp.WaitVisible(".notice"))
+	if got := br.text(".notice"); !strings.Contains(got, "2") {
+		t.Fatalf("notice %q does not say two applications", got)
+	}
+	if n := count(); n != 2 {
+		t.Fatalf("%d applications; want 2", n)
 	}
 }

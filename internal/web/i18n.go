@@ -250,6 +250,10 @@ var messages = map[string][2]string{
 	"check.accepted":        {"合格", "Accepted"},
 	"check.rejected":        {"退回", "Rejected"},
 
+	"staff.cards":         {"为职工批量申领社保卡", "Apply for staff's cards"},
+	"staff.cards.text":    {"上传含“身份证号”列的表格（XLSX 或 CSV，可用增减员模板）；每一行都通过检查才会提交。", "Upload a table (XLSX or CSV; the staff template will do) with an ID number column (身份证号). Nothing is applied for unless every row passes."},
+	"staff.cards.apply":   {"提交申领", "Apply"},
+	"staff.cards.done":    {"已提交社保卡申请：%d 份", "Card applications submitted: %d"},
 	"staff.title":         {"本单位职工", "Our staff"},
 	"staff.count":         {"在职参保人数", "Insured staff"},
 	"staff.add":           {"增员", "Add staff"},

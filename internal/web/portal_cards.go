@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"html/template"
 	"io"
 	"net/http"
@@ -197,17 +198,10 @@ func (s *Server) cardsAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		}
 		_, err = s.Cards.CreateBatch(ctx, p, p.Regions[0])
 	case "result":
-		if perr := r.ParseMultipartForm(20 << 20); perr != nil {
-			err = errs.Field("file", "the upload could not be read")
+		var data []byte
+		if data, _, err = formFile(r, "file", 20<<20, "choose the manufacturer's result file"); err != nil {
 			break
 		}
-		f, _, ferr := r.FormFile("file")
-		if ferr != nil {
-			err = errs.Field("file", "choose the manufacturer's result file")
-			break
-		}
-		data, _ := io.ReadAll(io.LimitReader(f, 20<<20))
-		f.Close()
 		batch, _ := strconv.ParseInt(r.FormValue("batch"), 10, 64)
 		_, err = s.Cards.ImportResult(ctx, p, batch, data)
 	case "distribute":
@@ -246,17 +240,27 @@ func (s *Server) batchFile(w http.ResponseWriter, r *http.Request, p *auth.Princ
 
 // formPhoto reads the photo of a card application form.
 func formPhoto(r *http.Request) ([]byte, error) {
-	if err := r.ParseMultipartForm(10 << 20); err != nil {
-		return nil, errs.Field("photo", "the upload could not be read")
+	b, _, err := formFile(r, "photo", 10<<20, "choose your photo (JPEG or PNG)")
+	return b, err
+}
+
+// formFile reads one uploaded file of a portal form, at most max bytes; a missing file is a field
+// problem saying what to choose.
+func formFile(r *http.Request, field string, max int64, missing string) (data []byte, name string, err error) {
+	if err := r.ParseMultipartForm(min(max, 32<<20)); err != nil {
+		return nil, "", errs.Field(field, "the upload could not be read")
 	}
-	f, _, err := r.FormFile("photo")
+	f, hdr, err := r.FormFile(field)
 	if err != nil {
-		return nil, errs.Field("photo", "choose your photo (JPEG or PNG)")
+		return nil, "", errs.Field(field, missing)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, 10<<20))
+	b, err := io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
-		return nil, errs.Field("photo", "the upload could not be read")
+		return nil, "", errs.Field(field, "the upload could not be read")
 	}
-	return b, nil
+	if int64(len(b)) > max {
+		return nil, "", errs.Field(field, fmt.Sprintf("larger than %d MiB", max>>20))
+	}
+	return b, hdr.Filename, nil
 }

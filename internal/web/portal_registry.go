@@ -1,8 +1,7 @@
 package web
 
 import (
-	"bytes"
-	"io"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -169,22 +168,12 @@ func (s *Server) enrolmentAction(w http.ResponseWriter, r *http.Request, p *auth
 	var actErr error
 	switch r.PathValue("action") {
 	case "upload":
-		if err := r.ParseMultipartForm(maxMaterial); err != nil {
-			actErr = errs.Field("file", "the upload could not be read")
-			break
-		}
-		f, hdr, err := r.FormFile("file")
+		data, name, err := formFile(r, "file", maxMaterial, "choose a file")
 		if err != nil {
-			actErr = errs.Field("file", "choose a file")
+			actErr = err
 			break
 		}
-		data, err := io.ReadAll(io.LimitReader(f, maxMaterial+1))
-		f.Close()
-		if err != nil {
-			actErr = errs.Field("file", "the upload could not be read")
-			break
-		}
-		_, actErr = s.Registry.AddMaterial(ctx, p, id, r.FormValue("code"), hdr.Filename, data)
+		_, actErr = s.Registry.AddMaterial(ctx, p, id, r.FormValue("code"), name, data)
 	case "check":
 		mid, _ := strconv.ParseInt(r.PostFormValue("material_id"), 10, 64)
 		_, actErr = s.Registry.CheckMaterial(ctx, p, id, mid, registry.Check(r.PostFormValue("result")), r.PostFormValue("note"))
@@ -304,24 +293,26 @@ func (s *Server) staffAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 			Base: r.PostFormValue("base"), Month: r.PostFormValue("month")})
 		data.Notice = l.T("staff.based")
 	case "bulk":
-		if err := r.ParseMultipartForm(20 << 20); err != nil {
-			actErr = errs.Field("file", "the upload could not be read (at most 20 MiB)")
-			break
-		}
-		f, hdr, err := r.FormFile("file")
+		file, name, err := formFile(r, "file", 20<<20, "choose a file")
 		if err != nil {
-			actErr = errs.Field("file", "choose a file")
+			actErr = err
 			break
 		}
-		var buf bytes.Buffer
-		_, err = io.Copy(&buf, io.LimitReader(f, 20<<20))
-		f.Close()
-		if err != nil {
-			actErr = errs.Field("file", "the upload could not be read")
-			break
-		}
-		res, err := s.Registry.ImportStaff(ctx, p, uscc, hdr.Filename, buf.Bytes())
+		res, err := s.Registry.ImportStaff(ctx, p, uscc, name, file)
 		actErr, data.Bulk = err, &res
+	case "cards":
+		// Card applications for many staff at once: the same file shape as the staff file (its ID
+		// number column is what counts), checked whole.
+		if err := p.Require(auth.ApplyCard); err != nil {
+			return err
+		}
+		file, _, err := formFile(r, "file", 20<<20, "choose a file")
+		if err != nil {
+			actErr = err
+			break
+		}
+		n, err := s.Cards.ApplyForStaff(ctx, p, file)
+		actErr, data.Notice = err, fmt.Sprintf(l.T("staff.cards.done"), n)
 	default:
 		return errs.E(errs.NotFound, "no such action")
 	}
