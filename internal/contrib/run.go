@@ -76,51 +76,42 @@ func (s *Service) Run(ctx context.Context, who audit.Actor, region string, month
 			break
 		}
 	}
-	if err := s.db.Write(ctx, func(tx *db.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO contribution_runs(region, month, status, started_at, started_by) VALUES($1, $2, 'running', $3, $4)
-			ON CONFLICT (region, month) DO NOTHING`, region, int(month), db.FormatTime(tx.Now), who.Name)
-		return err
-	}); err != nil {
-		return Progress{}, fmt.Errorf("contrib: start run: %w", err)
-	}
 	payers, err := s.payers(ctx, region, month)
 	if err != nil {
 		return Progress{}, err
 	}
-	var billed int
-	if err := s.db.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM bills WHERE region = $1 AND month = $2", region, int(month)).Scan(&billed); err != nil {
-		return Progress{}, err
-	}
-	if err := s.db.Write(ctx, func(tx *db.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE contribution_runs SET status = 'running', payers = $1, beat_at = $2 WHERE region = $3 AND month = $4",
-			len(payers), db.FormatTime(tx.Now), region, int(month))
-		return err
-	}); err != nil {
-		return Progress{}, fmt.Errorf("contrib: start run: %w", err)
-	}
-	p := Progress{Payers: len(payers), Done: billed, Resumed: billed}
-	var todo []string
-	done := map[string]bool{}
-	rows, err := s.db.R().QueryContext(ctx, "SELECT payer FROM bills WHERE region = $1 AND month = $2", region, int(month))
-	if err != nil {
-		return Progress{}, err
-	}
-	for rows.Next() {
+	done := map[string]bool{} // billed by an earlier, interrupted run
+	if err := db.EachRow(ctx, s.db.R(), func(scan func(...any) error) error {
 		var payer string
-		rows.Scan(&payer)
+		err := scan(&payer)
 		done[payer] = true
+		return err
+	}, "SELECT payer FROM bills WHERE region = $1 AND month = $2", region, int(month)); err != nil {
+		return Progress{}, fmt.Errorf("contrib: bills already made: %w", err)
 	}
-	rows.Close()
+	var todo []string
 	for _, payer := range payers {
 		if !done[payer] {
 			todo = append(todo, payer)
 		}
 	}
+	if err := s.db.Write(ctx, func(tx *db.Tx) error {
+		now := db.FormatTime(tx.Now)
+		_, err := tx.ExecContext(ctx, `INSERT INTO contribution_runs(region, month, status, started_at, started_by, beat_at, payers)
+			VALUES($1, $2, 'running', $3, $4, $3, $5)
+			ON CONFLICT (region, month) DO UPDATE SET status = 'running', beat_at = excluded.beat_at, payers = excluded.payers`,
+			region, int(month), now, who.Name, len(payers))
+		return err
+	}); err != nil {
+		return Progress{}, fmt.Errorf("contrib: start run: %w", err)
+	}
+	p := Progress{Payers: len(payers), Done: len(done), Resumed: len(done)}
 	// Two stages on two cores: one goroutine reads and assesses the next batches from a snapshot
 	// while this one writes the current batch. Reading outside the write transaction is safe: a
-	// batch is billed from one consistent snapshot of its staff, as it would be if it were read a
-	// moment earlier, and a change to staff after its bill is a correction for the next month's
-	// bills either way. The queue holds two batches, so memory stays bounded.
+	// batch is billed from one consistent snapshot of its staff, as if it had been read a moment
+	// earlier; a change to staff committed after that moment is not in this month's bill, just as
+	// one committed after the batch's own transaction would not be. The queue holds two batches, so
+	// memory stays bounded.
 	stage, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ready := make(chan assessed, 2)
