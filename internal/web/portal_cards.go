@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -247,7 +248,15 @@ func formPhoto(r *http.Request) ([]byte, error) {
 // formFile reads one uploaded file of a portal form, at most max bytes; a missing file is a field
 // problem saying what to choose.
 func formFile(r *http.Request, field string, max int64, missing string) (data []byte, name string, err error) {
+	tooLarge := errs.Field(field, fmt.Sprintf("larger than %d MiB", max>>20))
+	if r.MultipartForm == nil {
+		// The file and the form's few other fields: nothing bigger is read, not even to disk.
+		r.Body = http.MaxBytesReader(nil, r.Body, max+1<<20)
+	}
 	if err := r.ParseMultipartForm(min(max, 32<<20)); err != nil {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return nil, "", tooLarge
+		}
 		return nil, "", errs.Field(field, "the upload could not be read")
 	}
 	f, hdr, err := r.FormFile(field)
@@ -260,7 +269,7 @@ func formFile(r *http.Request, field string, max int64, missing string) (data []
 		return nil, "", errs.Field(field, "the upload could not be read")
 	}
 	if int64(len(b)) > max {
-		return nil, "", errs.Field(field, fmt.Sprintf("larger than %d MiB", max>>20))
+		return nil, "", tooLarge
 	}
 	return b, hdr.Filename, nil
 }
