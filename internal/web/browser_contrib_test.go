@@ -117,6 +117,24 @@ func TestBrowserResidentContributions(t *testing.T) {
 	if got := br.text("#pension-moves tbody .amount"); got != pension.String() {
 		t.Errorf("the one pension movement %q, ledger %s", got, pension)
 	}
+	residentRows := rows
+	br.do(chromedp.Click("#logout"), chromedp.WaitVisible("#login-form"))
+
+	// The auditor looks the same person up by ID number and sees what the resident sees; an
+	// unknown ID number is answered on the same page.
+	br.login(e.http.URL, "u-auditor", testPassword)
+	br.do(chromedp.Click(`#menu a[href="/accounts"]`), chromedp.WaitVisible("#lookup-form"),
+		chromedp.SendKeys("#lookup-id", "110101199003070000"), chromedp.Click("#lookup-submit"), chromedp.WaitVisible("#problem"))
+	br.do(chromedp.SetValue("#lookup-id", e.personID), chromedp.Click("#lookup-submit"), chromedp.WaitVisible("#contrib-lines"))
+	if got := br.text("#lookup-person"); !strings.Contains(got, e.personID) {
+		t.Errorf("the look-up names %q, not %s", got, e.personID)
+	}
+	if got := br.text("#pension-balance"); got != pension.String() {
+		t.Errorf("the auditor sees pension %q, ledger %s", got, pension)
+	}
+	if got := br.text("#contrib-lines tbody"); got != residentRows {
+		t.Errorf("the auditor sees lines %q; the resident %q", got, residentRows)
+	}
 }
 
 // TestBrowserAdminStartsMonthlyRun: the administrator starts this month's run from the portal,

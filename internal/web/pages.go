@@ -124,6 +124,7 @@ var menu = []struct {
 	{"menu.staff", "/staff", auth.ManageStaff},
 	{"menu.mycard", "/card", auth.OwnECard},
 	{"menu.contributions", "/contributions", auth.ReadOwnInsurance},
+	{"menu.accounts", "/accounts", auth.ReadAccounts},
 	{"menu.bills", "/bills", auth.ReadBills},
 	{"menu.funds", "/funds", auth.ReadFunds},
 	{"menu.cards", "/cards", auth.ProduceCards},

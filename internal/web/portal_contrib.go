@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,12 +97,45 @@ func (s *Server) myContributionsPage(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "mycontrib", s.view(r, p, "mycontrib.title", &myContributions{Statement: st, Chart: accountChart(st.Lines)}))
+	return s.render(w, r, http.StatusOK, "mycontrib", s.view(r, p, "mycontrib.title", &myContributions{Statement: st, Chart: accountChart(st.Lines), Found: true}))
 }
 
+// accountsPage is the bureau's look-up of one person's contributions and personal accounts by ID
+// number: what the resident sees on their own page, for a clerk answering them at the window or an
+// auditor checking an account.
+func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	q := strings.TrimSpace(r.URL.Query().Get("id_number"))
+	data := &myContributions{Lookup: true, Query: q}
+	v := s.view(r, p, "accounts.title", data)
+	if q == "" {
+		return s.render(w, r, http.StatusOK, "mycontrib", v)
+	}
+	person, err := s.Registry.Person(r.Context(), p, q)
+	if errs.Is(err, errs.NotFound) {
+		err = errs.E(errs.NotFound, "no person with this ID number in your regions")
+		v.Problem = s.publicError(r, err)
+		return s.render(w, r, http.StatusNotFound, "mycontrib", v)
+	}
+	if err != nil {
+		return s.formError(w, r, v, "mycontrib", err)
+	}
+	st, err := s.Contrib.Statement(r.Context(), p, person.ID)
+	if err != nil {
+		return err
+	}
+	data.Statement, data.Chart, data.Found = st, accountChart(st.Lines), true
+	data.Name, data.IDNumber = person.Name, string(person.IDNumber)
+	return s.render(w, r, http.StatusOK, "mycontrib", v)
+}
+
+// myContributions is a statement page: the resident's own, or a person the bureau looked up.
 type myContributions struct {
 	contrib.Statement
-	Chart []chartBar
+	Chart          []chartBar
+	Found          bool   // a statement to show
+	Lookup         bool   // the bureau's look-up form above it
+	Query          string // the ID number asked for
+	Name, IDNumber string // whose statement the look-up found
 }
 
 // chartBar is one month's bar in the resident's chart of what went into their personal accounts.

@@ -228,6 +228,7 @@ func (s *Server) registerRoutes() {
 	s.page("POST /cards/{action}", auth.ReadCard, s.cardsAction)
 	s.page("GET /cards/batches/{id}/file", auth.ProduceCards, s.batchFile)
 	s.page("GET /contributions", auth.ReadOwnInsurance, s.myContributionsPage)
+	s.page("GET /accounts", auth.ReadAccounts, s.accountsPage)
 	s.page("GET /bills", auth.ReadBills, s.billsPage)
 	s.page("GET /funds", auth.ReadFunds, s.fundsPage)
 	s.page("POST /funds/run", auth.RunMonth, s.fundsRun)
