@@ -111,18 +111,13 @@ func (s *Service) Payments(ctx context.Context, by *auth.Principal, payer string
 	}
 	var out []PaymentRecord
 	index := map[int64]int{}
+	const latest = `SELECT id FROM payments WHERE payer = $1 ORDER BY paid_on DESC, id DESC LIMIT $2`
 	err := s.db.Read(ctx, func(tx *db.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, idem_key, amount, paid_on, recorded_at FROM payments WHERE payer = $1
-			ORDER BY paid_on DESC, id DESC LIMIT $2`, payer, limit)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
+		if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
 			var p PaymentRecord
 			var amount int64
 			var paidOn, at string
-			if err := rows.Scan(&p.ID, &p.Reference, &amount, &paidOn, &at); err != nil {
-				rows.Close()
+			if err := scan(&p.ID, &p.Reference, &amount, &paidOn, &at); err != nil {
 				return err
 			}
 			p.Amount = money.Fen(amount)
@@ -130,37 +125,22 @@ func (s *Service) Payments(ctx context.Context, by *auth.Principal, payer string
 			p.RecordedAt, _ = db.ParseTime(at)
 			index[p.ID] = len(out)
 			out = append(out, p)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(out) == 0 {
+			return nil
+		}, `SELECT id, idem_key, amount, paid_on, recorded_at FROM payments WHERE id IN (`+latest+`) ORDER BY paid_on DESC, id DESC`,
+			payer, limit); err != nil {
 			return err
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT a.payment_id, b.month, a.principal, a.fee FROM payment_allocations a
-			JOIN bills b ON b.id = a.bill_id JOIN payments p ON p.id = a.payment_id
-			WHERE p.payer = $1 AND p.id >= $2 ORDER BY a.payment_id, b.month`, payer, minID(out))
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
+		return db.EachRow(ctx, tx, func(scan func(...any) error) error {
 			var id, principal, fee int64
 			var month int
-			if err := rows.Scan(&id, &month, &principal, &fee); err != nil {
+			if err := scan(&id, &month, &principal, &fee); err != nil {
 				return err
 			}
-			if i, ok := index[id]; ok {
-				out[i].Allocations = append(out[i].Allocations, Allocation{Month: period.Month(month), Principal: money.Fen(principal), Fee: money.Fen(fee)})
-			}
-		}
-		return rows.Err()
+			i := index[id]
+			out[i].Allocations = append(out[i].Allocations, Allocation{Month: period.Month(month), Principal: money.Fen(principal), Fee: money.Fen(fee)})
+			return nil
+		}, `SELECT a.payment_id, b.month, a.principal, a.fee FROM payment_allocations a JOIN bills b ON b.id = a.bill_id
+			WHERE a.payment_id IN (`+latest+`) ORDER BY a.payment_id, b.month`, payer, limit)
 	})
 	return out, err
-}
-
-func minID(ps []PaymentRecord) int64 {
-	m := ps[0].ID
-	for _, p := range ps[1:] {
-		m = min(m, p.ID)
-	}
-	return m
 }

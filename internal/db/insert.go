@@ -163,40 +163,37 @@ func (in *Inserter) columns() (arrays []any, types []string, ok bool) {
 	for c := range nc {
 		switch kindOf(in.buf[c]) {
 		case reflect.Int:
-			a := make([]int64, in.n)
-			for r := range in.n {
-				v, ok := intOf(in.buf[r*nc+c])
-				if !ok {
-					return nil, nil, false
-				}
-				a[r] = v
-			}
-			arrays[c], types[c] = a, "bigint[]"
+			arrays[c], ok = column(in, c, intOf)
+			types[c] = "bigint[]"
 		case reflect.String:
-			a := make([]string, in.n)
-			for r := range in.n {
-				v := reflect.ValueOf(in.buf[r*nc+c])
-				if !v.IsValid() || v.Kind() != reflect.String {
-					return nil, nil, false
-				}
-				a[r] = v.String()
-			}
-			arrays[c], types[c] = a, "text[]"
+			arrays[c], ok = column(in, c, stringOf)
+			types[c] = "text[]"
 		case reflect.Bool:
-			a := make([]bool, in.n)
-			for r := range in.n {
-				v, ok := in.buf[r*nc+c].(bool)
-				if !ok {
-					return nil, nil, false
-				}
-				a[r] = v
-			}
-			arrays[c], types[c] = a, "boolean[]"
+			arrays[c], ok = column(in, c, func(v any) (bool, bool) { b, ok := v.(bool); return b, ok })
+			types[c] = "boolean[]"
 		default:
+			ok = false
+		}
+		if !ok {
 			return nil, nil, false
 		}
 	}
 	return arrays, types, true
+}
+
+// column gathers column c of the buffered rows into one slice, or reports false when a row's value
+// there is not of the column's kind.
+func column[T any](in *Inserter, c int, get func(any) (T, bool)) ([]T, bool) {
+	nc := len(in.cols)
+	a := make([]T, in.n)
+	for r := range in.n {
+		v, ok := get(in.buf[r*nc+c])
+		if !ok {
+			return nil, false
+		}
+		a[r] = v
+	}
+	return a, true
 }
 
 // kindOf folds a value's kind to Int for every signed integer (named types like money.Fen too).
@@ -210,6 +207,17 @@ func kindOf(v any) reflect.Kind {
 		return reflect.Int
 	}
 	return k
+}
+
+// stringOf returns a string of any string type; the plain type skips reflection.
+func stringOf(v any) (string, bool) {
+	if s, ok := v.(string); ok {
+		return s, true
+	}
+	if kindOf(v) != reflect.String {
+		return "", false
+	}
+	return reflect.ValueOf(v).String(), true
 }
 
 // intOf returns a signed integer of any type as int64; the common types skip reflection.
