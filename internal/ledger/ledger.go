@@ -222,26 +222,20 @@ func post(ctx context.Context, tx *db.Tx, e Entry, reverses int64) (Result, erro
 			args = append(args, p.Account, int64(p.Amount))
 		}
 		q.WriteString(") AS v WHERE ledger_accounts.code = v.column1 RETURNING ledger_accounts.code, normal, balance, no_overdraft")
-		rows, err := tx.QueryContext(ctx, q.String(), args...)
-		if err != nil {
-			return Result{}, fmt.Errorf("ledger: move balances: %w", err)
-		}
 		moved := 0
-		for rows.Next() {
+		if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
 			var code, side string
 			var bal int64
 			var protected bool
-			if err := rows.Scan(&code, &side, &bal, &protected); err != nil {
-				rows.Close()
-				return Result{}, fmt.Errorf("ledger: move balances: %w", err)
+			if err := scan(&code, &side, &bal, &protected); err != nil {
+				return err
 			}
 			moved++
 			if protected {
 				final[code] = signed(side, bal)
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		}, q.String(), args...); err != nil {
 			return Result{}, fmt.Errorf("ledger: move balances: %w", err)
 		}
 		if moved != len(chunk) {

@@ -97,7 +97,7 @@ func (s *Server) myContributionsPage(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "mycontrib", s.view(r, p, "mycontrib.title", &myContributions{Statement: st, Chart: accountChart(st.Lines), Found: true}))
+	return s.render(w, r, http.StatusOK, "mycontrib", s.view(r, p, "mycontrib.title", &myContributions{Statement: st, Chart: accountChart(st.Lines)}))
 }
 
 // accountsPage is the bureau's look-up of one person's contributions and personal accounts by ID
@@ -123,7 +123,7 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err != nil {
 		return err
 	}
-	data.Statement, data.Chart, data.Found = st, accountChart(st.Lines), true
+	data.Statement, data.Chart = st, accountChart(st.Lines)
 	data.Name, data.IDNumber = person.Name, string(person.IDNumber)
 	return s.render(w, r, http.StatusOK, "mycontrib", v)
 }
@@ -132,11 +132,13 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, p *auth.Pr
 type myContributions struct {
 	contrib.Statement
 	Chart          []chartBar
-	Found          bool   // a statement to show
 	Lookup         bool   // the bureau's look-up form above it
 	Query          string // the ID number asked for
 	Name, IDNumber string // whose statement the look-up found
 }
+
+// Found reports a statement to show: the resident's own, or the person the look-up found.
+func (m *myContributions) Found() bool { return !m.Lookup || m.IDNumber != "" }
 
 // chartBar is one month's bar in the resident's chart of what went into their personal accounts.
 type chartBar struct {
