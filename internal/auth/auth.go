@@ -87,7 +87,7 @@ type Options struct {
 	SessionTTL   time.Duration    // portal session lifetime; 0 = 12 hours
 	LoginLimit   int              // failed logins per username or address per window; 0 = 5
 	LoginWindow  time.Duration    // 0 = 15 minutes
-	Now          func() time.Time // nil = time.Now
+	Now          func() time.Time // nil = the database's clock
 	TOTPIssuer   string           // shown in authenticator apps; "" = "shebao"
 	AddrLimitMul int              // an address may fail this many times more than a username; 0 = 4
 }
@@ -118,7 +118,7 @@ func New(d *db.DB, o Options) *Service {
 		o.AddrLimitMul = 4
 	}
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = d.Now
 	}
 	if o.TOTPIssuer == "" {
 		o.TOTPIssuer = "shebao"

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/shebao/shebao/internal/apdu"
 	"github.com/shebao/shebao/internal/auth"
@@ -18,6 +17,7 @@ import (
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/ident"
 	"github.com/shebao/shebao/internal/keys"
+	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
 )
 
@@ -98,15 +98,16 @@ func simPersonalise(ctx context.Context, io IO, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--card-number: %w", err)
 	}
-	n, err := ident.ParseIDNumber(*idNumber, time.Now())
-	if err != nil {
-		return fmt.Errorf("--id-number: %w", err)
-	}
 	d, err := openDB(ctx, c)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	now := d.Now()
+	n, err := ident.ParseIDNumber(*idNumber, period.Today(now))
+	if err != nil {
+		return fmt.Errorf("--id-number: %w", err)
+	}
 	svc, err := localKeys(ctx, io, d)
 	if err != nil {
 		return err
@@ -124,7 +125,6 @@ func simPersonalise(ctx context.Context, io IO, args []string) error {
 	if n.Gender() == ident.Female {
 		gender = '2'
 	}
-	now := time.Now()
 	card, err := svc.Personalise(ctx, keys.CardSpec{CardNumber: string(cn), CardID: cardID, ChipSerial: serial, IssueDate: now,
 		ExpiryDate: now.AddDate(10, 0, 0), PIN: *pin,
 		Holder: apdu.HolderData{IDNumber: string(n), Name: *name, Gender: gender, Ethnicity: 1, BirthDate: n.BirthDate()}})

@@ -49,12 +49,10 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	defer history.Wait()       // before the database closes
 	go sweepCards(ctx, cards, log)
 
+	if err := checkInstallation(ctx, d, c.Demo); err != nil {
+		return err
+	}
 	if c.Demo {
-		if n, err := realUsers(ctx, d); err != nil {
-			return err
-		} else if n > 0 {
-			return fmt.Errorf("--demo refused: this database has %d real (non-demo) users; demo mode uses published passwords and keys", n)
-		}
 		log.Warn("DEMO MODE: loading the demo city; never use this database for real people")
 		if err := keySvc.UnsealDevelopment(ctx, demo.Custodians); err != nil {
 			return err
@@ -79,10 +77,6 @@ func runServe(ctx context.Context, io IO, args []string) error {
 			}
 			log.Info(fmt.Sprintf("demo: %d months of contributions in place (history loaded in %v)", demo.HistoryMonths, time.Since(start).Round(time.Millisecond)))
 		}()
-	} else if n, err := demoUsers(ctx, d); err != nil {
-		return err
-	} else if n > 0 {
-		return fmt.Errorf("this database holds demo data (%d demo users with published passwords); start it with --demo, or use a new database for real work", n)
 	}
 
 	if keySvc.Sealed() {

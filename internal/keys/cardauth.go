@@ -11,6 +11,7 @@ import (
 
 	"github.com/shebao/shebao/internal/apdu"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/period"
 )
 
 var errTooManyChallenges = errs.E(errs.TooMany, "too many card authentications are in progress; try again")
@@ -122,8 +123,9 @@ func (s *Service) Personalise(ctx context.Context, spec CardSpec) (*apdu.SoftCar
 	if version > 255 {
 		return nil, errors.New("keys: key version does not fit the card")
 	}
-	issuerData := apdu.IssuerData{CardID: spec.CardID, CardType: 3, Version: "3.00", IssueDate: spec.IssueDate,
-		ExpiryDate: spec.ExpiryDate, CardNumber: spec.CardNumber, KeyVersion: byte(version)}
+	// The chip holds calendar dates: Beijing's dates of the instants given (SPEC 2).
+	issuerData := apdu.IssuerData{CardID: spec.CardID, CardType: 3, Version: "3.00", IssueDate: period.Today(spec.IssueDate),
+		ExpiryDate: period.Today(spec.ExpiryDate), CardNumber: spec.CardNumber, KeyVersion: byte(version)}
 	holder, err := spec.Holder.Records()
 	if err != nil {
 		return nil, errs.Wrap(errs.Invalid, err, "the holder data does not fit the card")

@@ -51,7 +51,7 @@ func (e *testEnv) produceAndHandOut(cardID int, idNumber string) map[string]any 
 // (a wrong ID refused) → activate → temporary loss → lapse after the policy's days → formal loss →
 // replacement → the new card active and the old one cancelled; on both databases.
 func TestCardLifecycleThroughAPI(t *testing.T) {
-	clock := dbtest.NewClock(time.Now())
+	clock := dbtest.NewClock(dbtest.Now())
 	dbtest.EachWith(t, dbtest.Options{Now: clock.Now}, func(t *testing.T, d *db.DB) {
 		e := newTestEnv(t, d)
 		c := e.call(auth.Resident, "POST", "/api/v1/cards", `{"id_number":"`+e.personID+`"}`, 201)
@@ -156,7 +156,7 @@ func TestCardLifecycleThroughAPI(t *testing.T) {
 // TestECardQR: a QR code verifies once; a second scan, a scan after 60 s, a code with one changed
 // character, and the code of a card reported lost are refused.
 func TestECardQR(t *testing.T) {
-	clock := dbtest.NewClock(time.Now())
+	clock := dbtest.NewClock(dbtest.Now())
 	dbtest.EachWith(t, dbtest.Options{Now: clock.Now}, func(t *testing.T, d *db.DB) {
 		e := newTestEnv(t, d)
 		e.call(auth.Resident, "POST", "/api/v1/me/ecard", "", 409) // no active card yet
@@ -243,7 +243,7 @@ func TestMedicalCardIsForMedicalUseOnly(t *testing.T) {
 }
 
 func TestCardExtras(t *testing.T) {
-	clock := dbtest.NewClock(time.Now())
+	clock := dbtest.NewClock(dbtest.Now())
 	d := dbtest.SQLite(t, dbtest.Options{Now: clock.Now})
 	e := newTestEnv(t, d)
 	// Public progress: both numbers must match; the answer is masked; it is rate-limited.

@@ -59,7 +59,7 @@ func TestCardAuthenticationThroughAPI(t *testing.T) {
 	e := newTestEnv(t, dbtest.SQLite(t, dbtest.Options{}))
 	id, _ := apdu.ParseCardID("330100D156000005AD932A4800000001")
 	card, err := e.keys.Personalise(context.Background(), keys.CardSpec{CardNumber: "X00000019", CardID: id, PIN: "246810",
-		IssueDate: time.Now(), ExpiryDate: time.Now().AddDate(10, 0, 0),
+		IssueDate: dbtest.Now(), ExpiryDate: dbtest.Now().AddDate(10, 0, 0),
 		Holder: apdu.HolderData{IDNumber: e.personID, Name: "测试职工", Gender: '1', Ethnicity: 1, BirthDate: time.Date(1985, 1, 1, 0, 0, 0, 0, time.UTC)}})
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ func TestCardAuthenticationThroughAPI(t *testing.T) {
 	// A card with the same identity made under another issuer key (another keystore).
 	other := newTestEnv(t, dbtest.SQLite(t, dbtest.Options{}))
 	forged, err := other.keys.Personalise(context.Background(), keys.CardSpec{CardNumber: "X00000019", CardID: id, PIN: "246810",
-		IssueDate: time.Now(), ExpiryDate: time.Now().AddDate(10, 0, 0),
+		IssueDate: dbtest.Now(), ExpiryDate: dbtest.Now().AddDate(10, 0, 0),
 		Holder: apdu.HolderData{IDNumber: e.personID, Name: "测试职工", Gender: '1', Ethnicity: 1, BirthDate: time.Date(1985, 1, 1, 0, 0, 0, 0, time.UTC)}})
 	if err != nil {
 		t.Fatal(err)

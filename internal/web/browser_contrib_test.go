@@ -19,13 +19,14 @@ import (
 
 // TestBrowserBillsAndPayment: an employer three months behind sees its arrears and the late fee;
 // the clerk looks the employer up by credit code and records the money at the counter; the bill is
-// then settled.
+// then settled. The clock stands at 23:30 UTC, when Beijing is already a day ahead: the payment date
+// the page offers is Beijing's, and the rule that refuses future dates agrees with it.
 func TestBrowserBillsAndPayment(t *testing.T) {
 	br := b{t: t, ctx: newBrowser(t)}
-	clock := dbtest.NewClock(time.Now().AddDate(0, -3, 0))
+	clock := dbtest.RunningClock(lateEvening.AddDate(0, -3, 0))
 	e := newTestEnv(t, dbtest.SQLite(t, dbtest.Options{Now: clock.Now}))
 	e.billedEmployer()
-	clock.Set(time.Now())
+	clock.Set(lateEvening)
 	base := e.http.URL
 
 	br.login(base, "u-employer", testPassword)
@@ -51,6 +52,9 @@ func TestBrowserBillsAndPayment(t *testing.T) {
 	if !strings.Contains(br.text("#bills"), "已缴清") {
 		t.Fatal("the bill is not shown settled")
 	}
+	if got := br.text("#payments tbody td:first-child"); got != "2026-12-02" {
+		t.Fatalf("the payment is dated %q, not the Beijing date 2026-12-02", got)
+	}
 	br.do(chromedp.Click("#logout"), chromedp.WaitVisible("#login-form"))
 
 	// The employer sees the payment the clerk recorded, and the month it paid.
@@ -63,22 +67,23 @@ func TestBrowserBillsAndPayment(t *testing.T) {
 }
 
 // TestBrowserResidentContributions: after two months billed and the first paid, the resident's
-// page shows both months with their amounts, and balances and movements equal to the ledger's.
+// page shows both months with their amounts, and balances and movements equal to the ledger's. The
+// clock stands at 23:30 UTC, so the months and dates are Beijing's, a day ahead of UTC's.
 func TestBrowserResidentContributions(t *testing.T) {
 	br := b{t: t, ctx: newBrowser(t)}
-	clock := dbtest.NewClock(time.Now().AddDate(0, -2, 0))
+	clock := dbtest.RunningClock(lateEvening.AddDate(0, -2, 0))
 	e := newTestEnv(t, dbtest.SQLite(t, dbtest.Options{Now: clock.Now}))
 	ctx := context.Background()
 	payer := e.billedEmployer()
 	first := period.MonthOf(clock.Now())
-	clock.Set(time.Now())
+	clock.Set(lateEvening)
 	e.billedEmployer()
 	var billID, total int64
 	if err := e.db.R().QueryRowContext(ctx, "SELECT id, total FROM bills WHERE payer = $1 AND month = $2", payer, int(first)).Scan(&billID, &total); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.contrib.RecordPayment(ctx, e.principal(auth.Clerk), contrib.NewPayment{IdemKey: "R-1", Payer: payer,
-		Amount: money.Fen(total).String(), PaidOn: time.Now().Format("2006-01-02")}); err != nil {
+		Amount: money.Fen(total).String(), PaidOn: period.Today(clock.Now()).Format("2006-01-02")}); err != nil {
 		t.Fatal(err)
 	}
 	person, err := e.reg.Person(ctx, e.principal(auth.Clerk), e.personID)
@@ -102,7 +107,7 @@ func TestBrowserResidentContributions(t *testing.T) {
 		t.Errorf("medical balance on the page %q, ledger %s", got, medical)
 	}
 	rows := br.text("#contrib-lines tbody")
-	for _, m := range []period.Month{first, period.MonthOf(time.Now())} {
+	for _, m := range []period.Month{first, period.MonthOf(clock.Now())} {
 		if !strings.Contains(rows, m.String()) {
 			t.Errorf("month %s missing from %q", m, rows)
 		}
@@ -138,15 +143,17 @@ func TestBrowserResidentContributions(t *testing.T) {
 }
 
 // TestBrowserAdminStartsMonthlyRun: the administrator starts this month's run from the portal,
-// watches it finish, and sees the month's totals; a bad month is refused naming the field.
+// watches it finish, and sees the month's totals; a bad month is refused naming the field. At 23:30
+// UTC on 1 December it is already December in Beijing, and the run is recorded at Beijing's time.
 func TestBrowserAdminStartsMonthlyRun(t *testing.T) {
 	br := b{t: t, ctx: newBrowser(t)}
-	e := newTestEnv(t, dbtest.SQLite(t, dbtest.Options{}))
+	clock := dbtest.RunningClock(lateEvening)
+	e := newTestEnv(t, dbtest.SQLite(t, dbtest.Options{Now: clock.Now}))
 	base := e.http.URL
 	br.login(base, "u-admin", testPassword)
 	br.do(chromedp.Click(`#menu a[href="/funds"]`), chromedp.WaitVisible("#run-form"))
 	br.do(chromedp.SetValue("#run-month", "2026-13"), chromedp.Click("#start-run"), chromedp.WaitVisible(".field-problem"))
-	month := period.MonthOf(time.Now()).String()
+	month := period.MonthOf(clock.Now()).String()
 	br.do(chromedp.SetValue("#run-month", month), chromedp.Click("#start-run"), chromedp.WaitVisible("#live-runs"))
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(br.text("#live-runs"), "已完成") {
@@ -165,5 +172,8 @@ func TestBrowserAdminStartsMonthlyRun(t *testing.T) {
 	}
 	if runs := br.text("#runs"); !strings.Contains(runs, "u-admin") || !strings.Contains(runs, "已完成") || !strings.Contains(runs, fmt.Sprintf("%d / %d", bills, payers)) {
 		t.Fatalf("the run is not recorded with its %d of %d payers billed: %q", bills, payers, runs)
+	}
+	if started := br.text("#runs td:nth-child(4)"); !strings.HasPrefix(started, "2026-12-02 07:3") {
+		t.Fatalf("the run started at %q, not at Beijing's 2026-12-02 07:3x", started)
 	}
 }

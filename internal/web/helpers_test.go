@@ -47,8 +47,9 @@ type testEnv struct {
 	employerUSCC string
 	personID     string
 	seq          atomic.Int64
-	answers      strings.Builder // every response body, for tests that scan what the API revealed
-	scratch      string          // a value a route case's path function hands to its body function
+	answers      strings.Builder            // every response body, for tests that scan what the API revealed
+	scratch      string                     // a value a route case's path function hands to its body function
+	portal       map[auth.Role]*http.Client // logged-in portal clients of page()
 }
 
 func newTestEnv(t *testing.T, d *db.DB) *testEnv {

@@ -40,8 +40,8 @@ func TestNoPlaintextKeyInDatabaseLogsOrAnswers(t *testing.T) {
 		t.Fatal(err)
 	}
 	cardID, _ := apdu.ParseCardID("330100D156000005AD932A4800000042")
-	card, err := e.keys.Personalise(ctx, keys.CardSpec{CardNumber: "188347080", CardID: cardID, PIN: "135790", IssueDate: time.Now(),
-		ExpiryDate: time.Now().AddDate(10, 0, 0), Holder: apdu.HolderData{IDNumber: e.personID, Name: "测试", Gender: '1', Ethnicity: 1,
+	card, err := e.keys.Personalise(ctx, keys.CardSpec{CardNumber: "188347080", CardID: cardID, PIN: "135790", IssueDate: dbtest.Now(),
+		ExpiryDate: dbtest.Now().AddDate(10, 0, 0), Holder: apdu.HolderData{IDNumber: e.personID, Name: "测试", Gender: '1', Ethnicity: 1,
 			BirthDate: time.Date(1985, 1, 1, 0, 0, 0, 0, time.UTC)}})
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/money"
+	"github.com/shebao/shebao/internal/period"
 )
 
 // pages holds one parsed template set per page: the shared layout plus the page's own file.
@@ -21,7 +22,10 @@ type pages struct {
 }
 
 var templateFuncs = template.FuncMap{
-	"date": func(t time.Time) string { return t.In(shanghai).Format("2006-01-02 15:04") },
+	// Every time and date a person reads is Beijing's (SPEC 2): "date" an instant to the minute,
+	// "day" its business date. A calendar date held as midnight UTC (period.Today) keeps its day.
+	"date": func(t time.Time) string { return t.In(period.Shanghai).Format("2006-01-02 15:04") },
+	"day":  func(t time.Time) string { return t.In(period.Shanghai).Format("2006-01-02") },
 	"yuan": func(f money.Fen) string { return f.String() },
 	"list": func(xs ...string) []string { return xs },
 	"seq": func(from, to int) []int {
@@ -32,15 +36,6 @@ var templateFuncs = template.FuncMap{
 		return out
 	},
 }
-
-// shanghai is the time zone of business dates (SPEC 2). Falls back to a fixed +08:00 where the
-// system has no zone database.
-var shanghai = func() *time.Location {
-	if l, err := time.LoadLocation("Asia/Shanghai"); err == nil {
-		return l
-	}
-	return time.FixedZone("CST", 8*3600)
-}()
 
 func parsePages() (*pages, error) {
 	names, err := fs.Glob(assets, "templates/*.html")
@@ -203,10 +198,13 @@ func safeNext(next string) string {
 func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, expires time.Time) {
 	c := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: s.SecureCookies || r.TLS != nil}
+	// Max-Age, not Expires: a lifetime the browser counts from when it gets the cookie, so a
+	// browser whose clock disagrees with the server's neither drops a new session nor keeps an
+	// old one.
 	if expires.IsZero() {
 		c.MaxAge = -1
-	} else {
-		c.Expires = expires
+	} else if c.MaxAge = int(expires.Sub(s.Now()).Seconds()); c.MaxAge <= 0 {
+		c.MaxAge = -1
 	}
 	http.SetCookie(w, c)
 }

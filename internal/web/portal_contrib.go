@@ -32,7 +32,7 @@ type billsPage struct {
 }
 
 func (s *Server) billsView(r *http.Request, p *auth.Principal, query string) (*View, error) {
-	data := &billsPage{Query: query, CanPay: p.Can(auth.RecordPayment), Today: s.Now().Format("2006-01-02")}
+	data := &billsPage{Query: query, CanPay: p.Can(auth.RecordPayment), Today: period.Today(s.Now()).Format("2006-01-02")}
 	v := s.view(r, p, "bills.title", data)
 	payer := ownPayer(p)
 	if query != "" {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/card"
@@ -53,7 +52,7 @@ var apiCases = map[string]routeCase{
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		code, err := auth.TOTPCode(setup.Secret, time.Now())
+		code, err := auth.TOTPCode(setup.Secret, e.db.Now())
 		if err != nil {
 			e.t.Fatal(err)
 		}

@@ -45,7 +45,7 @@ type Deps struct {
 	Log           *slog.Logger
 	SecureCookies bool
 	Version       string
-	Now           func() time.Time
+	Now           func() time.Time // nil = the database's clock
 }
 
 // Server handles every HTTP request.
@@ -73,7 +73,7 @@ type Route struct {
 // start-up, not on the first request.
 func New(d Deps) (*Server, error) {
 	if d.Now == nil {
-		d.Now = time.Now
+		d.Now = d.DB.Now // the one clock: what a page shows agrees with what was written
 	}
 	s := &Server{Deps: d, mux: http.NewServeMux(), publicLimit: auth.NewLimiter(20, 10*time.Minute, d.Now)}
 	var err error

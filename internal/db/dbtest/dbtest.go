@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -21,9 +22,32 @@ import (
 // EnvPostgres names the variable holding the PostgreSQL server URL for tests.
 const EnvPostgres = "SHEBAO_TEST_POSTGRES_URL"
 
+// EnvNow names the variable that moves the tests' clock: an RFC 3339 instant at which the suite
+// starts (e.g. 2026-12-01T23:30:00Z, when the UTC and the Beijing dates differ), running on from
+// there. Unset, the tests run at the real time.
+const EnvNow = "SHEBAO_TEST_NOW"
+
+// offset is how far SHEBAO_TEST_NOW moves the clock. A value that does not parse stops the suite:
+// tests that silently ran at the real time would prove nothing.
+var offset = func() time.Duration {
+	v := os.Getenv(EnvNow)
+	if v == "" {
+		return 0
+	}
+	start, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		panic(fmt.Sprintf("dbtest: %s=%q is not an RFC 3339 time: %v", EnvNow, v, err))
+	}
+	return time.Until(start)
+}()
+
+// Now is the tests' wall clock: the real time, moved by SHEBAO_TEST_NOW when that is set. Every
+// test that needs "now" takes it from here (or from a Clock), never from time.Now.
+func Now() time.Time { return time.Now().Add(offset) }
+
 // Options adjust the database a test gets.
 type Options struct {
-	Now func() time.Time // the clock; nil means time.Now
+	Now func() time.Time // the clock; nil means dbtest.Now
 }
 
 // Each runs fn once per available engine, as a subtest named after the engine.
@@ -44,7 +68,7 @@ func EachWith(t *testing.T, o Options, fn func(t *testing.T, d *db.DB)) {
 // SQLite returns a migrated database in a new file under t.TempDir().
 func SQLite(tb testing.TB, o Options) *db.DB {
 	tb.Helper()
-	d, err := db.Open(context.Background(), db.Options{URL: "sqlite:" + filepath.Join(tb.TempDir(), db.FileName), Now: o.Now})
+	d, err := db.Open(context.Background(), db.Options{URL: "sqlite:" + filepath.Join(tb.TempDir(), db.FileName), Now: o.clock()})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -89,7 +113,7 @@ func PostgresURL(tb testing.TB) string {
 // Postgres returns a migrated database in a schema of its own.
 func Postgres(tb testing.TB, o Options) *db.DB {
 	tb.Helper()
-	d, err := db.Open(context.Background(), db.Options{URL: PostgresURL(tb), Now: o.Now, MaxReaders: 4})
+	d, err := db.Open(context.Background(), db.Options{URL: PostgresURL(tb), Now: o.clock(), MaxReaders: 4})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -105,19 +129,36 @@ func migrate(tb testing.TB, d *db.DB) {
 	}
 }
 
-// Clock is a settable clock for tests, safe for concurrent use.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
+func (o Options) clock() func() time.Time {
+	if o.Now == nil {
+		return Now
+	}
+	return o.Now
 }
 
-// NewClock starts a clock at t.
+// Clock is a settable clock for tests, safe for concurrent use. A stopped clock (NewClock) shows
+// the same instant until moved; a running one (RunningClock) moves on with real time from where it
+// was set, for journeys through pages where sessions, rate limits and QR codes see time pass.
+type Clock struct {
+	mu      sync.Mutex
+	t       time.Time
+	running bool
+	setAt   time.Time // real time when t was set, for a running clock
+}
+
+// NewClock starts a stopped clock at t.
 func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// RunningClock starts a clock at t that runs on with real time.
+func RunningClock(t time.Time) *Clock { return &Clock{t: t, running: true, setAt: time.Now()} }
 
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.running {
+		return c.t.Add(time.Since(c.setAt))
+	}
 	return c.t
 }
 
@@ -132,5 +173,5 @@ func (c *Clock) Advance(d time.Duration) {
 func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.t = t
+	c.t, c.setAt = t, time.Now()
 }
