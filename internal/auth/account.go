@@ -9,8 +9,11 @@ import (
 	"github.com/shebao/shebao/internal/errs"
 )
 
-// ChangePassword sets a new password for the principal after checking the current one.
-func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string) error {
+// ChangePassword sets a new password for the principal after checking the current one, and ends
+// every other session of the account (keep is the session to keep: the cookie value of the one
+// making the change, or "" when it comes over the API). Its API tokens stay: they are separate
+// credentials the holder manages on their own.
+func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next, keep string) error {
 	var hash string
 	if err := s.db.R().QueryRowContext(ctx, "SELECT password_hash FROM users WHERE id = $1", p.ID).Scan(&hash); err != nil {
 		return fmt.Errorf("auth: change password: %w", err)
@@ -18,18 +21,24 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	if ok, err := CheckPassword(hash, current); err != nil || !ok {
 		return errs.Field("current_password", "does not match")
 	}
-	if len([]rune(next)) < MinPasswordLen {
-		return errs.Field("new_password", fmt.Sprintf("at least %d characters", MinPasswordLen))
+	if err := CheckStrength(next, p.Username, p.DisplayName); err != nil {
+		return errs.Field("new_password", err.Error())
 	}
 	newHash, err := HashPassword(next)
 	if err != nil {
 		return err
 	}
+	defer s.sessions.dropUser(p.ID)
 	return s.db.Write(ctx, func(tx *db.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3", newHash, db.FormatTime(tx.Now), p.ID); err != nil {
 			return fmt.Errorf("auth: change password: %w", err)
 		}
-		return audit.Record(ctx, tx, p.Actor(), "user.password", "user:"+p.Username, firstRegion(p.User), nil)
+		res, err := tx.ExecContext(ctx, "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2", p.ID, hashToken(keep))
+		if err != nil {
+			return fmt.Errorf("auth: change password: %w", err)
+		}
+		ended, _ := res.RowsAffected()
+		return audit.Record(ctx, tx, p.Actor(), "user.password", "user:"+p.Username, firstRegion(p.User), map[string]int64{"sessions_ended": ended})
 	})
 }
 
@@ -43,8 +52,12 @@ type TOTPSetup struct {
 // code from the app, so a mistyped secret cannot lock anyone out.
 func (s *Service) BeginTOTP(ctx context.Context, p *Principal) (TOTPSetup, error) {
 	secret := NewTOTPSecret()
-	err := s.db.Write(ctx, func(tx *db.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE users SET totp_pending = $1, updated_at = $2 WHERE id = $3", secret, db.FormatTime(tx.Now), p.ID)
+	sealed, err := s.sealSecret(secret)
+	if err != nil {
+		return TOTPSetup{}, err
+	}
+	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE users SET totp_pending = $1, updated_at = $2 WHERE id = $3", sealed, db.FormatTime(tx.Now), p.ID)
 		if err != nil {
 			return fmt.Errorf("auth: totp: %w", err)
 		}
@@ -66,13 +79,19 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string) er
 	if pending == "" {
 		return errs.E(errs.Conflict, "no TOTP setup is in progress; start one first")
 	}
-	if !CheckTOTP(pending, code, s.now()) {
+	plain, err := s.openSecret(pending)
+	if err != nil {
+		return err
+	}
+	step, ok := MatchTOTP(plain, code, s.now())
+	if !ok {
 		return errs.Field("code", "does not match the authenticator app")
 	}
 	s.sessions.dropUser(p.ID)
 	return s.db.Write(ctx, func(tx *db.Tx) error {
-		if _, err := tx.ExecContext(ctx, "UPDATE users SET totp_secret = totp_pending, totp_pending = '', updated_at = $1 WHERE id = $2",
-			db.FormatTime(tx.Now), p.ID); err != nil {
+		// The confirming code's step counts as used, so it cannot log in a second time.
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET totp_secret = totp_pending, totp_pending = '', totp_last_step = $1, updated_at = $2 WHERE id = $3",
+			step, db.FormatTime(tx.Now), p.ID); err != nil {
 			return fmt.Errorf("auth: totp: %w", err)
 		}
 		return audit.Record(ctx, tx, p.Actor(), "user.totp_on", "user:"+p.Username, firstRegion(p.User), nil)

@@ -16,23 +16,38 @@ func TestChangePassword(t *testing.T) {
 		p := principal(alice)
 		const next = "a new and longer password"
 
-		err := e.svc.ChangePassword(e.ctx, p, "not my password", next)
+		err := e.svc.ChangePassword(e.ctx, p, "not my password", next, "")
 		wantFields(t, err, "current_password")
-		err = e.svc.ChangePassword(e.ctx, p, "", next)
+		err = e.svc.ChangePassword(e.ctx, p, "", next, "")
 		wantFields(t, err, "current_password")
-		err = e.svc.ChangePassword(e.ctx, p, pw, "short")
+		err = e.svc.ChangePassword(e.ctx, p, pw, "short", "")
 		wantFields(t, err, "new_password")
-		err = e.svc.ChangePassword(e.ctx, p, pw, "123456789")
+		err = e.svc.ChangePassword(e.ctx, p, pw, "123456789", "")
 		wantFields(t, err, "new_password")
 		// None of the refusals changed anything.
 		if _, err := e.svc.Login(e.ctx, "alice", pw, "", "192.0.2.1"); err != nil {
 			t.Fatalf("old password after refused changes: %v", err)
 		}
 
-		if err := e.svc.ChangePassword(e.ctx, p, pw, next); err != nil {
+		kept, _, err := e.svc.StartSession(e.ctx, alice, "here")
+		if err != nil {
 			t.Fatal(err)
 		}
-		if en := e.lastAudit(t); en.Action != "user.password" || en.Object != "user:alice" || en.Actor != "alice" || en.Region != "110000" || en.Detail != "{}" {
+		other, _, err := e.svc.StartSession(e.ctx, alice, "elsewhere")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.ChangePassword(e.ctx, p, pw, next, kept); err != nil {
+			t.Fatal(err)
+		}
+		// The session that changed it stays; every other one ends.
+		if _, err := e.svc.SessionUser(e.ctx, kept); err != nil {
+			t.Errorf("the changing session ended: %v", err)
+		}
+		if _, err := e.svc.SessionUser(e.ctx, other); errs.CodeOf(err) != errs.Unauthorized {
+			t.Errorf("another session survived the password change: %v", err)
+		}
+		if en := e.lastAudit(t); en.Action != "user.password" || en.Object != "user:alice" || en.Actor != "alice" || en.Region != "110000" || en.Detail != `{"sessions_ended":1}` {
 			t.Errorf("audit entry = %+v", en)
 		}
 		if _, err := e.svc.Login(e.ctx, "alice", next, "", "192.0.2.1"); err != nil {
@@ -41,10 +56,10 @@ func TestChangePassword(t *testing.T) {
 		_, err = e.svc.Login(e.ctx, "alice", pw, "", "192.0.2.1")
 		wantCode(t, err, errs.Unauthorized)
 		// The current password is now the new one.
-		err = e.svc.ChangePassword(e.ctx, p, pw, "yet another password")
+		err = e.svc.ChangePassword(e.ctx, p, pw, "yet another password", "")
 		wantFields(t, err, "current_password")
 		// Ten characters of any script are enough.
-		if err := e.svc.ChangePassword(e.ctx, p, next, "社会保险卡的新密码啊"); err != nil {
+		if err := e.svc.ChangePassword(e.ctx, p, next, "社会保险卡的新密码啊", ""); err != nil {
 			t.Fatalf("ten-character Chinese password: %v", err)
 		}
 		if _, err := e.svc.Login(e.ctx, "alice", "社会保险卡的新密码啊", "", "192.0.2.1"); err != nil {
@@ -134,6 +149,10 @@ func TestTOTP(t *testing.T) {
 		wantCode(t, err, errs.Unauthorized)
 		_, err = e.svc.Login(e.ctx, "alice", "wrong password", code(setup.Secret, now), "192.0.2.1")
 		wantCode(t, err, errs.Unauthorized)
+		// The code that confirmed the setup is spent: it does not log in.
+		_, err = e.svc.Login(e.ctx, "alice", pw, code(setup.Secret, now), "192.0.2.1")
+		wantCode(t, err, errs.Unauthorized)
+		e.clock.Advance(30 * time.Second)
 		got, err := e.svc.Login(e.ctx, "alice", pw, code(setup.Secret, e.clock.Now()), "192.0.2.1")
 		if err != nil {
 			t.Fatalf("Login with the code: %v", err)
@@ -141,14 +160,23 @@ func TestTOTP(t *testing.T) {
 		if !got.TOTP || got.ID != alice.ID {
 			t.Errorf("Login = %+v", got)
 		}
-		// Thirty seconds on, the previous step's code is still accepted; ninety seconds on it is not.
-		e.clock.Advance(30 * time.Second)
-		if _, err := e.svc.Login(e.ctx, "alice", pw, code(setup.Secret, now), "192.0.2.1"); err != nil {
-			t.Errorf("code of the previous step: %v", err)
-		}
-		e.clock.Advance(60 * time.Second)
-		_, err = e.svc.Login(e.ctx, "alice", pw, code(setup.Secret, now), "192.0.2.1")
+		// A code works once: the same code again, a moment later, is refused.
+		_, err = e.svc.Login(e.ctx, "alice", pw, code(setup.Secret, e.clock.Now()), "192.0.2.1")
 		wantCode(t, err, errs.Unauthorized)
+		// Thirty seconds on, an unused code of the previous step would still be accepted; the
+		// used one is not; the current step's is.
+		used := code(setup.Secret, e.clock.Now())
+		e.clock.Advance(30 * time.Second)
+		_, err = e.svc.Login(e.ctx, "alice", pw, used, "192.0.2.1")
+		wantCode(t, err, errs.Unauthorized)
+		if _, err := e.svc.Login(e.ctx, "alice", pw, code(setup.Secret, e.clock.Now()), "192.0.2.1"); err != nil {
+			t.Errorf("code of the current step: %v", err)
+		}
+		// Ninety seconds on, a code is out of its window.
+		e.clock.Advance(60 * time.Second)
+		_, err = e.svc.Login(e.ctx, "alice", pw, code(setup.Secret, e.clock.Now().Add(-90*time.Second)), "192.0.2.1")
+		wantCode(t, err, errs.Unauthorized)
+		e.clock.Advance(30 * time.Second)
 
 		// A new offer does not replace the secret in use until it is confirmed.
 		setup2, err := e.svc.BeginTOTP(e.ctx, p)
@@ -161,9 +189,11 @@ func TestTOTP(t *testing.T) {
 		if _, err := e.svc.Login(e.ctx, "alice", pw, code(setup.Secret, e.clock.Now()), "192.0.2.1"); err != nil {
 			t.Errorf("old secret while a new one is offered: %v", err)
 		}
+		e.clock.Advance(30 * time.Second)
 		if err := e.svc.ConfirmTOTP(e.ctx, p, code(setup2.Secret, e.clock.Now())); err != nil {
 			t.Fatal(err)
 		}
+		e.clock.Advance(30 * time.Second)
 		if _, err := e.svc.Login(e.ctx, "alice", pw, code(setup2.Secret, e.clock.Now()), "192.0.2.1"); err != nil {
 			t.Errorf("new secret after confirming: %v", err)
 		}

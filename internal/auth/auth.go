@@ -9,6 +9,7 @@ package auth
 
 import (
 	"context"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
@@ -25,6 +26,7 @@ import (
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/notify"
 )
 
 // User is an account.
@@ -41,6 +43,10 @@ type User struct {
 	EmployerID  int64 // the employer an employer-role login acts for; 0 for other roles
 	TOTP        bool  // a second factor is required at login
 	CreatedAt   time.Time
+	CreatedBy   string // the account that created this one in the portal or API; "" = the console
+	ApprovedBy  string // the second administrator who vouched for a staff account made in the portal
+	State       State
+	Phone       string // where one-time codes go; "" for console-made accounts without one
 }
 
 // Has reports whether the user holds role.
@@ -90,6 +96,9 @@ type Options struct {
 	Now          func() time.Time // nil = the database's clock
 	TOTPIssuer   string           // shown in authenticator apps; "" = "shebao"
 	AddrLimitMul int              // an address may fail this many times more than a username; 0 = 4
+	// SecretKey seals the TOTP secrets at rest (SecretKeyLen bytes, from the server's secret-key
+	// file). nil = a random key for this process only, for tests and tools that never restart.
+	SecretKey []byte
 }
 
 // Service is the auth capability.
@@ -101,6 +110,7 @@ type Service struct {
 	byUser   *Limiter
 	byAddr   *Limiter
 	sessions sessionCache
+	aead     cipher.AEAD // seals TOTP secrets
 }
 
 // New returns a Service over d.
@@ -123,10 +133,22 @@ func New(d *db.DB, o Options) *Service {
 	if o.TOTPIssuer == "" {
 		o.TOTPIssuer = "shebao"
 	}
+	key := o.SecretKey
+	if key == nil {
+		key = make([]byte, SecretKeyLen)
+		if _, err := rand.Read(key); err != nil {
+			panic(err)
+		}
+	}
+	aead, err := newSecretAEAD(key)
+	if err != nil {
+		panic(err) // the command line checks the key file's length before it gets here
+	}
 	return &Service{
 		db: d, now: o.Now, ttl: o.SessionTTL, issuer: o.TOTPIssuer,
 		byUser: NewLimiter(o.LoginLimit, o.LoginWindow, o.Now),
 		byAddr: NewLimiter(o.LoginLimit*o.AddrLimitMul, o.LoginWindow, o.Now),
+		aead:   aead,
 	}
 }
 
@@ -145,21 +167,46 @@ type NewUser struct {
 	Role        Role
 	Also        []Role // further roles; only the window roles clerk, reviewer and card_officer combine
 	Regions     []string
-	Password    string // "" = generate one and return it
+	Password    string // console only: "" = generate one and return it
+	Phone       string // required in the portal and API: the holder's mobile, where their code goes
 	Demo        bool
 	PersonID    int64 // required for a resident login made for a registered person
 	EmployerID  int64 // required for an employer's HR operator
 }
 
-// CreateUser creates an account and returns it with its password (the generated one, or the one
-// given). by is the admin doing it, or nil for the command line, which is trusted like the database.
-// An admin may create users only in their own regions.
+// CreateUser creates an account. by is the administrator doing it in the portal or the API, or nil
+// for the server's console (shebao user add, the demo loader), which is trusted like the database.
+//
+// From the console the account is active at once and its password (the one given, or a generated
+// one) is returned to show once. From the portal nobody learns the password: a staff account
+// (clerk, reviewer, card officer, custodian, auditor, administrator) waits for a second,
+// independent administrator's approval — a custodian also for existing custodians' — and then, like
+// every other account, its holder sets a password with a one-time code sent to the phone given
+// here (docs/security.md). An admin may create users only in their own regions.
 func (s *Service) CreateUser(ctx context.Context, by *Principal, who audit.Actor, nu NewUser) (User, string, error) {
 	if by != nil {
 		if err := by.Require(CreateUser); err != nil {
 			return User{}, "", err
 		}
 	}
+	return s.createAccount(ctx, by, who, nu)
+}
+
+// CreateLogin makes the portal login of a registered person (a resident) or of an employer's HR
+// operator, for the clerk at the window. Like every account made in the portal, its holder sets the
+// password with a one-time code sent to the phone on file.
+func (s *Service) CreateLogin(ctx context.Context, by *Principal, nu NewUser) (User, error) {
+	if err := by.Require(CreateLogin); err != nil {
+		return User{}, err
+	}
+	if nu.Role != Resident && nu.Role != Employer || len(nu.Also) > 0 {
+		return User{}, errs.Field("role", "the window makes resident and employer logins only")
+	}
+	u, _, err := s.createAccount(ctx, by, by.Actor(), nu)
+	return u, err
+}
+
+func (s *Service) createAccount(ctx context.Context, by *Principal, who audit.Actor, nu NewUser) (User, string, error) {
 	f := errs.Fields{}
 	nu.Username = strings.TrimSpace(nu.Username)
 	if !usernameRE.MatchString(nu.Username) {
@@ -189,11 +236,29 @@ func (s *Service) CreateUser(ctx context.Context, by *Principal, who audit.Actor
 	if (nu.PersonID != 0 && nu.Role != Resident) || (nu.EmployerID != 0 && nu.Role != Employer) {
 		f.Add("role", "a person's login is a resident, an employer's login is an employer")
 	}
+	nu.Phone = strings.TrimSpace(nu.Phone)
+	if nu.Phone != "" && !notify.ValidMobile(nu.Phone) {
+		f.Add("phone", "a mobile number of 11 digits, like 13800000000")
+	}
 	password := nu.Password
-	if password == "" {
+	state := Active
+	if by != nil {
+		// The portal never sets or shows another person's password.
+		if nu.Password != "" {
+			f.Add("password", "the account's holder sets the password with the code sent to their phone; leave it out")
+		}
+		if nu.Phone == "" {
+			f.Add("phone", "required: the account's holder gets their one-time code on this phone")
+		}
+		password = GeneratePassword() // unusable: nobody ever sees it
+		state = Invited
+		if slices.ContainsFunc(append([]Role{nu.Role}, nu.Also...), Role.Staff) {
+			state = Pending
+		}
+	} else if password == "" {
 		password = GeneratePassword()
-	} else if len([]rune(password)) < MinPasswordLen {
-		f.Add("password", fmt.Sprintf("at least %d characters", MinPasswordLen))
+	} else if err := CheckStrength(password, nu.Username, nu.DisplayName); err != nil {
+		f.Add("password", err.Error())
 	}
 	if err := f.Err(); err != nil {
 		return User{}, "", err
@@ -202,14 +267,21 @@ func (s *Service) CreateUser(ctx context.Context, by *Principal, who audit.Actor
 	if err != nil {
 		return User{}, "", err
 	}
+	createdBy := ""
+	if by != nil {
+		createdBy = by.Username
+	}
 	regions := slices.Compact(slices.Sorted(slices.Values(nu.Regions)))
 	var u User
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		now := db.FormatTime(tx.Now)
-		err := tx.QueryRowContext(ctx, `INSERT INTO users(username, display_name, role, password_hash, demo, created_at, updated_at, person_id, employer_id)
-			VALUES($1, $2, $3, $4, $5, $6, $6, $7, $8) RETURNING id`, nu.Username, nu.DisplayName, string(nu.Role), hash, nu.Demo, now,
-			nullID(nu.PersonID), nullID(nu.EmployerID)).Scan(&u.ID)
+		err := tx.QueryRowContext(ctx, `INSERT INTO users(username, display_name, role, password_hash, demo, created_at, updated_at, person_id, employer_id,
+			created_by, state, phone) VALUES($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11) RETURNING id`, nu.Username, nu.DisplayName, string(nu.Role), hash, nu.Demo, now,
+			nullID(nu.PersonID), nullID(nu.EmployerID), createdBy, string(state), nu.Phone).Scan(&u.ID)
 		if db.IsUniqueViolation(err) {
+			if nu.PersonID != 0 && s.personHasLogin(ctx, tx, nu.PersonID) {
+				return errs.E(errs.Conflict, "this person already has an online account; if they cannot log in, reset it at the window with their ID card")
+			}
 			return errs.E(errs.Conflict, "username %q is taken", nu.Username)
 		}
 		if err != nil {
@@ -226,31 +298,46 @@ func (s *Service) CreateUser(ctx context.Context, by *Principal, who audit.Actor
 			}
 		}
 		u = User{ID: u.ID, Username: nu.Username, DisplayName: nu.DisplayName, Role: nu.Role, Roles: append([]Role{nu.Role}, nu.Also...), Regions: regions, Demo: nu.Demo,
-			PersonID: nu.PersonID, EmployerID: nu.EmployerID, CreatedAt: tx.Now}
-		return audit.Record(ctx, tx, who, "user.create", "user:"+nu.Username, regions[0],
-			map[string]any{"role": nu.Role, "also": nu.Also, "regions": regions, "demo": nu.Demo})
+			PersonID: nu.PersonID, EmployerID: nu.EmployerID, CreatedAt: tx.Now, CreatedBy: createdBy, State: state, Phone: nu.Phone}
+		if err := audit.Record(ctx, tx, who, "user.create", "user:"+nu.Username, regions[0],
+			map[string]any{"role": nu.Role, "also": nu.Also, "regions": regions, "demo": nu.Demo, "state": state}); err != nil {
+			return err
+		}
+		if state == Invited {
+			return s.invite(ctx, tx, u)
+		}
+		return nil
 	})
 	if err != nil {
 		return User{}, "", err
 	}
+	if by != nil {
+		return u, "", nil
+	}
 	return u, password, nil
+}
+
+func (s *Service) personHasLogin(ctx context.Context, r db.Reader, personID int64) bool {
+	var n int
+	return r.QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE person_id = $1", personID).Scan(&n) == nil && n > 0
 }
 
 // userColumns lists what scanUser reads, each qualified with prefix ("" or "u.").
 func userColumns(p string) string {
 	return strings.NewReplacer("$.", p).Replace("$.id, $.username, $.display_name, $.role, $.disabled, $.demo, $.totp_secret <> '', " +
-		"$.created_at, COALESCE($.person_id, 0), COALESCE($.employer_id, 0)")
+		"$.created_at, COALESCE($.person_id, 0), COALESCE($.employer_id, 0), $.created_by, $.approved_by, $.state, $.phone")
 }
 
 // scanUser reads userColumns and then any extra columns the query selected after them.
 func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
-	var role, created string
-	dest := append([]any{&u.ID, &u.Username, &u.DisplayName, &role, &u.Disabled, &u.Demo, &u.TOTP, &created, &u.PersonID, &u.EmployerID}, extra...)
+	var role, created, state string
+	dest := append([]any{&u.ID, &u.Username, &u.DisplayName, &role, &u.Disabled, &u.Demo, &u.TOTP, &created, &u.PersonID, &u.EmployerID,
+		&u.CreatedBy, &u.ApprovedBy, &state, &u.Phone}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return User{}, err
 	}
-	u.Role = Role(role)
+	u.Role, u.State = Role(role), State(state)
 	u.CreatedAt, _ = db.ParseTime(created)
 	return u, nil
 }
@@ -324,25 +411,26 @@ func (s *Service) ListUsers(ctx context.Context, by *Principal) ([]User, error) 
 	if err := by.Require(ListUsers); err != nil {
 		return nil, err
 	}
+	return s.listUsers(ctx, by, "")
+}
+
+// listUsers reads the accounts that match where (a WHERE clause over users, or "") and share a
+// region with the principal.
+func (s *Service) listUsers(ctx context.Context, by *Principal, where string) ([]User, error) {
 	var out []User
 	err := s.db.Read(ctx, func(tx *db.Tx) error {
-		rows, err := tx.QueryContext(ctx, "SELECT "+userColumns("")+" FROM users ORDER BY username")
-		if err != nil {
-			return fmt.Errorf("auth: list users: %w", err)
-		}
-		defer rows.Close()
 		var all []User
-		for rows.Next() {
-			u, err := scanUser(rows)
+		err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
+			u, err := scanUser(scanFunc(scan))
 			if err != nil {
 				return err
 			}
 			all = append(all, u)
+			return nil
+		}, "SELECT "+userColumns("")+" FROM users "+where+" ORDER BY username")
+		if err != nil {
+			return fmt.Errorf("auth: list users: %w", err)
 		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		rows.Close()
 		for i := range all {
 			if err := s.loadRegions(ctx, tx, &all[i]); err != nil {
 				return err
@@ -355,6 +443,11 @@ func (s *Service) ListUsers(ctx context.Context, by *Principal) ([]User, error) 
 	})
 	return out, err
 }
+
+// scanFunc lets a db.EachRow scan function stand where a row is expected.
+type scanFunc func(...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
 
 // SetDisabled disables or re-enables an account in the admin's regions. Disabling ends the user's
 // sessions and stops their tokens from working.
@@ -415,11 +508,34 @@ func (s *Service) Login(ctx context.Context, username, password, totp, addr stri
 	if err != nil {
 		return User{}, err
 	}
-	if !ok || u.Disabled {
+	if !ok || u.Disabled || u.State != Active {
 		return fail()
 	}
-	if secret != "" && !CheckTOTP(secret, totp, s.now()) {
-		return fail()
+	if secret != "" {
+		plain, err := s.openSecret(secret)
+		if err != nil {
+			return User{}, err
+		}
+		step, ok := MatchTOTP(plain, totp, s.now())
+		if !ok {
+			return fail()
+		}
+		// A code works once: the step is taken only if it is later than the last one used, in one
+		// statement, so a code seen over a shoulder or replayed by a second request is refused.
+		var taken int64
+		if err := s.db.Write(ctx, func(tx *db.Tx) error {
+			res, err := tx.ExecContext(ctx, "UPDATE users SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1", step, u.ID)
+			if err != nil {
+				return err
+			}
+			taken, err = res.RowsAffected()
+			return err
+		}); err != nil {
+			return User{}, fmt.Errorf("auth: login: %w", err)
+		}
+		if taken != 1 {
+			return fail()
+		}
 	}
 	s.byUser.Reset(uKey)
 	return u, s.loadRegions(ctx, s.db.R(), &u)

@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
+	"github.com/trustelem/zxcvbn"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -92,4 +94,25 @@ func GeneratePassword() string {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
 	return string(b)
+}
+
+// MinPasswordScore is the zxcvbn score (0–4) a chosen password must reach: 3 is "safely
+// unguessable: moderate protection from an offline slow-hash scenario" (about 10^8 guesses and
+// more), which argon2id at our parameters makes an offline attack on one stolen hash take years.
+const MinPasswordScore = 3
+
+// CheckStrength refuses a password that is short or easy to guess: common passwords, keyboard
+// runs, repeats, dates, and the account's own name, by the zxcvbn estimator (Dropbox's, which
+// knows the common-password and name lists).
+func CheckStrength(password string, userInputs ...string) error {
+	if utf8.RuneCountInString(password) < MinPasswordLen {
+		return fmt.Errorf("at least %d characters", MinPasswordLen)
+	}
+	if len(password) > 200 {
+		return fmt.Errorf("at most 200 characters")
+	}
+	if r := zxcvbn.PasswordStrength(password, userInputs); r.Score < MinPasswordScore {
+		return fmt.Errorf("too easy to guess; use a longer phrase of unrelated words, or a password manager")
+	}
+	return nil
 }

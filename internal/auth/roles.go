@@ -55,14 +55,16 @@ type Action string
 
 const (
 	// Every authenticated user.
-	ViewPortal  Action = "portal.view"
-	ManageSelf  Action = "account.self" // see own account, change password, set up TOTP
-	ListUsers   Action = "user.list"
-	CreateUser  Action = "user.create"
-	DisableUser Action = "user.disable"
-	IssueToken  Action = "token.create"
-	ReadAudit   Action = "audit.read"
-	VerifyAudit Action = "audit.verify"
+	ViewPortal     Action = "portal.view"
+	ManageSelf     Action = "account.self" // see own account, change password, set up TOTP
+	ListUsers      Action = "user.list"
+	CreateUser     Action = "user.create"
+	ApproveAccount Action = "user.approve" // a second administrator (or custodians) vouching for a staff account
+	ResetAccount   Action = "user.reset"   // send a holder a new one-time code (clerks: residents and HR, after the ID check)
+	DisableUser    Action = "user.disable"
+	IssueToken     Action = "token.create" // one's own API tokens only
+	ReadAudit      Action = "audit.read"
+	VerifyAudit    Action = "audit.verify"
 
 	ProposePolicy Action = "policy.propose"
 	ReviewPolicy  Action = "policy.review"
@@ -114,14 +116,16 @@ var everyone = Roles
 
 // permissions is the one table of who may do what. Nothing else grants an action.
 var permissions = map[Action][]Role{
-	ViewPortal:  everyone,
-	ManageSelf:  everyone,
-	ListUsers:   {Admin, Auditor},
-	CreateUser:  {Admin},
-	DisableUser: {Admin},
-	IssueToken:  {Admin},
-	ReadAudit:   {Auditor},
-	VerifyAudit: {Auditor, Admin},
+	ViewPortal:     everyone,
+	ManageSelf:     everyone,
+	ListUsers:      {Admin, Auditor, Custodian}, // custodians see the accounts they are asked to approve
+	CreateUser:     {Admin},
+	ApproveAccount: {Admin, Custodian},
+	ResetAccount:   {Admin, Clerk},
+	DisableUser:    {Admin},
+	IssueToken:     everyone,
+	ReadAudit:      {Auditor},
+	VerifyAudit:    {Auditor, Admin},
 
 	ProposePolicy: {Admin},
 	ReviewPolicy:  {Reviewer},

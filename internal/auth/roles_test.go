@@ -92,7 +92,10 @@ func TestCan(t *testing.T) {
 		{auth.Admin, auth.DisableUser, true},
 		{auth.Reviewer, auth.DisableUser, false},
 		{auth.Admin, auth.IssueToken, true},
-		{auth.Employer, auth.IssueToken, false},
+		{auth.Employer, auth.IssueToken, true}, // its own tokens only: IssueToken checks the account
+		{auth.Admin, auth.ApproveAccount, true},
+		{auth.Custodian, auth.ApproveAccount, true},
+		{auth.Clerk, auth.ApproveAccount, false},
 		{auth.Auditor, auth.ReadAudit, true},
 		{auth.Admin, auth.ReadAudit, false}, // the admin does not read the log of their own changes
 		{auth.Auditor, auth.VerifyAudit, true},

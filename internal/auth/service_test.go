@@ -164,8 +164,14 @@ func TestCreateUserValidation(t *testing.T) {
 			{"short password", nil, with(func(n *auth.NewUser) { n.Password = "short" }), []string{"password"}},
 			{"nine characters", nil, with(func(n *auth.NewUser) { n.Password = "123456789" }), []string{"password"}},
 			{"long display name", nil, with(func(n *auth.NewUser) { n.DisplayName = strings.Repeat("x", 101) }), []string{"display_name"}},
-			{"admin outside own regions", admin, with(func(n *auth.NewUser) { n.Regions = []string{"310000"} }), []string{"regions"}},
-			{"admin partly outside", admin, with(func(n *auth.NewUser) { n.Regions = []string{"110000", "310000"} }), []string{"regions"}},
+			{"admin outside own regions", admin, with(func(n *auth.NewUser) { n.Regions, n.Password, n.Phone = []string{"310000"}, "", "13900000001" }), []string{"regions"}},
+			{"admin partly outside", admin, with(func(n *auth.NewUser) {
+				n.Regions, n.Password, n.Phone = []string{"110000", "310000"}, "", "13900000001"
+			}), []string{"regions"}},
+			{"admin setting a password", admin, with(func(n *auth.NewUser) { n.Phone = "13900000001" }), []string{"password"}},
+			{"admin without a phone", admin, with(func(n *auth.NewUser) { n.Password = "" }), []string{"phone"}},
+			{"not a mobile number", admin, with(func(n *auth.NewUser) { n.Password, n.Phone = "", "0571-1234567" }), []string{"phone"}},
+			{"an easy password", nil, with(func(n *auth.NewUser) { n.Password = "aaaaaaaaaa" }), []string{"password"}},
 			{"everything wrong", nil, auth.NewUser{Username: "X", Role: "boss", Regions: []string{"1"}, Password: "pw", DisplayName: strings.Repeat("y", 200)},
 				[]string{"username", "role", "regions", "password", "display_name"}},
 		}
@@ -270,21 +276,22 @@ func TestCreateUserGeneratedPassword(t *testing.T) {
 func TestCreateUserByPrincipal(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		admin := principal(e.create(t, "admin", auth.Admin, "110000", "120000"))
-		u, p, err := e.svc.CreateUser(e.ctx, admin, admin.Actor(), auth.NewUser{Username: "clerk1", Role: auth.Clerk, Regions: []string{"120000", "110000"}})
-		if err != nil {
-			t.Fatalf("admin creating in own regions: %v", err)
-		}
-		if _, err := e.svc.Login(e.ctx, u.Username, p, "", "192.0.2.1"); err != nil {
+		second := principal(e.create(t, "second", auth.Admin, "110000", "120000"))
+		u := e.portalAccount(t, admin, second, auth.NewUser{Username: "clerk1", Role: auth.Clerk, Regions: []string{"120000", "110000"}, Phone: "13900000001"}, "the clerk's own passphrase")
+		if _, err := e.svc.Login(e.ctx, u.Username, "the clerk's own passphrase", "", "192.0.2.1"); err != nil {
 			t.Fatalf("Login of the new user: %v", err)
 		}
-		if en := e.lastAudit(t); en.Actor != "admin" || en.Role != "admin" || en.RequestID != "req-admin" {
-			t.Errorf("audit entry = %+v, want the admin as actor", en)
+		if u.CreatedBy != "admin" || u.ApprovedBy != "second" || u.State != auth.Active {
+			t.Errorf("new user = %+v", u)
 		}
 		// An admin may create another admin, but only in their own regions.
-		if _, _, err := e.svc.CreateUser(e.ctx, admin, admin.Actor(), auth.NewUser{Username: "admin2", Role: auth.Admin, Regions: []string{"110000"}, Password: pw}); err != nil {
+		if _, _, err := e.svc.CreateUser(e.ctx, admin, admin.Actor(), auth.NewUser{Username: "admin2", Role: auth.Admin, Regions: []string{"110000"}, Phone: "13900000002"}); err != nil {
 			t.Fatalf("admin creating an admin: %v", err)
 		}
-		_, _, err = e.svc.CreateUser(e.ctx, admin, admin.Actor(), auth.NewUser{Username: "far", Role: auth.Clerk, Regions: []string{"310000"}, Password: pw})
+		if en := e.lastAudit(t); en.Actor != "admin" || en.Role != "admin" || en.RequestID != "req-admin" || en.Action != "user.create" {
+			t.Errorf("audit entry = %+v, want the admin as actor", en)
+		}
+		_, _, err := e.svc.CreateUser(e.ctx, admin, admin.Actor(), auth.NewUser{Username: "far", Role: auth.Clerk, Regions: []string{"310000"}, Phone: "13900000003"})
 		wantFields(t, err, "regions")
 
 		for _, role := range []auth.Role{auth.Auditor, auth.Clerk, auth.Resident, auth.Custodian} {
@@ -557,19 +564,17 @@ func TestSetDisabled(t *testing.T) {
 func TestAuditTrail(t *testing.T) {
 	each(t, func(t *testing.T, e *env) {
 		admin := principal(e.create(t, "admin", auth.Admin, "110000"))
-		alice, _, err := e.svc.CreateUser(e.ctx, admin, admin.Actor(), auth.NewUser{Username: "alice", Role: auth.Clerk, Regions: []string{"110000"}, Password: pw})
-		if err != nil {
-			t.Fatal(err)
-		}
+		second := principal(e.create(t, "second", auth.Admin, "110000"))
+		alice := e.portalAccount(t, admin, second, auth.NewUser{Username: "alice", Role: auth.Clerk, Regions: []string{"110000"}, Phone: "13900000001"}, pw)
 		cookie, _, err := e.svc.StartSession(e.ctx, alice, "req-login")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.IssueToken(e.ctx, admin, admin.Actor(), "alice", "hr"); err != nil {
+		p := principal(alice)
+		if _, err := e.svc.IssueToken(e.ctx, p, p.Actor(), "alice", "hr"); err != nil {
 			t.Fatal(err)
 		}
-		p := principal(alice)
-		if err := e.svc.ChangePassword(e.ctx, p, pw, "a brand new password"); err != nil {
+		if err := e.svc.ChangePassword(e.ctx, p, pw, "a brand new password", cookie); err != nil {
 			t.Fatal(err)
 		}
 		setup, err := e.svc.BeginTOTP(e.ctx, p)
@@ -592,13 +597,16 @@ func TestAuditTrail(t *testing.T) {
 		// Refused and read-only calls write nothing.
 		_, _ = e.svc.Login(e.ctx, "alice", "wrong", "", "192.0.2.1")
 		_, _ = e.svc.ListUsers(e.ctx, admin)
-		_ = e.svc.ChangePassword(e.ctx, p, "wrong current", "whatever whatever")
+		_ = e.svc.ChangePassword(e.ctx, p, "wrong current", "whatever whatever", "")
 
 		want := []struct{ action, actor, object string }{
 			{"user.create", "ops", "user:admin"},
+			{"user.create", "ops", "user:second"},
 			{"user.create", "admin", "user:alice"},
+			{"user.approve", "second", "user:alice"},
+			{"user.activate", "alice", "user:alice"},
 			{"session.start", "alice", "user:alice"},
-			{"token.create", "admin", "user:alice"},
+			{"token.create", "alice", "user:alice"},
 			{"user.password", "alice", "user:alice"},
 			{"user.totp_offer", "alice", "user:alice"},
 			{"user.totp_on", "alice", "user:alice"},
@@ -621,8 +629,8 @@ func TestAuditTrail(t *testing.T) {
 				t.Errorf("entry %d at %v, want the injected clock's %v", i+1, g.At, epoch)
 			}
 		}
-		if got[2].RequestID != "req-login" || got[2].Role != "clerk" {
-			t.Errorf("session.start entry = %+v", got[2])
+		if got[5].RequestID != "req-login" || got[5].Role != "clerk" {
+			t.Errorf("session.start entry = %+v", got[5])
 		}
 	})
 }

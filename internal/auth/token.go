@@ -20,7 +20,8 @@ import (
 const TokenPrefix = "shb_"
 
 // IssueToken makes a new API token for username and returns it; it is shown once and never again.
-// by is the admin doing it, or nil for the command line.
+// by is the account's holder, for themselves, or nil for the server's console (shebao token add):
+// nobody issues a token for someone else's account, because whoever holds a token is that account.
 func (s *Service) IssueToken(ctx context.Context, by *Principal, who audit.Actor, username, name string) (string, error) {
 	var u User
 	var err error
@@ -28,12 +29,18 @@ func (s *Service) IssueToken(ctx context.Context, by *Principal, who audit.Actor
 		if err := by.Require(IssueToken); err != nil {
 			return "", err
 		}
-		u, err = s.UserFor(ctx, by, username)
+		if username != by.Username {
+			return "", errs.E(errs.Forbidden, "API tokens are issued only by their account's holder, for themselves (or at the server's console)")
+		}
+		u = by.User
 	} else {
 		u, err = s.UserByName(ctx, username)
 	}
 	if err != nil {
 		return "", err
+	}
+	if u.Disabled || u.State != Active {
+		return "", errs.E(errs.Conflict, "the account is not active")
 	}
 	name = strings.TrimSpace(name)
 	if name == "" {

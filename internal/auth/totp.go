@@ -53,16 +53,26 @@ func hotp(key []byte, counter uint64, digits int) string {
 
 // CheckTOTP reports whether code is valid for secret at t, one step either side.
 func CheckTOTP(secret, code string, t time.Time) bool {
+	_, ok := MatchTOTP(secret, code, t)
+	return ok
+}
+
+// MatchTOTP is CheckTOTP that also says which 30-second step the code belongs to, so that a login
+// can refuse a code whose step was used already.
+func MatchTOTP(secret, code string, t time.Time) (int64, bool) {
 	key, err := b32.DecodeString(strings.ToUpper(strings.TrimSpace(secret)))
 	if err != nil || len(code) != 6 {
-		return false
+		return 0, false
 	}
-	step := t.Unix() / 30
-	ok := 0
+	now := t.Unix() / 30
+	var step int64
+	found := false
 	for d := int64(-1); d <= 1; d++ {
-		ok |= subtle.ConstantTimeCompare([]byte(hotp(key, uint64(step+d), 6)), []byte(code))
+		if subtle.ConstantTimeCompare([]byte(hotp(key, uint64(now+d), 6)), []byte(code)) == 1 {
+			step, found = now+d, true
+		}
 	}
-	return ok == 1
+	return step, found
 }
 
 // TOTPURL is the otpauth:// URL an authenticator app reads from a QR code or a link.

@@ -281,7 +281,7 @@ func (s *Service) SetPhoto(ctx context.Context, by *auth.Principal, id int64, da
 			return errs.Field("photo", fmt.Sprintf("larger than %d KiB", v.Policy.Upload.MaxBytes>>10))
 		}
 		sum := sha(data)
-		if _, err := tx.ExecContext(ctx, "UPDATE cards SET photo = $1, photo_type = $2, photo_sha256 = $3 WHERE id = $4", data, kind, sum, id); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE cards SET photo = $1, photo_type = $2, photo_sha256 = $3, photo_by = $4 WHERE id = $5", data, kind, sum, by.Username, id); err != nil {
 			return err
 		}
 		if err := audit.Record(ctx, tx, by.Actor(), "card.photo", cardObject(cur), cur.Region, map[string]any{"sha256": sum, "size": len(data)}); err != nil {

@@ -130,14 +130,20 @@ func nullID(id int64) any {
 }
 
 // Approve accepts an application after its photo is checked; an application without a photo
-// cannot be approved (the card face needs it).
+// cannot be approved (the card face needs it). The approver is a second person: independent of
+// whoever applied and whoever gave the photo (auth.Independent).
 func (s *Service) Approve(ctx context.Context, by *auth.Principal, id int64) (Card, error) {
 	var c Card
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
-		var kind string
-		if err := tx.QueryRowContext(ctx, "SELECT photo_type FROM cards WHERE id = $1", id).Scan(&kind); err == nil && kind == "" {
+		var kind, appliedBy, photoBy string
+		if err := tx.QueryRowContext(ctx, "SELECT photo_type, applied_by, photo_by FROM cards WHERE id = $1", id).Scan(&kind, &appliedBy, &photoBy); err == nil {
 			if cur, err := loadCard(ctx, tx, id, ""); err == nil && mayAct(by, &cur) == nil && cur.State == Applied {
-				return errs.E(errs.Conflict, "the application has no photo yet")
+				if kind == "" {
+					return errs.E(errs.Conflict, "the application has no photo yet")
+				}
+				if err := auth.Independent(ctx, tx, by.Username, appliedBy, photoBy); err != nil {
+					return err
+				}
 			}
 		}
 		var err error

@@ -220,7 +220,7 @@ func TestServeDemo(t *testing.T) {
 		t.Errorf("/healthz took %v; the goal is under 10 s", took)
 	}
 	logins := regexp.MustCompile(`(?m)^\s+(demo-\S+)\s+(\S+)\s+(demo-shebao-\S+)`).FindAllStringSubmatch(out.String(), -1)
-	if len(logins) != 11 {
+	if len(logins) != 13 {
 		t.Fatalf("printed %d demo logins; want one per role:\n%s", len(logins), out.String())
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -296,7 +296,7 @@ func TestBackupWhileServing(t *testing.T) {
 	}
 	defer d.Close()
 	var n int
-	if err := d.R().QueryRowContext(context.Background(), "SELECT COUNT(*) FROM users WHERE demo").Scan(&n); err != nil || n != 11 {
-		t.Fatalf("restored copy has %d demo users (%v); want 11", n, err)
+	if err := d.R().QueryRowContext(context.Background(), "SELECT COUNT(*) FROM users WHERE demo").Scan(&n); err != nil || n != 13 {
+		t.Fatalf("restored copy has %d demo users (%v); want 13", n, err)
 	}
 }

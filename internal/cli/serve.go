@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/demo"
 	"github.com/shebao/shebao/internal/keys"
+	"github.com/shebao/shebao/internal/notify"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
 	"github.com/shebao/shebao/internal/web"
@@ -38,7 +41,16 @@ func runServe(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer d.Close()
-	authSvc := auth.New(d, auth.Options{SessionTTL: c.SessionTTL})
+	key, err := secretKey(c.SecretKeyFile)
+	if err != nil {
+		return err
+	}
+	authSvc := auth.New(d, auth.Options{SessionTTL: c.SessionTTL, SecretKey: key})
+	if n, err := authSvc.SealStoredSecrets(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		log.Info("sealed the TOTP secrets stored before sealing", "accounts", n)
+	}
 	policies := policy.NewStore(d)
 	reg := registry.New(d, authSvc, policies)
 	keySvc := keys.New(d, policies, log)
@@ -79,11 +91,38 @@ func runServe(ctx context.Context, io IO, args []string) error {
 		}()
 	}
 
+	// One-time codes leave through the outbox: in a demo they stay there for the demo's messages
+	// page; otherwise the configured SMS gateway sends them.
+	var sender notify.Sender
+	switch {
+	case c.Demo:
+		sender = notify.Inbox{}
+	case c.SMSGateway != "":
+		token := ""
+		if c.SMSTokenFile != "" {
+			b, err := os.ReadFile(c.SMSTokenFile)
+			if err != nil {
+				return fmt.Errorf("--sms-token-file: %w", err)
+			}
+			token = strings.TrimSpace(string(b))
+		}
+		sender = notify.Gateway{URL: c.SMSGateway, Token: token}
+	default:
+		log.Warn("no SMS gateway configured (--sms-gateway): activation codes wait in the outbox until one is")
+	}
+	if sender != nil {
+		dispatcher := &notify.Dispatcher{DB: d, Sender: sender, Log: log}
+		dctx, stop := context.WithCancel(ctx)
+		defer stop() // runs before history.Wait, so an early return does not wait for ever
+		history.Add(1)
+		go func() { defer history.Done(); dispatcher.Run(dctx) }()
+	}
+
 	if keySvc.Sealed() {
 		log.Warn("the key service is sealed: custodians must enter their components (shebao keys unseal, or the portal's Keys page)")
 	}
 	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Contrib: contribs, Log: log,
-		SecureCookies: c.SecureCookies, Version: Version()})
+		SecureCookies: c.SecureCookies, Version: Version(), Demo: c.Demo})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,11 @@ type Serve struct {
 	SecureCookies bool   // mark cookies Secure even when the request did not arrive over TLS (behind a TLS proxy)
 	SessionTTL    time.Duration
 	ShutdownGrace time.Duration
+	// SecretKeyFile holds the key that seals TOTP secrets at rest; made on first start when
+	// missing. "" = DataDir/secret.key.
+	SecretKeyFile string
+	SMSGateway    string // URL of the HTTP SMS gateway for one-time codes; "" = keep them queued
+	SMSTokenFile  string // file holding the gateway's bearer token
 }
 
 // Env looks a variable up; os.Getenv in production, a map in tests.
@@ -88,6 +94,9 @@ func RegisterServe(fs *flag.FlagSet, env Env, c *Serve) (finish func() error) {
 	str(fs, env, &level, "log-level", "info", "debug, info, warn or error")
 	str(fs, env, &format, "log-format", "text", "text or json")
 	str(fs, env, &ttl, "session-ttl", "12h", "how long a portal login lasts")
+	str(fs, env, &c.SecretKeyFile, "secret-key-file", "", "file with the key that seals TOTP secrets (default: secret.key in --data; made if missing)")
+	str(fs, env, &c.SMSGateway, "sms-gateway", "", "URL of the HTTP SMS gateway that sends one-time codes")
+	str(fs, env, &c.SMSTokenFile, "sms-token-file", "", "file holding the SMS gateway's bearer token")
 	return func() error {
 		if envErr != nil {
 			return envErr
@@ -104,6 +113,9 @@ func RegisterServe(fs *flag.FlagSet, env Env, c *Serve) (finish func() error) {
 			return fmt.Errorf("config: --session-ttl: %q is not a duration of at least 1m", ttl)
 		}
 		c.ShutdownGrace = 10 * time.Second
+		if c.SecretKeyFile == "" {
+			c.SecretKeyFile = filepath.Join(c.DataDir, "secret.key")
+		}
 		return c.DB.Resolve()
 	}
 }

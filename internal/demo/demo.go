@@ -85,6 +85,15 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 	for _, r := range auth.Roles {
 		logins = append(logins, Login{Username: username(r), Role: r})
 	}
+	// The second administrator and the third custodian: two-person approvals need someone
+	// independent of whoever asks, so the demo has one more of each (made first, so that a demo
+	// database from before they existed gets them too).
+	for _, x := range extraLogins {
+		if err := c.extraLogin(ctx, x); err != nil {
+			return nil, err
+		}
+		logins = append(logins, x)
+	}
 	var built int
 	if err := c.DB.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM users WHERE demo AND username = $1", username(auth.Resident)).Scan(&built); err != nil {
 		return nil, err
@@ -243,10 +252,50 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 	return logins, nil
 }
 
+// extraLogins are the demo's second administrator and third custodian.
+var extraLogins = []Login{
+	{Username: "demo-admin-2", Role: auth.Admin, Note: "second administrator: approves the staff accounts demo-admin creates"},
+	{Username: "demo-custodian-3", Role: auth.Custodian, Note: "third custodian"},
+}
+
+// demoPhone is a demo login's mobile number, where its one-time codes go (the demo's messages
+// page shows them): 139 0000 00NN, one per login.
+func demoPhone(username string) string {
+	i := 1
+	for _, r := range auth.Roles {
+		if "demo-"+strings.ReplaceAll(string(r), "_", "-") == username {
+			break
+		}
+		i++
+	}
+	for j, x := range extraLogins {
+		if x.Username == username {
+			i = len(auth.Roles) + 2 + j
+		}
+	}
+	if username == Custodians[1] {
+		i = len(auth.Roles) + 1
+	}
+	return fmt.Sprintf("139000000%02d", i)
+}
+
+func (c City) extraLogin(ctx context.Context, x Login) error {
+	names := map[string]string{"demo-admin-2": "吴管理", "demo-custodian-3": "郑保管"}
+	_, _, err := c.Auth.CreateUser(ctx, nil, audit.System, auth.NewUser{Username: x.Username, DisplayName: names[x.Username], Role: x.Role,
+		Regions: []string{Region}, Password: Password, Demo: true, Phone: demoPhone(x.Username)})
+	if errs.Is(err, errs.Conflict) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("demo: user %s: %w", x.Username, err)
+	}
+	return nil
+}
+
 // user creates a demo login; person or employer link it to who it is.
 func (c City) user(ctx context.Context, r auth.Role, personID, employerID int64) (*auth.Principal, error) {
 	u, _, err := c.Auth.CreateUser(ctx, nil, audit.System, auth.NewUser{Username: username(r), DisplayName: displayNames[r], Role: r,
-		Regions: []string{Region}, Password: Password, Demo: true, PersonID: personID, EmployerID: employerID})
+		Regions: []string{Region}, Password: Password, Demo: true, PersonID: personID, EmployerID: employerID, Phone: demoPhone(username(r))})
 	if errs.Is(err, errs.Conflict) {
 		u, err = c.Auth.UserByName(ctx, username(r))
 	}
@@ -258,7 +307,7 @@ func (c City) user(ctx context.Context, r auth.Role, personID, employerID int64)
 
 func (c City) issuerKeys(ctx context.Context, admin, custodian *auth.Principal) error {
 	second, _, err := c.Auth.CreateUser(ctx, nil, audit.System, auth.NewUser{Username: Custodians[1], DisplayName: "孙保管",
-		Role: auth.Custodian, Regions: []string{Region}, Password: Password, Demo: true})
+		Role: auth.Custodian, Regions: []string{Region}, Password: Password, Demo: true, Phone: demoPhone(Custodians[1])})
 	if err != nil {
 		return err
 	}

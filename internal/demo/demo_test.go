@@ -34,7 +34,7 @@ func TestDemoCity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(logins) != len(auth.Roles)+1 {
+	if len(logins) != len(auth.Roles)+3 {
 		t.Fatalf("%d logins; want one per role and a second custodian", len(logins))
 	}
 	// The region's issuer keys exist, made by dual control, and sign.

@@ -122,8 +122,9 @@ func (s *Service) Request(ctx context.Context, by *auth.Principal, in NewRequest
 
 func requestObject(id int64) string { return "key_request:" + strconv.FormatInt(id, 10) }
 
-// Approve adds a custodian's approval. The requester's approval, and a second approval by the same
-// custodian, do not count. The approval that reaches the policy's number carries the request out.
+// Approve adds a custodian's approval. The requester's approval, a second approval by the same
+// custodian, and an approval from an account not independent of the requester or an earlier
+// approver (auth.Independent) do not count. The approval that reaches the policy's number carries the request out.
 func (s *Service) Approve(ctx context.Context, by *auth.Principal, id int64) (Request, error) {
 	if err := by.Require(auth.ApproveKeys); err != nil {
 		return Request{}, err
@@ -149,6 +150,11 @@ func (s *Service) Approve(ctx context.Context, by *auth.Principal, id int64) (Re
 			if a == by.Username {
 				return errs.E(errs.Conflict, "you have already approved this request")
 			}
+		}
+		// Dual control means distinct people: an approval counts only from a custodian
+		// independent of the requester and of every custodian who approved before.
+		if err := auth.Independent(ctx, tx, by.Username, append([]string{r.RequestedBy}, r.Approvals...)...); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, "INSERT INTO key_approvals(request_id, custodian, approved_at) VALUES($1, $2, $3)",
 			id, by.Username, db.FormatTime(tx.Now)); err != nil {

@@ -104,7 +104,8 @@ func (s *Store) insert(ctx context.Context, who audit.Actor, p *Policy, body []b
 	return v, err
 }
 
-// Approve makes a pending version take effect. The reviewer must not be its proposer.
+// Approve makes a pending version take effect. The reviewer must be independent of its proposer
+// (auth.Independent).
 func (s *Store) Approve(ctx context.Context, by *auth.Principal, id int64) (Version, error) {
 	return s.review(ctx, by, id, Approved, "")
 }
@@ -137,6 +138,13 @@ func (s *Store) review(ctx context.Context, by *auth.Principal, id int64, to Sta
 		}
 		if v.ProposedBy == by.Username {
 			return errs.E(errs.Forbidden, "you proposed this version; another reviewer must decide on it")
+		}
+		if to == Approved {
+			// The reviewer must be a second person: independent of the proposer (not an account
+			// the proposer made, nor one that made the proposer's).
+			if err := auth.Independent(ctx, tx, by.Username, v.ProposedBy); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE policy_versions SET status = $1, reviewed_by = $2, reviewed_at = $3, reject_reason = $4 WHERE id = $5 AND status = 'pending'",
 			string(to), by.Username, db.FormatTime(tx.Now), reason, id); err != nil {

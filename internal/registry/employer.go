@@ -189,17 +189,17 @@ func (s *Service) Employers(ctx context.Context, by *auth.Principal, q string, l
 	return out, rows.Err()
 }
 
-// CreateOperatorLogin gives an employer an HR operator login (role employer) and returns its
-// initial password once.
-func (s *Service) CreateOperatorLogin(ctx context.Context, by *auth.Principal, uscc, username, name string) (auth.User, string, error) {
+// CreateOperatorLogin gives an employer an HR operator login (role employer). The operator sets
+// the password with the one-time code sent to phone; the clerk never sees it.
+func (s *Service) CreateOperatorLogin(ctx context.Context, by *auth.Principal, uscc, username, name, phone string) (auth.User, error) {
 	if err := by.Require(auth.CreateLogin); err != nil {
-		return auth.User{}, "", err
+		return auth.User{}, err
 	}
 	e, err := s.Employer(ctx, by, uscc)
 	if err != nil {
-		return auth.User{}, "", err
+		return auth.User{}, err
 	}
-	return s.auth.CreateUser(ctx, nil, by.Actor(), auth.NewUser{
-		Username: username, DisplayName: name, Role: auth.Employer, Regions: []string{e.Region}, EmployerID: e.ID,
+	return s.auth.CreateLogin(ctx, by, auth.NewUser{
+		Username: username, DisplayName: name, Role: auth.Employer, Regions: []string{e.Region}, EmployerID: e.ID, Phone: phone,
 	})
 }

@@ -344,8 +344,8 @@ func (s *Service) Submit(ctx context.Context, by *auth.Principal, id int64) (Enr
 			e.Message = "materials missing or not accepted: " + strings.TrimPrefix(e.Message, "invalid ")
 			return e
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE enrolments SET status = 'submitted', submitted_at = $1 WHERE id = $2 AND status = 'draft'",
-			db.FormatTime(tx.Now), id); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE enrolments SET status = 'submitted', submitted_at = $1, submitted_by = $3 WHERE id = $2 AND status = 'draft'",
+			db.FormatTime(tx.Now), id, by.Username); err != nil {
 			return fmt.Errorf("registry: submit: %w", err)
 		}
 		return audit.Record(ctx, tx, by.Actor(), "enrolment.submit", enrolmentObject(id), e.Region, nil)
@@ -357,7 +357,8 @@ func (s *Service) Submit(ctx context.Context, by *auth.Principal, id int64) (Enr
 }
 
 // Approve opens the person's participation in every insurance type of the category from the start
-// month. The reviewer must not be the clerk who prepared the application.
+// month. The reviewer must be independent of everyone who prepared, checked or submitted the
+// application (auth.Independent).
 func (s *Service) Approve(ctx context.Context, by *auth.Principal, id int64) (Enrolment, error) {
 	return s.review(ctx, by, id, Approved, "")
 }
@@ -377,8 +378,8 @@ func (s *Service) review(ctx context.Context, by *auth.Principal, id int64, to S
 		return Enrolment{}, err
 	}
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
-		var region, st, preparer string
-		err := tx.QueryRowContext(ctx, "SELECT region, status, prepared_by FROM enrolments WHERE id = $1"+tx.ForUpdate(), id).Scan(&region, &st, &preparer)
+		var region, st, preparer, submitter string
+		err := tx.QueryRowContext(ctx, "SELECT region, status, prepared_by, submitted_by FROM enrolments WHERE id = $1"+tx.ForUpdate(), id).Scan(&region, &st, &preparer, &submitter)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && !by.InRegion(region)) {
 			return notFound("enrolment application")
 		}
@@ -393,6 +394,15 @@ func (s *Service) review(ctx context.Context, by *auth.Principal, id int64, to S
 		}
 		e, err := loadEnrolment(ctx, tx, id)
 		if err != nil {
+			return err
+		}
+		// The reviewer is a second person: independent of everyone who prepared the application,
+		// uploaded or checked its materials, or submitted it — whatever roles their account holds.
+		hands := []string{preparer, submitter}
+		for _, m := range e.Materials {
+			hands = append(hands, m.UploadedBy, m.CheckedBy)
+		}
+		if err := auth.Independent(ctx, tx, by.Username, hands...); to == Approved && err != nil {
 			return err
 		}
 		if to == Approved {

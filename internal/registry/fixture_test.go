@@ -82,7 +82,7 @@ func (f *fixture) employer(n int) (registry.Employer, *auth.Principal) {
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	u, _, err := f.reg.CreateOperatorLogin(ctx, f.clerk, uscc, fmt.Sprintf("hr%d", n), "人事")
+	u, err := f.reg.CreateOperatorLogin(ctx, f.clerk, uscc, fmt.Sprintf("hr%d", n), "人事", "13900009999")
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/ident"
+	"github.com/shebao/shebao/internal/notify"
 )
 
 // Hukou says whether a person's household registration (户籍) is in the region.
@@ -285,18 +286,47 @@ func (s *Service) Me(ctx context.Context, by *auth.Principal) (Person, error) {
 	return s.personByID(ctx, s.db.R(), by.PersonID)
 }
 
-// CreateResidentLogin gives a registered person a portal login. The username is the ID number in
-// lower case; the initial password is generated and returned once, for the clerk to hand over.
-func (s *Service) CreateResidentLogin(ctx context.Context, by *auth.Principal, idNumber string) (auth.User, string, error) {
+// CreateResidentLogin gives a registered person their online account: one per person, its
+// username the ID number in lower case. The clerk never sees its password: the person sets it with
+// a one-time code sent to the mobile number on file (docs/security.md).
+func (s *Service) CreateResidentLogin(ctx context.Context, by *auth.Principal, idNumber string) (auth.User, error) {
 	if err := by.Require(auth.CreateLogin); err != nil {
-		return auth.User{}, "", err
+		return auth.User{}, err
 	}
 	p, err := s.Person(ctx, by, idNumber)
 	if err != nil {
-		return auth.User{}, "", err
+		return auth.User{}, err
 	}
-	return s.auth.CreateUser(ctx, nil, by.Actor(), auth.NewUser{
+	if !notify.ValidMobile(p.Phone) {
+		return auth.User{}, errs.Field("phone", "the person has no mobile number on file for the activation code; record one first")
+	}
+	return s.auth.CreateLogin(ctx, by, auth.NewUser{
 		Username: strings.ToLower(string(p.IDNumber)), DisplayName: p.Name, Role: auth.Resident,
-		Regions: []string{p.Region}, PersonID: p.ID,
+		Regions: []string{p.Region}, PersonID: p.ID, Phone: p.Phone,
 	})
+}
+
+// ResetResidentLogin sends a person who lost their password a new one-time code, at the window:
+// the clerk checks the ID card the person presents (presentedID, as read from the card) against the
+// record; the old sessions and tokens end. Audited as user.reset.
+func (s *Service) ResetResidentLogin(ctx context.Context, by *auth.Principal, idNumber, presentedID string) (auth.User, error) {
+	if err := by.Require(auth.ResetAccount); err != nil {
+		return auth.User{}, err
+	}
+	p, err := s.Person(ctx, by, idNumber)
+	if err != nil {
+		return auth.User{}, err
+	}
+	shown, err := ident.ParseIDNumber(presentedID, s.today())
+	if err != nil {
+		return auth.User{}, errs.Field("presented_id_number", err.Error())
+	}
+	if shown != p.IDNumber {
+		return auth.User{}, errs.Field("presented_id_number", "the ID card presented is not this person's")
+	}
+	u, err := s.auth.LoginOf(ctx, p.ID)
+	if err != nil {
+		return auth.User{}, err
+	}
+	return s.auth.ResetAccount(ctx, by, by.Actor(), u.Username)
 }

@@ -117,7 +117,7 @@ var (
 func TestEnrolmentChecklistAndReview(t *testing.T) {
 	withDB(t, func(t *testing.T, f *fixture) {
 		id := idFor(10)
-		if _, err := f.reg.RegisterPerson(ctx, f.clerk, registry.NewPerson{IDNumber: id, Name: "陈灵活", Hukou: "local"}); err != nil {
+		if _, err := f.reg.RegisterPerson(ctx, f.clerk, registry.NewPerson{IDNumber: id, Name: "陈灵活", Hukou: "local", Phone: "13900000010"}); err != nil {
 			t.Fatal(err)
 		}
 		e, err := f.reg.CreateEnrolment(ctx, f.clerk, registry.NewEnrolment{IDNumber: id, Category: "flexible_worker", StartMonth: "202611", Base: "6000"})
@@ -196,7 +196,7 @@ func TestEnrolmentChecklistAndReview(t *testing.T) {
 			t.Fatalf("second enrolment: %v", err)
 		}
 		// The resident sees their own application and its files; another resident does not.
-		login, _, err := f.reg.CreateResidentLogin(ctx, f.clerk, id)
+		login, err := f.reg.CreateResidentLogin(ctx, f.clerk, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -209,8 +209,8 @@ func TestEnrolmentChecklistAndReview(t *testing.T) {
 			t.Fatalf("my insurance = %+v", status)
 		}
 		other := idFor(11)
-		f.reg.RegisterPerson(ctx, f.clerk, registry.NewPerson{IDNumber: other, Name: "别人", Hukou: "local"})
-		ol, _, _ := f.reg.CreateResidentLogin(ctx, f.clerk, other)
+		f.reg.RegisterPerson(ctx, f.clerk, registry.NewPerson{IDNumber: other, Name: "别人", Hukou: "local", Phone: "13900000011"})
+		ol, _ := f.reg.CreateResidentLogin(ctx, f.clerk, other)
 		stranger := f.principal(ol.Username)
 		if _, _, err := f.reg.MaterialFile(ctx, stranger, e.ID, m.ID); !errs.Is(err, errs.NotFound) {
 			t.Fatalf("stranger reads material: %v", err)

@@ -32,7 +32,8 @@ func idOf(m map[string]any) int { return int(m["id"].(float64)) }
 func (e *testEnv) produceAndHandOut(cardID int, idNumber string) map[string]any {
 	e.t.Helper()
 	e.call(auth.Clerk, "POST", fmt.Sprintf("/api/v1/cards/%d/photo", cardID), string(testPNG), 200)
-	e.call(auth.Clerk, "POST", fmt.Sprintf("/api/v1/cards/%d/approve", cardID), "", 200)
+	// The clerk gave the photo, so a second person approves.
+	e.call(auth.Reviewer, "POST", fmt.Sprintf("/api/v1/cards/%d/approve", cardID), "", 200)
 	batch := e.call(auth.CardOfficer, "POST", "/api/v1/card-batches", `{"region":"`+testRegion+`"}`, 201)
 	bid := idOf(batch)
 	status, file := e.do(auth.CardOfficer, "GET", fmt.Sprintf("/api/v1/card-batches/%d/manufacturer-file", bid), "")

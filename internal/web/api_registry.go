@@ -102,17 +102,40 @@ func participationsJSON(ps []registry.Participation) []participationJSON {
 	return out
 }
 
+// loginJSON is a login made or reset at the window: its holder sets the password with the code
+// sent to their phone, which nobody else sees.
 type loginJSON struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
+	Username   string     `json:"username"`
+	State      auth.State `json:"state"`
+	CodeSentTo string     `json:"code_sent_to"`
+}
+
+func toLoginJSON(u auth.User) loginJSON {
+	return loginJSON{Username: u.Username, State: u.State, CodeSentTo: codeSentTo(u)}
 }
 
 func (s *Server) apiCreateResidentLogin(r *http.Request, p *auth.Principal) (int, any, error) {
-	u, pw, err := s.Registry.CreateResidentLogin(r.Context(), p, r.PathValue("id_number"))
+	u, err := s.Registry.CreateResidentLogin(r.Context(), p, r.PathValue("id_number"))
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, loginJSON{Username: u.Username, Password: pw}, nil
+	return http.StatusCreated, toLoginJSON(u), nil
+}
+
+type resetLoginRequest struct {
+	PresentedIDNumber string `json:"presented_id_number"`
+}
+
+func (s *Server) apiResetResidentLogin(r *http.Request, p *auth.Principal) (int, any, error) {
+	var req resetLoginRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	u, err := s.Registry.ResetResidentLogin(r.Context(), p, r.PathValue("id_number"), req.PresentedIDNumber)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, toLoginJSON(u), nil
 }
 
 type employerJSON struct {
@@ -167,6 +190,7 @@ func (s *Server) apiGetEmployer(r *http.Request, p *auth.Principal) (int, any, e
 type operatorRequest struct {
 	Username string `json:"username"`
 	Name     string `json:"name"`
+	Phone    string `json:"phone"`
 }
 
 func (s *Server) apiCreateOperator(r *http.Request, p *auth.Principal) (int, any, error) {
@@ -174,11 +198,11 @@ func (s *Server) apiCreateOperator(r *http.Request, p *auth.Principal) (int, any
 	if err := decodeJSON(r, &req); err != nil {
 		return 0, nil, err
 	}
-	u, pw, err := s.Registry.CreateOperatorLogin(r.Context(), p, r.PathValue("uscc"), req.Username, req.Name)
+	u, err := s.Registry.CreateOperatorLogin(r.Context(), p, r.PathValue("uscc"), req.Username, req.Name, req.Phone)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, loginJSON{Username: u.Username, Password: pw}, nil
+	return http.StatusCreated, toLoginJSON(u), nil
 }
 
 type staffJSON struct {

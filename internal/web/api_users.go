@@ -3,11 +3,13 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/notify"
 )
 
 // userJSON is a user as the API shows it.
@@ -19,6 +21,8 @@ type userJSON struct {
 	Regions     []string    `json:"regions"`
 	Disabled    bool        `json:"disabled"`
 	TOTP        bool        `json:"totp"`
+	State       auth.State  `json:"state"`
+	CreatedBy   string      `json:"created_by"`
 	CreatedAt   time.Time   `json:"created_at"`
 }
 
@@ -28,7 +32,7 @@ func toUserJSON(u auth.User) userJSON {
 		regions = []string{}
 	}
 	return userJSON{Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, Roles: u.Roles, Regions: regions,
-		Disabled: u.Disabled, TOTP: u.TOTP, CreatedAt: u.CreatedAt}
+		Disabled: u.Disabled, TOTP: u.TOTP, State: u.State, CreatedBy: u.CreatedBy, CreatedAt: u.CreatedAt}
 }
 
 func (s *Server) apiMe(r *http.Request, p *auth.Principal) (int, any, error) {
@@ -61,13 +65,23 @@ type createUserRequest struct {
 	Role        string   `json:"role"`
 	Also        []string `json:"also_roles"`
 	Regions     []string `json:"regions"`
-	Password    string   `json:"password"`
+	Phone       string   `json:"phone"`
+	// Password is refused: the holder sets it with the code sent to Phone.
+	Password string `json:"password"`
 }
 
 type createUserResponse struct {
 	User userJSON `json:"user"`
-	// Password is present only when shebao generated it; it is shown this once.
-	Password string `json:"password,omitempty"`
+	// CodeSentTo is the masked phone the one-time activation code went to; "" while the account
+	// waits for a second administrator's approval.
+	CodeSentTo string `json:"code_sent_to"`
+}
+
+func codeSentTo(u auth.User) string {
+	if u.State != auth.Invited {
+		return ""
+	}
+	return notify.MaskMobile(u.Phone)
 }
 
 func (s *Server) apiCreateUser(r *http.Request, p *auth.Principal) (int, any, error) {
@@ -75,17 +89,63 @@ func (s *Server) apiCreateUser(r *http.Request, p *auth.Principal) (int, any, er
 	if err := decodeJSON(r, &req); err != nil {
 		return 0, nil, err
 	}
-	u, pw, err := s.Auth.CreateUser(r.Context(), p, p.Actor(), auth.NewUser{
-		Username: req.Username, DisplayName: req.DisplayName, Role: auth.Role(req.Role), Also: roles(req.Also), Regions: req.Regions, Password: req.Password,
+	u, _, err := s.Auth.CreateUser(r.Context(), p, p.Actor(), auth.NewUser{
+		Username: req.Username, DisplayName: req.DisplayName, Role: auth.Role(req.Role), Also: roles(req.Also), Regions: req.Regions,
+		Phone: req.Phone, Password: req.Password,
 	})
 	if err != nil {
 		return 0, nil, err
 	}
-	resp := createUserResponse{User: toUserJSON(u)}
-	if req.Password == "" {
-		resp.Password = pw
+	return http.StatusCreated, createUserResponse{User: toUserJSON(u), CodeSentTo: codeSentTo(u)}, nil
+}
+
+func (s *Server) apiPendingUsers(r *http.Request, p *auth.Principal) (int, any, error) {
+	us, err := s.Auth.PendingAccounts(r.Context(), p)
+	if err != nil {
+		return 0, nil, err
 	}
-	return http.StatusCreated, resp, nil
+	out := make([]userJSON, 0, len(us))
+	for _, u := range us {
+		out = append(out, toUserJSON(u))
+	}
+	return http.StatusOK, map[string]any{"users": out}, nil
+}
+
+func (s *Server) apiApproveUser(r *http.Request, p *auth.Principal) (int, any, error) {
+	u, err := s.Auth.ApproveAccount(r.Context(), p, r.PathValue("username"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, createUserResponse{User: toUserJSON(u), CodeSentTo: codeSentTo(u)}, nil
+}
+
+func (s *Server) apiResetUser(r *http.Request, p *auth.Principal) (int, any, error) {
+	u, err := s.Auth.ResetAccount(r.Context(), p, p.Actor(), r.PathValue("username"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, createUserResponse{User: toUserJSON(u), CodeSentTo: codeSentTo(u)}, nil
+}
+
+type activateRequest struct {
+	Username string `json:"username"`
+	Code     string `json:"code"`
+	Password string `json:"password"`
+}
+
+// apiActivate sets an invited account's first password from the one-time code on the holder's
+// phone. Public: the code is the credential; attempts are limited like logins.
+func (s *Server) apiActivate(w http.ResponseWriter, r *http.Request) {
+	var req activateRequest
+	if err := decodeJSON(r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if err := s.Auth.Activate(r.Context(), strings.TrimSpace(req.Username), req.Code, req.Password, clientAddr(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) apiDisableUser(r *http.Request, p *auth.Principal) (int, any, error) {
@@ -133,7 +193,7 @@ func (s *Server) apiChangePassword(r *http.Request, p *auth.Principal) (int, any
 	if err := decodeJSON(r, &req); err != nil {
 		return 0, nil, err
 	}
-	if err := s.Auth.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword); err != nil {
+	if err := s.Auth.ChangePassword(r.Context(), p, req.CurrentPassword, req.NewPassword, ""); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusNoContent, nil, nil

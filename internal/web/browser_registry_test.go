@@ -46,15 +46,21 @@ func TestBrowserEnrolment(t *testing.T) {
 	gif := filepath.Join(dir, "wrong.gif")
 	os.WriteFile(gif, []byte("GIF89a\x01\x00\x01\x00"), 0o600)
 
-	// The clerk (Chinese portal) registers the person and opens their login.
+	// The clerk (Chinese portal) registers the person and opens their login: the activation code
+	// goes to the person's phone, the clerk sees only where it went.
+	const phone = "13911112222"
 	br.login(base, "u-clerk", testPassword)
 	br.do(chromedp.Click(`#menu a[href="/window"]`), chromedp.WaitVisible("#person-form"),
 		chromedp.SendKeys("#p-id", strings.ToLower(id)), chromedp.SendKeys("#p-name", "周灵活"),
+		chromedp.SendKeys(`#person-form input[name="phone"]`, phone),
 		chromedp.Click("#p-submit"), chromedp.WaitVisible("#login-created"))
 	br.shot("clerk-window")
-	username, password := br.text("#new-username"), br.text("#new-password")
-	if username != strings.ToLower(id) || len(password) < 10 {
-		t.Fatalf("login shown = %q / %q", username, password)
+	username := br.text("#new-username")
+	if username != strings.ToLower(id) || br.text("#code-sent-to") != "139****2222" {
+		t.Fatalf("login shown = %q, code sent to %q", username, br.text("#code-sent-to"))
+	}
+	if page := br.text("main"); strings.Contains(page, e.smsCode(phone)) {
+		t.Fatal("the window page shows the activation code")
 	}
 	if got := br.text("#registered-id"); got != id {
 		t.Fatalf("registered ID = %q; want %q (upper-case X)", got, id)
@@ -106,8 +112,14 @@ func TestBrowserEnrolment(t *testing.T) {
 	br.shot("reviewer-approved")
 	br.do(chromedp.Click("#logout"), chromedp.WaitVisible("#login-form"))
 
-	// The resident, on a phone-sized screen, sees pension and medical insurance active.
+	// The resident, on a phone-sized screen, sets a password with the code from the text message
+	// and sees pension and medical insurance active.
 	br.do(chromedp.EmulateViewport(375, 740))
+	const password = "my own phrase for shebao"
+	br.do(chromedp.Navigate(base+"/login"), chromedp.WaitVisible("#activate-link"), chromedp.Click("#activate-link"), chromedp.WaitVisible("#activate-form"),
+		chromedp.SendKeys("#a-username", username), chromedp.SendKeys("#a-code", e.smsCode(phone)),
+		chromedp.SendKeys("#a-password", password), chromedp.SendKeys("#a-password2", password),
+		chromedp.Click("#activate-submit"), chromedp.WaitVisible("#activated"))
 	br.login(base, username, password)
 	br.do(chromedp.WaitVisible("#my-insurance"))
 	br.shot("resident-home")

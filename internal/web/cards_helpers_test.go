@@ -19,7 +19,7 @@ func (e *testEnv) cardAt(state card.State, idNumber string) card.Card {
 	if idNumber == "" {
 		idNumber = e.addStaff()
 	}
-	clerk, officer := e.principal(auth.Clerk), e.principal(auth.CardOfficer)
+	clerk, officer, reviewer := e.principal(auth.Clerk), e.principal(auth.CardOfficer), e.principal(auth.Reviewer)
 	must := func(c card.Card, err error) card.Card {
 		e.t.Helper()
 		if err != nil {
@@ -36,7 +36,7 @@ func (e *testEnv) cardAt(state card.State, idNumber string) card.Card {
 		}
 		switch next {
 		case card.Approved:
-			c = must(e.cards.Approve(ctx, clerk, c.ID))
+			c = must(e.cards.Approve(ctx, reviewer, c.ID)) // a second person: the clerk applied and gave the photo
 		case card.InProduction:
 			if _, err := e.cards.CreateBatch(ctx, officer, testRegion); err != nil {
 				e.t.Fatal(err)

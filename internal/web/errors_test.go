@@ -49,7 +49,7 @@ func TestAPIErrorForms(t *testing.T) {
 		{"bad region", "POST", "/api/v1/users", `{"username":"abc","role":"clerk","regions":["33010"]}`, auth.Admin, 422, "invalid", "regions"},
 		{"other region", "POST", "/api/v1/users", `{"username":"abc","role":"clerk","regions":["110100"]}`, auth.Admin, 422, "invalid", "regions"},
 		{"unknown role", "POST", "/api/v1/users", `{"username":"abc","role":"king","regions":["330100"]}`, auth.Admin, 422, "invalid", "role"},
-		{"duplicate", "POST", "/api/v1/users", `{"username":"u-clerk","role":"clerk","regions":["330100"]}`, auth.Admin, 409, "conflict", ""},
+		{"duplicate", "POST", "/api/v1/users", `{"username":"u-clerk","role":"clerk","regions":["330100"],"phone":"13900000001"}`, auth.Admin, 409, "conflict", ""},
 		{"not found", "GET", "/api/v1/users/nobody", "", auth.Admin, 404, "not_found", ""},
 		{"bad limit", "GET", "/api/v1/audit/entries?limit=0", "", auth.Auditor, 422, "invalid", "limit"},
 		{"foreign region filter", "GET", "/api/v1/audit/entries?region=110100", "", auth.Auditor, 422, "invalid", "region"},

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -178,7 +179,8 @@ func (e *testEnv) addStaff() string {
 func (e *testEnv) newPerson() string {
 	e.t.Helper()
 	id := e.newID()
-	if _, err := e.reg.RegisterPerson(context.Background(), e.principal(auth.Clerk), registry.NewPerson{IDNumber: id, Name: "窗口人员", Hukou: "local"}); err != nil {
+	if _, err := e.reg.RegisterPerson(context.Background(), e.principal(auth.Clerk), registry.NewPerson{IDNumber: id, Name: "窗口人员", Hukou: "local",
+		Phone: fmt.Sprintf("139%08d", e.seq.Add(1))}); err != nil {
 		e.t.Fatal(err)
 	}
 	return id
@@ -252,3 +254,32 @@ func errorOf(t *testing.T, body string) errorBody {
 }
 
 func auditSystem() audit.Actor { return audit.System }
+
+// secondAdmin is a second administrator, made at the console: independent of u-admin, so each can
+// approve what the other asked for.
+func (e *testEnv) secondAdmin() *auth.Principal {
+	e.t.Helper()
+	u, err := e.auth.UserByName(context.Background(), "u-admin-2")
+	if err != nil {
+		if u, _, err = e.auth.CreateUser(context.Background(), nil, audit.System, auth.NewUser{Username: "u-admin-2", Role: auth.Admin,
+			Regions: []string{testRegion}, Password: testPassword, Phone: "13912349999"}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return &auth.Principal{User: u}
+}
+
+// smsCode is the newest one-time code the outbox holds for phone: what the person reads on their
+// phone.
+func (e *testEnv) smsCode(phone string) string {
+	e.t.Helper()
+	var body string
+	if err := e.db.R().QueryRowContext(context.Background(), "SELECT body FROM notifications WHERE recipient = $1 ORDER BY id DESC LIMIT 1", phone).Scan(&body); err != nil {
+		e.t.Fatalf("no text message to %s: %v", phone, err)
+	}
+	code := regexp.MustCompile(`[0-9]{8}`).FindString(body)
+	if code == "" {
+		e.t.Fatalf("no code in %q", body)
+	}
+	return code
+}

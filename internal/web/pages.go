@@ -72,6 +72,7 @@ type View struct {
 	Notice  string      // a success message
 	Problem *errs.Error // an error to show above the page
 	Data    any
+	Demo    bool // a demo database: the page links the demo's text messages
 }
 
 // T translates for templates: {{.T "key"}}.
@@ -137,7 +138,7 @@ var menu = []struct {
 
 func (s *Server) view(r *http.Request, p *auth.Principal, titleKey string, data any) *View {
 	l := pickLang(r)
-	v := &View{Lang: l, Title: l.T(titleKey), Path: r.URL.Path, Data: data}
+	v := &View{Lang: l, Title: l.T(titleKey), Path: r.URL.Path, Data: data, Demo: s.Demo}
 	if p != nil {
 		v.User = &p.User
 		seen := map[string]bool{}

@@ -120,10 +120,11 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 type accountPage struct {
 	Regions string
 	TOTP    *auth.TOTPSetup // set while the user is confirming a new second factor
+	Token   *tokenCreated   // an API token just issued, shown once
 }
 
 func (s *Server) accountView(r *http.Request, p *auth.Principal) *View {
-	return s.view(r, p, "account.title", accountPage{Regions: strings.Join(p.Regions, ", ")})
+	return s.view(r, p, "account.title", &accountPage{Regions: strings.Join(p.Regions, ", ")})
 }
 
 func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -132,7 +133,11 @@ func (s *Server) accountPage(w http.ResponseWriter, r *http.Request, p *auth.Pri
 
 func (s *Server) accountPassword(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	v := s.accountView(r, p)
-	if err := s.Auth.ChangePassword(r.Context(), p, r.PostFormValue("current_password"), r.PostFormValue("new_password")); err != nil {
+	keep := ""
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		keep = c.Value // this session stays; every other one ends
+	}
+	if err := s.Auth.ChangePassword(r.Context(), p, r.PostFormValue("current_password"), r.PostFormValue("new_password"), keep); err != nil {
 		return s.formError(w, r, v, "account", err)
 	}
 	v.Notice = v.T("account.saved")
@@ -159,12 +164,15 @@ func (s *Server) accountTOTPConfirm(w http.ResponseWriter, r *http.Request, p *a
 }
 
 type usersPage struct {
-	Users     []auth.User
-	Roles     []auth.Role
-	CanCreate bool
-	Created   string // username just created
-	Password  string // its generated password, shown once
-	Form      createUserRequest
+	Users      []auth.User
+	Pending    []auth.User // accounts waiting for an approval this user may give
+	Roles      []auth.Role
+	CanCreate  bool
+	CanApprove bool
+	CanDisable bool
+	CanReset   bool
+	Created    *auth.User // the account just created
+	Form       createUserRequest
 }
 
 func (s *Server) usersView(r *http.Request, p *auth.Principal, data usersPage) (*View, error) {
@@ -173,6 +181,12 @@ func (s *Server) usersView(r *http.Request, p *auth.Principal, data usersPage) (
 		return nil, err
 	}
 	data.Users, data.Roles, data.CanCreate = us, auth.Roles, p.Can(auth.CreateUser)
+	data.CanApprove, data.CanDisable, data.CanReset = p.Can(auth.ApproveAccount), p.Can(auth.DisableUser), p.Has(auth.Admin)
+	if data.CanApprove {
+		if data.Pending, err = s.Auth.PendingAccounts(r.Context(), p); err != nil {
+			return nil, err
+		}
+	}
 	return s.view(r, p, "users.title", data), nil
 }
 
@@ -188,9 +202,10 @@ func (s *Server) usersCreate(w http.ResponseWriter, r *http.Request, p *auth.Pri
 	form := createUserRequest{
 		Username: strings.TrimSpace(r.PostFormValue("username")), DisplayName: strings.TrimSpace(r.PostFormValue("display_name")),
 		Role: r.PostFormValue("role"), Regions: strings.Fields(strings.ReplaceAll(r.PostFormValue("regions"), ",", " ")),
+		Phone: strings.TrimSpace(r.PostFormValue("phone")),
 	}
-	u, pw, err := s.Auth.CreateUser(r.Context(), p, p.Actor(), auth.NewUser{Username: form.Username, DisplayName: form.DisplayName,
-		Role: auth.Role(form.Role), Regions: form.Regions})
+	u, _, err := s.Auth.CreateUser(r.Context(), p, p.Actor(), auth.NewUser{Username: form.Username, DisplayName: form.DisplayName,
+		Role: auth.Role(form.Role), Regions: form.Regions, Phone: form.Phone})
 	if err != nil {
 		v, verr := s.usersView(r, p, usersPage{Form: form})
 		if verr != nil {
@@ -198,7 +213,7 @@ func (s *Server) usersCreate(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		}
 		return s.formError(w, r, v, "users", err)
 	}
-	v, err := s.usersView(r, p, usersPage{Created: u.Username, Password: pw})
+	v, err := s.usersView(r, p, usersPage{Created: &u})
 	if err != nil {
 		return err
 	}

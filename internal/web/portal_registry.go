@@ -8,6 +8,7 @@ import (
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/notify"
 	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
@@ -22,7 +23,8 @@ type windowPage struct {
 	Registered *registry.Person
 	Employered *registry.Employer
 	Login      *loginJSON
-	Form       string // which form the problem belongs to: "person" or "employer"
+	Reset      *loginJSON
+	Form       string // which form the problem belongs to: "person", "employer" or "reset"
 }
 
 func (s *Server) windowPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -41,13 +43,28 @@ func (s *Server) windowPerson(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	}
 	data.Registered, data.Person = &person, newPersonRequest{}
 	if data.CreateLogin {
-		u, pw, err := s.Registry.CreateResidentLogin(r.Context(), p, string(person.IDNumber))
+		u, err := s.Registry.CreateResidentLogin(r.Context(), p, string(person.IDNumber))
 		if err != nil {
 			return s.formError(w, r, v, "window", err)
 		}
-		data.Login = &loginJSON{Username: u.Username, Password: pw}
+		l := toLoginJSON(u)
+		data.Login = &l
 	}
 	return s.render(w, r, http.StatusCreated, "window", v)
+}
+
+// windowResetLogin sends a person who lost their password a new one-time code, after the clerk
+// checked their ID card.
+func (s *Server) windowResetLogin(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	data := windowPage{CreateLogin: true, Form: "reset"}
+	v := s.view(r, p, "window.title", &data)
+	u, err := s.Registry.ResetResidentLogin(r.Context(), p, strings.TrimSpace(r.PostFormValue("id_number")), strings.TrimSpace(r.PostFormValue("presented_id_number")))
+	if err != nil {
+		return s.formError(w, r, v, "window", err)
+	}
+	l := toLoginJSON(u)
+	data.Reset = &l
+	return s.render(w, r, http.StatusOK, "window", v)
 }
 
 func (s *Server) windowEmployer(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -56,6 +73,9 @@ func (s *Server) windowEmployer(w http.ResponseWriter, r *http.Request, p *auth.
 		Address: r.PostFormValue("address"), Industry: r.PostFormValue("industry"), RiskClass: risk, BankAccount: r.PostFormValue("bank_account")}
 	data := windowPage{Employer: req, CreateLogin: true, Form: "employer"}
 	v := s.view(r, p, "window.title", &data)
+	if op, phone := strings.TrimSpace(r.PostFormValue("operator")), strings.TrimSpace(r.PostFormValue("operator_phone")); op != "" && !notify.ValidMobile(phone) {
+		return s.formError(w, r, v, "window", errs.Field("operator_phone", "the HR operator's mobile number, 11 digits: their activation code goes there"))
+	}
 	e, err := s.Registry.RegisterEmployer(r.Context(), p, registry.NewEmployer{USCC: req.USCC, Name: req.Name, LegalRep: req.LegalRep,
 		Address: req.Address, Industry: req.Industry, RiskClass: req.RiskClass, BankAccount: req.BankAccount})
 	if err != nil {
@@ -63,11 +83,12 @@ func (s *Server) windowEmployer(w http.ResponseWriter, r *http.Request, p *auth.
 	}
 	data.Employered, data.Employer = &e, newEmployerRequest{}
 	if op := strings.TrimSpace(r.PostFormValue("operator")); op != "" {
-		u, pw, err := s.Registry.CreateOperatorLogin(r.Context(), p, string(e.USCC), op, e.Name+" 人事")
+		u, err := s.Registry.CreateOperatorLogin(r.Context(), p, string(e.USCC), op, e.Name+" 人事", strings.TrimSpace(r.PostFormValue("operator_phone")))
 		if err != nil {
 			return s.formError(w, r, v, "window", err)
 		}
-		data.Login = &loginJSON{Username: u.Username, Password: pw}
+		l := toLoginJSON(u)
+		data.Login = &l
 	}
 	return s.render(w, r, http.StatusCreated, "window", v)
 }

@@ -20,6 +20,8 @@ import (
 // routeCase says how to call one API route and what it answers.
 type routeCase struct {
 	path string
+	// rolePath, when set, gives the path each role calls (a route on one's own account).
+	rolePath func(e *testEnv, role auth.Role) string
 	// pathFn, when set, prepares the object the route acts on and returns the path. It runs once per
 	// route, before any call: every route that changes something is allowed to exactly one role.
 	pathFn func(e *testEnv) string
@@ -60,14 +62,32 @@ var apiCases = map[string]routeCase{
 	}},
 	"GET /api/v1/users": {path: "/api/v1/users", ok: 200},
 	"POST /api/v1/users": {path: "/api/v1/users", ok: 201, body: func(e *testEnv, role auth.Role) string {
-		return fmt.Sprintf(`{"username":"new-by-%s","role":"clerk","regions":["%s"]}`, strings.ReplaceAll(string(role), "_", "-"), testRegion)
+		return fmt.Sprintf(`{"username":"new-by-%s","role":"clerk","regions":["%s"],"phone":"13912345678"}`, strings.ReplaceAll(string(role), "_", "-"), testRegion)
 	}},
+	"GET /api/v1/users/pending": {path: "/api/v1/users/pending", ok: 200},
+	// A second administrator made the account: u-admin approves it; a custodian approves only custodians.
+	"POST /api/v1/users/{username}/approve": {pathFn: func(e *testEnv) string {
+		second := e.secondAdmin()
+		if _, _, err := e.auth.CreateUser(context.Background(), second, second.Actor(), auth.NewUser{Username: "pending-clerk", Role: auth.Clerk,
+			Regions: []string{testRegion}, Phone: "13912340001"}); err != nil {
+			e.t.Fatal(err)
+		}
+		return "/api/v1/users/pending-clerk/approve"
+	}, ok: 200, except: map[auth.Role]int{auth.Custodian: 403}},
+	"POST /api/v1/users/{username}/reset": {pathFn: func(e *testEnv) string {
+		if _, _, err := e.auth.CreateUser(context.Background(), nil, auditSystem(), auth.NewUser{Username: "reset-me", Role: auth.Resident,
+			Regions: []string{testRegion}, Phone: "13912340002"}); err != nil {
+			e.t.Fatal(err)
+		}
+		return "/api/v1/users/reset-me/reset"
+	}, ok: 200},
 	"GET /api/v1/users/{username}":          {path: "/api/v1/users/u-resident", ok: 200},
 	"POST /api/v1/users/{username}/disable": {path: "/api/v1/users/target/disable", ok: 200},
 	"POST /api/v1/users/{username}/enable":  {path: "/api/v1/users/target/enable", ok: 200},
-	"POST /api/v1/users/{username}/tokens":  {path: "/api/v1/users/target/tokens", ok: 201, body: fixed(`{"name":"his"}`)},
-	"GET /api/v1/audit/entries":             {path: "/api/v1/audit/entries?limit=5", ok: 200},
-	"GET /api/v1/audit/verify":              {path: "/api/v1/audit/verify", ok: 200},
+	"POST /api/v1/users/{username}/tokens": {rolePath: func(_ *testEnv, role auth.Role) string { return "/api/v1/users/" + userName(role) + "/tokens" },
+		ok: 201, body: fixed(`{"name":"his"}`)},
+	"GET /api/v1/audit/entries": {path: "/api/v1/audit/entries?limit=5", ok: 200},
+	"GET /api/v1/audit/verify":  {path: "/api/v1/audit/verify", ok: 200},
 
 	"GET /api/v1/policies":      {path: "/api/v1/policies", ok: 200},
 	"POST /api/v1/policies":     {path: "/api/v1/policies", ok: 201, body: func(e *testEnv, _ auth.Role) string { return policyBody(e, 202801) }},
@@ -85,11 +105,19 @@ var apiCases = map[string]routeCase{
 	"GET /api/v1/persons/{id_number}":                {pathFn: func(e *testEnv) string { return "/api/v1/persons/" + e.personID }, ok: 200},
 	"GET /api/v1/persons/{id_number}/participations": {pathFn: func(e *testEnv) string { return "/api/v1/persons/" + e.personID + "/participations" }, ok: 200},
 	"POST /api/v1/persons/{id_number}/login":         {pathFn: func(e *testEnv) string { return "/api/v1/persons/" + e.newPerson() + "/login" }, ok: 201},
+	"POST /api/v1/persons/{id_number}/login/reset": {pathFn: func(e *testEnv) string {
+		id := e.newPerson()
+		if _, err := e.reg.CreateResidentLogin(context.Background(), e.principal(auth.Clerk), id); err != nil {
+			e.t.Fatal(err)
+		}
+		e.scratch = `{"presented_id_number":"` + id + `"}`
+		return "/api/v1/persons/" + id + "/login/reset"
+	}, ok: 200, body: func(e *testEnv, _ auth.Role) string { return e.scratch }},
 	"POST /api/v1/employers": {path: "/api/v1/employers", ok: 201, body: func(e *testEnv, _ auth.Role) string {
 		return `{"uscc":"` + e.newUSCC() + `","name":"新单位","legal_rep":"钱","risk_class":4}`
 	}},
 	"GET /api/v1/employers/{uscc}":            {pathFn: func(e *testEnv) string { return "/api/v1/employers/" + e.employerUSCC }, ok: 200},
-	"POST /api/v1/employers/{uscc}/operators": {pathFn: func(e *testEnv) string { return "/api/v1/employers/" + e.employerUSCC + "/operators" }, ok: 201, body: fixed(`{"username":"hr-two","name":"人事二"}`)},
+	"POST /api/v1/employers/{uscc}/operators": {pathFn: func(e *testEnv) string { return "/api/v1/employers/" + e.employerUSCC + "/operators" }, ok: 201, body: fixed(`{"username":"hr-two","name":"人事二","phone":"13912340003"}`)},
 	"GET /api/v1/employers/{uscc}/staff":      {pathFn: func(e *testEnv) string { return "/api/v1/employers/" + e.employerUSCC + "/staff" }, ok: 200},
 	"POST /api/v1/employers/{uscc}/staff": {pathFn: func(e *testEnv) string { return "/api/v1/employers/" + e.employerUSCC + "/staff" }, ok: 201,
 		body: func(e *testEnv, _ auth.Role) string {
@@ -197,9 +225,11 @@ var apiCases = map[string]routeCase{
 		return fmt.Sprintf("/api/v1/cards/%d/progress", e.cardAt(card.Approved, "").ID)
 	}, ok: 200, except: map[auth.Role]int{auth.Resident: 404}},
 	// Two roles may decide on an application; the second finds it decided.
+	// The clerk who applied and gave the photo may not approve it (a second person must): the
+	// reviewer does.
 	"POST /api/v1/cards/{id}/approve": {pathFn: func(e *testEnv) string {
 		return fmt.Sprintf("/api/v1/cards/%d/approve", e.cardAt(card.Applied, "").ID)
-	}, ok: 200, except: map[auth.Role]int{auth.Reviewer: 409}},
+	}, ok: 200, except: map[auth.Role]int{auth.Clerk: 403}},
 	"POST /api/v1/cards/{id}/reject": {pathFn: func(e *testEnv) string {
 		return fmt.Sprintf("/api/v1/cards/%d/reject", e.cardAt(card.Applied, "").ID)
 	}, ok: 200, except: map[auth.Role]int{auth.Reviewer: 409}, body: fixed(`{"reason":"photo unclear"}`)},
@@ -321,7 +351,7 @@ func TestRouteRoleMatrix(t *testing.T) {
 	dbtest.Each(t, func(t *testing.T, d *db.DB) {
 		e := newTestEnv(t, d)
 		if _, _, err := e.auth.CreateUser(context.Background(), nil, auditSystem(), auth.NewUser{
-			Username: "target", Role: auth.Resident, Regions: []string{testRegion}}); err != nil {
+			Username: "target", Role: auth.Resident, Regions: []string{testRegion}, Phone: "13912340009"}); err != nil {
 			t.Fatal(err)
 		}
 		seen := map[string]bool{}
@@ -341,6 +371,9 @@ func TestRouteRoleMatrix(t *testing.T) {
 				if c.pathFn != nil {
 					path = c.pathFn(e)
 				}
+				if c.rolePath != nil {
+					path = c.rolePath(e, auth.Admin)
+				}
 				if status, body := e.do("", r.Method, path, ""); status != http.StatusUnauthorized {
 					t.Errorf("anonymous: status %d (%s); want 401", status, body)
 				}
@@ -358,6 +391,9 @@ func TestRouteRoleMatrix(t *testing.T) {
 					want := c.ok
 					if x, ok := c.except[role]; ok {
 						want = x
+					}
+					if c.rolePath != nil {
+						path = c.rolePath(e, role)
 					}
 					status, resp := e.do(role, r.Method, path, body)
 					switch {

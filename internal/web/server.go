@@ -45,6 +45,7 @@ type Deps struct {
 	Log           *slog.Logger
 	SecureCookies bool
 	Version       string
+	Demo          bool             // a demo database: the demo's text messages are shown at /demo/messages
 	Now           func() time.Time // nil = the database's clock
 }
 
@@ -110,7 +111,11 @@ func (s *Server) registerRoutes() {
 	s.api("GET /api/v1/users/{username}", auth.ListUsers, "One user", s.apiGetUser)
 	s.api("POST /api/v1/users/{username}/disable", auth.DisableUser, "Disable a user", s.apiDisableUser)
 	s.api("POST /api/v1/users/{username}/enable", auth.DisableUser, "Enable a user again", s.apiEnableUser)
-	s.api("POST /api/v1/users/{username}/tokens", auth.IssueToken, "Issue an API token for a user", s.apiIssueToken)
+	s.api("POST /api/v1/users/{username}/tokens", auth.IssueToken, "Issue an API token for one's own account (username must be the caller's)", s.apiIssueToken)
+	s.api("GET /api/v1/users/pending", auth.ApproveAccount, "Staff accounts waiting for a second administrator's (or custodians') approval", s.apiPendingUsers)
+	s.api("POST /api/v1/users/{username}/approve", auth.ApproveAccount, "Approve a pending staff account (an administrator, or custodians for a custodian)", s.apiApproveUser)
+	s.api("POST /api/v1/users/{username}/reset", auth.ResetAccount, "Send the account's holder a new one-time code to their phone; ends its sessions and tokens", s.apiResetUser)
+	s.public("POST /api/v1/activate", s.apiActivate)
 	s.api("GET /api/v1/audit/entries", auth.ReadAudit, "Audit entries, newest first", s.apiAuditEntries)
 	s.api("GET /api/v1/audit/verify", auth.VerifyAudit, "Verify the audit chain", s.apiAuditVerify)
 
@@ -125,7 +130,8 @@ func (s *Server) registerRoutes() {
 	s.api("POST /api/v1/persons", auth.RegisterPerson, "Register a person", s.apiRegisterPerson)
 	s.api("GET /api/v1/persons/{id_number}", auth.ReadPerson, "A person", s.apiGetPerson)
 	s.api("GET /api/v1/persons/{id_number}/participations", auth.ReadPerson, "A person's participation intervals", s.apiPersonParticipations)
-	s.api("POST /api/v1/persons/{id_number}/login", auth.CreateLogin, "Create the person's portal login", s.apiCreateResidentLogin)
+	s.api("POST /api/v1/persons/{id_number}/login", auth.CreateLogin, "Open the person's portal login; the activation code goes to the phone on file", s.apiCreateResidentLogin)
+	s.api("POST /api/v1/persons/{id_number}/login/reset", auth.CreateLogin, "Reset the person's portal login after checking the ID card presented", s.apiResetResidentLogin)
 	s.api("POST /api/v1/employers", auth.RegisterEmployer, "Register an employer", s.apiRegisterEmployer)
 	s.api("GET /api/v1/employers/{uscc}", auth.ReadEmployer, "An employer", s.apiGetEmployer)
 	s.api("POST /api/v1/employers/{uscc}/operators", auth.CreateLogin, "Create an HR operator login for the employer", s.apiCreateOperator)
@@ -201,6 +207,11 @@ func (s *Server) registerRoutes() {
 	s.mux.Handle("GET /static/", http.FileServerFS(assets))
 	s.page("GET /login", "", s.loginForm)
 	s.page("POST /login", "", s.loginSubmit)
+	s.page("GET /activate", "", s.activateForm)
+	s.page("POST /activate", "", s.activateSubmit)
+	if s.Demo {
+		s.page("GET /demo/messages", "", s.demoMessages)
+	}
 	s.page("GET /lang/{lang}", "", s.switchLang)
 	s.page("POST /logout", auth.ViewPortal, s.logout)
 	s.page("GET /{$}", auth.ViewPortal, s.home)
@@ -210,11 +221,14 @@ func (s *Server) registerRoutes() {
 	s.page("POST /account/totp/confirm", auth.ManageSelf, s.accountTOTPConfirm)
 	s.page("GET /admin/users", auth.ListUsers, s.usersPage)
 	s.page("POST /admin/users", auth.CreateUser, s.usersCreate)
+	s.page("POST /admin/users/{username}/{action}", auth.ListUsers, s.usersAction)
+	s.page("POST /account/tokens", auth.IssueToken, s.accountToken)
 	s.page("GET /audit", auth.ReadAudit, s.auditPage)
 	s.page("GET /guide", "", s.guidePage)
 	s.page("GET /window", auth.RegisterPerson, s.windowPage)
 	s.page("POST /window/person", auth.RegisterPerson, s.windowPerson)
 	s.page("POST /window/employer", auth.RegisterEmployer, s.windowEmployer)
+	s.page("POST /window/reset-login", auth.CreateLogin, s.windowResetLogin)
 	s.page("GET /enrolments", auth.ReadEnrolment, s.enrolmentsPage)
 	s.page("POST /enrolments", auth.PrepareEnrolment, s.enrolmentsCreate)
 	s.page("GET /enrolments/{id}", auth.ReadEnrolment, s.enrolmentPage)
