@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"runtime/debug"
 	"strconv"
@@ -224,7 +225,7 @@ func (s *Server) page(pattern string, action auth.Action, h pageFunc) {
 			}
 		} else if r, p, err = s.guard(action, r); err != nil {
 			if errs.CodeOf(err) == errs.Unauthorized && r.Method == http.MethodGet {
-				http.Redirect(w, r, "/login?next="+safeNext(r.URL.RequestURI()), http.StatusSeeOther)
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(safeNext(r.URL.RequestURI())), http.StatusSeeOther)
 				return
 			}
 			s.fail(w, r, err)
