@@ -182,6 +182,9 @@ func (s *Server) api(pattern string, action auth.Action, summary string, h apiFu
 		switch v := v.(type) {
 		case *download:
 			v.write(w, status)
+		case replayed:
+			w.Header().Set("Idempotency-Hit", "true")
+			writeJSON(w, status, v.answer)
 		default:
 			if status == http.StatusNoContent {
 				w.WriteHeader(status)
@@ -191,6 +194,10 @@ func (s *Server) api(pattern string, action auth.Action, summary string, h apiFu
 		}
 	})
 }
+
+// replayed is the answer to a retry with the same Idempotency-Key: the first request's answer,
+// status and body unchanged, marked only by the Idempotency-Hit header.
+type replayed struct{ answer any }
 
 // download is an API answer that is a file rather than JSON.
 type download struct {
