@@ -114,10 +114,11 @@ func (s *Service) IssueMedical(ctx context.Context, by *auth.Principal, idNumber
 	return m, err
 }
 
-func scanMedical(row interface{ Scan(...any) error }) (MedicalCard, error) {
+// scanMedical reads a row of medicalColumns, and into extra any columns the query adds after them.
+func scanMedical(row interface{ Scan(...any) error }, extra ...any) (MedicalCard, error) {
 	var m MedicalCard
 	var idn, state, at string
-	err := row.Scan(&m.ID, &m.Region, &m.PersonID, &idn, &m.Bank, &m.CardNumber, &state, &at)
+	err := row.Scan(append([]any{&m.ID, &m.Region, &m.PersonID, &idn, &m.Bank, &m.CardNumber, &state, &at}, extra...)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return MedicalCard{}, errs.E(errs.NotFound, "no such medical insurance card")
 	}
@@ -165,20 +166,41 @@ func (s *Service) ChangeMedical(ctx context.Context, by *auth.Principal, cardNum
 	return m, err
 }
 
+// MedicalCheck is what an institution learns from checking a medical insurance card: enough to
+// identify the holder at the counter, with the ID number masked as the electronic card's scan
+// masks it. The full number stays with the bank that issued the card and the bureau.
+type MedicalCheck struct {
+	CardNumber string
+	Bank       string
+	Name       string
+	MaskedID   string
+	State      MedicalState
+	Region     string
+}
+
 // CheckMedicalUse says whether a medical insurance card may be used for purpose: only medical
 // settlement, and only while active. Everything else (benefits, pension, identity) needs the
-// social security card.
-func (s *Service) CheckMedicalUse(ctx context.Context, bank, cardNumber string, purpose Purpose) (MedicalCard, error) {
-	m, err := scanMedical(s.db.R().QueryRowContext(ctx, "SELECT "+medicalColumns+" FROM medical_cards m JOIN persons p ON p.id = m.person_id WHERE m.bank = $1 AND m.card_number = $2",
-		bank, strings.ToUpper(strings.TrimSpace(cardNumber))))
-	if err != nil {
-		return MedicalCard{}, err
+// social security card. An institution checks only the cards of its own regions; any other card
+// is answered as unknown, so a check reveals nothing about another region's cardholders.
+func (s *Service) CheckMedicalUse(ctx context.Context, by *auth.Principal, bank, cardNumber string, purpose Purpose) (MedicalCheck, error) {
+	if err := by.Require(auth.UseMedicalCard); err != nil {
+		return MedicalCheck{}, err
 	}
+	var name string
+	m, err := scanMedical(s.db.R().QueryRowContext(ctx, "SELECT "+medicalColumns+", p.name FROM medical_cards m JOIN persons p ON p.id = m.person_id WHERE m.bank = $1 AND m.card_number = $2",
+		bank, strings.ToUpper(strings.TrimSpace(cardNumber))), &name)
+	if err != nil {
+		return MedicalCheck{}, err
+	}
+	if !by.InRegion(m.Region) {
+		return MedicalCheck{}, errs.E(errs.NotFound, "no such medical insurance card")
+	}
+	out := MedicalCheck{CardNumber: m.CardNumber, Bank: m.Bank, Name: name, MaskedID: m.IDNumber.Masked(), State: m.State, Region: m.Region}
 	if purpose != PurposeMedical {
-		return m, errs.E(errs.Forbidden, "a medical insurance card serves medical insurance only; %s needs the social security card", purpose)
+		return out, errs.E(errs.Forbidden, "a medical insurance card serves medical insurance only; %s needs the social security card", purpose)
 	}
 	if m.State != MedActive {
-		return m, errs.E(errs.Conflict, "the medical insurance card is %s", m.State)
+		return out, errs.E(errs.Conflict, "the medical insurance card is %s", m.State)
 	}
-	return m, nil
+	return out, nil
 }

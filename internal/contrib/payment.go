@@ -89,15 +89,20 @@ func (s *Service) RecordPayment(ctx context.Context, by *auth.Principal, in NewP
 	content := hex.EncodeToString(hash[:])
 	var out Payment
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
+		// The key is the caller's own: another account's payment under the same key is not this
+		// caller's to replay (a clerk re-sending a bank's reference records a payment of their own).
 		var prior, priorHash string
 		var priorID int64
-		err := tx.QueryRowContext(ctx, "SELECT id, content_hash, payer FROM payments WHERE idem_key = $1", in.IdemKey).Scan(&priorID, &priorHash, &prior)
+		err := tx.QueryRowContext(ctx, "SELECT id, content_hash, payer FROM payments WHERE recorded_by = $1 AND idem_key = $2",
+			by.Username, in.IdemKey).Scan(&priorID, &priorHash, &prior)
 		if err == nil {
 			if priorHash != content {
 				return errs.E(errs.Conflict, "the idempotency key was used for a different payment")
 			}
+			// A retry answers exactly what the first request answered, allocations included.
 			out = Payment{ID: priorID, Payer: prior, Amount: amount, PaidOn: paidOn, Replay: true}
-			return nil
+			out.Allocations, err = allocationsOf(ctx, tx, priorID)
+			return err
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
@@ -111,14 +116,28 @@ func (s *Service) RecordPayment(ctx context.Context, by *auth.Principal, in NewP
 		if err != nil {
 			return err
 		}
+		// Money that arrived on paid_on can pay only the months that had begun by then: a date
+		// before the oldest open month is not a payment of these bills.
+		paidMonth := period.Month(paidOn.Year()*100 + int(paidOn.Month()))
 		var owed money.Fen
 		var list []Owed
+		oldest := period.Month(0)
 		for _, b := range open {
+			if oldest == 0 || b.owed.Month < oldest {
+				oldest = b.owed.Month
+			}
+			if b.owed.Month > paidMonth {
+				continue
+			}
 			owed += b.owed.Principal + b.owed.Fee
 			list = append(list, b.owed)
 		}
+		if len(list) == 0 && oldest != 0 {
+			return errs.Field("paid_on", fmt.Sprintf("before %s, the first day of the oldest month still owed (%s)",
+				oldest.First().Format("2006-01-02"), oldest))
+		}
 		if amount > owed {
-			return errs.Field("amount", fmt.Sprintf("more than is owed (%s yuan)", owed))
+			return errs.Field("amount", fmt.Sprintf("more than was owed on %s (%s yuan)", paidOn.Format("2006-01-02"), owed))
 		}
 		allocs, _ := Allocate(amount, list)
 		var payID int64
@@ -160,6 +179,23 @@ func (s *Service) RecordPayment(ctx context.Context, by *auth.Principal, in NewP
 		return audit.Record(ctx, tx, by.Actor(), "contribution.payment", in.Payer, region,
 			map[string]any{"payment": payID, "amount": amount.String(), "paid_on": in.PaidOn, "principal": principal.String(), "fees": fees.String()})
 	})
+	return out, err
+}
+
+// allocationsOf reads how a recorded payment was spread, oldest month first, as RecordPayment
+// answered it.
+func allocationsOf(ctx context.Context, tx *db.Tx, paymentID int64) ([]Allocation, error) {
+	var out []Allocation
+	err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
+		var month int
+		var principal, fee int64
+		if err := scan(&month, &principal, &fee); err != nil {
+			return err
+		}
+		out = append(out, Allocation{Month: period.Month(month), Principal: money.Fen(principal), Fee: money.Fen(fee)})
+		return nil
+	}, `SELECT b.month, a.principal, a.fee FROM payment_allocations a JOIN bills b ON b.id = a.bill_id
+		WHERE a.payment_id = $1 ORDER BY b.month`, paymentID)
 	return out, err
 }
 

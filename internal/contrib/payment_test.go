@@ -2,6 +2,7 @@ package contrib_test
 
 import (
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -44,8 +45,14 @@ func TestPaymentIdempotentLateAndPartial(t *testing.T) {
 			t.Fatalf("first payment: %+v %v", p1, err)
 		}
 		again, err := svc.RecordPayment(ctx, hr, first)
-		if err != nil || !again.Replay || again.ID != p1.ID {
-			t.Fatalf("retry: %+v %v", again, err)
+		// A retry answers what the first answered, allocations included.
+		if err != nil || !again.Replay || again.ID != p1.ID || !reflect.DeepEqual(again.Allocations, p1.Allocations) || again.Amount != p1.Amount {
+			t.Fatalf("retry: %+v %v; first %+v", again, err, p1)
+		}
+		// The day before the bill's month began is not a payment of it.
+		early := contrib.NewPayment{IdemKey: "bank-ref-early", Payer: "employer:1", Amount: "1.00", PaidOn: month.First().AddDate(0, 0, -1).Format("2006-01-02")}
+		if _, err := svc.RecordPayment(ctx, hr, early); func() bool { e, ok := errs.As(err); return !ok || e.Fields["paid_on"] == "" }() {
+			t.Fatalf("a payment dated before its month: %v", err)
 		}
 		changed := first
 		changed.Amount = (half + 1).String()

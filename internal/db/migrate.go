@@ -23,6 +23,11 @@ import (
 //	{{without_rowid}} after a table whose primary key is its natural order: SQLite then stores the
 //	          rows in that key (no separate index); PostgreSQL has nothing to add
 //
+// A statement that starts with {{sqlite}} or {{postgres}} runs on that engine only. That is for
+// the rare change the engines cannot write alike: SQLite cannot drop a UNIQUE constraint, so it
+// rebuilds the table, while PostgreSQL drops the constraint in place (a rebuild there would leave
+// the identity sequence behind the copied ids).
+//
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
 
@@ -103,9 +108,17 @@ func (d *DB) tableExists(ctx context.Context, name string) bool {
 // processes may call it at once: on PostgreSQL an advisory lock serialises them, on SQLite the
 // single-writer lock does.
 func (d *DB) Migrate(ctx context.Context) (int, error) {
+	return d.migrateTo(ctx, 0)
+}
+
+// migrateTo applies the migrations up to version upto (0: all of them).
+func (d *DB) migrateTo(ctx context.Context, upto int) (int, error) {
 	ms, err := Migrations()
 	if err != nil {
 		return 0, err
+	}
+	if upto > 0 && upto < len(ms) {
+		ms = ms[:upto]
 	}
 	applied := 0
 	err = d.Write(ctx, func(tx *Tx) error {
@@ -124,11 +137,11 @@ func (d *DB) Migrate(ctx context.Context) (int, error) {
 		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations").Scan(&have); err != nil {
 			return err
 		}
-		if have > len(ms) {
+		if upto == 0 && have > len(ms) {
 			return fmt.Errorf("db: database is at schema version %d, newer than this binary (%d): upgrade shebao", have, len(ms))
 		}
-		for _, m := range ms[have:] {
-			for _, stmt := range splitStatements(d.render(m.SQL)) {
+		for _, m := range ms[min(have, len(ms)):] {
+			for _, stmt := range d.statements(m.SQL) {
 				if _, err := tx.ExecContext(ctx, stmt); err != nil {
 					return fmt.Errorf("db: migration %04d_%s: %w", m.Version, m.Name, err)
 				}
@@ -145,6 +158,26 @@ func (d *DB) Migrate(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	return applied, nil
+}
+
+// statements is a migration's SQL as this engine runs it: rendered, split, and without the
+// statements marked for the other engine.
+func (d *DB) statements(sql string) []string {
+	mine, other := "{{sqlite}}", "{{postgres}}"
+	if d.dialect == Postgres {
+		mine, other = other, mine
+	}
+	var out []string
+	for _, stmt := range splitStatements(d.render(sql)) {
+		switch {
+		case strings.HasPrefix(stmt, other):
+		case strings.HasPrefix(stmt, mine):
+			out = append(out, strings.TrimSpace(strings.TrimPrefix(stmt, mine)))
+		default:
+			out = append(out, stmt)
+		}
+	}
+	return out
 }
 
 // splitStatements splits a migration on semicolons at the end of a line. Migrations keep to that

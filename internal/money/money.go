@@ -27,13 +27,15 @@ func (f Fen) String() string {
 	return fmt.Sprintf("%s%d.%02d", sign, v/100, v%100)
 }
 
-// ParseYuan reads an amount in yuan with at most two decimals: "8000", "8000.5", "8,000.50",
-// "¥8000.00". It refuses negative amounts, more than two decimals (no silent rounding of what a
-// person typed), and amounts above MaxFen.
+// ParseYuan reads an amount in yuan written as plain digits with an optional point and one or two
+// decimals: "8000", "8000.5", "8000.50". Anything else is refused rather than read a way the person
+// may not have meant: thousands separators ("12,34" would otherwise be 1234), currency signs, signs
+// (no caller takes a negative amount: bases, wages and payments are all above zero, and refunds and
+// corrections are reversing postings, never typed negative amounts), exponents, more than two
+// decimals (no silent rounding of what a person typed), and amounts above MaxFen. Surrounding
+// white space is ignored.
 func ParseYuan(s string) (Fen, error) {
 	t := strings.TrimSpace(s)
-	t = strings.TrimPrefix(strings.TrimPrefix(t, "¥"), "￥")
-	t = strings.ReplaceAll(t, ",", "")
 	if t == "" {
 		return 0, fmt.Errorf("an amount in yuan is required")
 	}
@@ -41,8 +43,8 @@ func ParseYuan(s string) (Fen, error) {
 		return 0, fmt.Errorf("amount is too long")
 	}
 	whole, frac, hasFrac := strings.Cut(t, ".")
-	if whole == "" || strings.TrimLeft(whole, "0123456789") != "" || (hasFrac && (frac == "" || strings.TrimLeft(frac, "0123456789") != "")) {
-		return 0, fmt.Errorf("%q is not an amount in yuan like 8000.00", clip(s))
+	if !digits(whole) || hasFrac && !digits(frac) {
+		return 0, fmt.Errorf("%q is not an amount in yuan: write digits with at most two decimals, like 8000 or 8000.50, without separators or a currency sign", clip(s))
 	}
 	if len(frac) > 2 {
 		return 0, fmt.Errorf("at most two decimals (fen)")
@@ -58,6 +60,19 @@ func ParseYuan(s string) (Fen, error) {
 		return 0, fmt.Errorf("amount is too large")
 	}
 	return v, nil
+}
+
+// digits reports whether s is one or more ASCII digits and nothing else.
+func digits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func clip(s string) string {

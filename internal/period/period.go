@@ -21,18 +21,24 @@ var Shanghai = func() *time.Location {
 	return time.FixedZone("CST", 8*3600)
 }()
 
-// ParseMonth reads "YYYYMM" or "YYYY-MM", years 1950–2199.
+// The years a month or date may fall in: wide enough for any insured life, narrow enough that a
+// stray "0001" or "9999" is refused as a typing error.
+const firstYear, lastYear = 1950, 2199
+
+// ParseMonth reads a month written "YYYYMM" or "YYYY-MM", years 1950–2199, and nothing else: no
+// sign, no other separator, no dash in another place ("-202612" and "2026-1-2" are refused, not
+// read as 202612).
 func ParseMonth(s string) (Month, error) {
-	t := strings.ReplaceAll(strings.TrimSpace(s), "-", "")
-	if len(t) != 6 {
+	t := strings.TrimSpace(s)
+	if len(t) == 7 && t[4] == '-' {
+		t = t[:4] + t[5:]
+	}
+	if len(t) != 6 || strings.Trim(t, "0123456789") != "" {
 		return 0, fmt.Errorf("a month is written YYYYMM, like 202611")
 	}
-	v, err := strconv.Atoi(t)
-	if err != nil || v < 0 {
-		return 0, fmt.Errorf("a month is written YYYYMM, like 202611")
-	}
+	v, _ := strconv.Atoi(t)
 	m := Month(v)
-	if m.Year() < 1950 || m.Year() > 2199 || m.MonthOfYear() < 1 || m.MonthOfYear() > 12 {
+	if m.Year() < firstYear || m.Year() > lastYear || m.MonthOfYear() < 1 || m.MonthOfYear() > 12 {
 		return 0, fmt.Errorf("%s is not a month between 195001 and 219912", t)
 	}
 	return m, nil
@@ -80,7 +86,7 @@ func Today(t time.Time) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, time.UTC)
 }
 
-// ParseDate reads a calendar date YYYY-MM-DD (or YYYYMMDD) as midnight UTC.
+// ParseDate reads a calendar date YYYY-MM-DD (or YYYYMMDD), years 1950–2199, as midnight UTC.
 func ParseDate(s string) (time.Time, error) {
 	t := strings.TrimSpace(s)
 	layout := "2006-01-02"
@@ -90,6 +96,9 @@ func ParseDate(s string) (time.Time, error) {
 	d, err := time.Parse(layout, t)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("a date is written YYYY-MM-DD")
+	}
+	if d.Year() < firstYear || d.Year() > lastYear {
+		return time.Time{}, fmt.Errorf("%s is not a date between 1950-01-01 and 2199-12-31", d.Format("2006-01-02"))
 	}
 	return d, nil
 }

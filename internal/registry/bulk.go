@@ -118,7 +118,7 @@ func (s *Service) ImportStaff(ctx context.Context, by *auth.Principal, uscc, fil
 		if err != nil {
 			return err
 		}
-		if ps := checkAgainst(st, e.ID, changes); len(ps) > 0 {
+		if ps := checkAgainst(st, e.ID, e.Region, changes); len(ps) > 0 {
 			return bulkError(locate(ps, table), len(table.Rows))
 		}
 		var uploadID int64

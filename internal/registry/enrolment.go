@@ -84,8 +84,12 @@ func (s *Service) CreateEnrolment(ctx context.Context, by *auth.Principal, in Ne
 		f.Add("id_number", err.Error())
 	}
 	start, err := period.ParseMonth(in.StartMonth)
-	if err != nil {
+	if now := period.MonthOf(s.now()); err != nil {
 		f.Add("start_month", err.Error())
+	} else if start > now.Add(monthsAhead) {
+		// The same window ahead as an employer's declarations: an application is made for
+		// insurance about to start, not reserved for a month years away.
+		f.Add("start_month", fmt.Sprintf("at most %s, %d month after this one", now.Add(monthsAhead), monthsAhead))
 	}
 	base, err := money.ParseYuan(in.Base)
 	if err != nil {
@@ -106,7 +110,7 @@ func (s *Service) CreateEnrolment(ctx context.Context, by *auth.Principal, in Ne
 			return err
 		}
 		if !by.InRegion(p.Region) {
-			return errs.Field("id_number", "this person is registered in another region")
+			return errs.Field("id_number", errOtherRegion)
 		}
 		v, err := s.policies.Effective(ctx, tx, p.Region, start)
 		if err != nil {
@@ -123,8 +127,11 @@ func (s *Service) CreateEnrolment(ctx context.Context, by *auth.Principal, in Ne
 				return errs.Field("employer_uscc", err.Error())
 			}
 			emp, err := scanEmployer(tx.QueryRowContext(ctx, "SELECT "+employerColumns+" FROM employers WHERE uscc = $1", string(u)))
-			if err != nil || emp.Region != p.Region {
-				return errs.Field("employer_uscc", "no employer with this code is registered in the person's region")
+			if err != nil || !by.InRegion(emp.Region) {
+				return errs.Field("employer_uscc", "no employer with this code is registered in your regions")
+			}
+			if emp.Region != p.Region {
+				return errs.Field("id_number", errOtherRegion)
 			}
 			employerID = emp.ID
 		} else if strings.TrimSpace(in.EmployerUSCC) != "" {

@@ -97,6 +97,13 @@ type problem struct {
 	reason string
 }
 
+// errOtherRegion is the refusal for a person registered in another pooling region. Moving a
+// person's insurance between regions is a transfer (转移接续): the old region closes the person's
+// participation and hands over their accounts, the new one takes them on. Until transfers exist,
+// such a person is refused rather than insured in two regions at once. The region is not named:
+// the caller is not entitled to another region's records.
+const errOtherRegion = "this person is registered in another region; moving them here needs a transfer between regions (转移接续), which is not available yet"
+
 // Window of months an employer may declare without going to the window: a year back (late
 // declarations happen, and the late fee applies to them) and one month ahead.
 const monthsBack, monthsAhead = 12, 1
@@ -285,8 +292,9 @@ func loadPersons(ctx context.Context, r db.Reader, ids []string, into map[ident.
 }
 
 // checkAgainst checks each change against the database and against the changes before it in the
-// same batch (a person added twice, removed twice, …).
-func checkAgainst(st staffState, employerID int64, changes []change) []problem {
+// same batch (a person added twice, removed twice, …). region is the employer's: a person
+// registered in another region cannot join its staff.
+func checkAgainst(st staffState, employerID int64, region string, changes []change) []problem {
 	var ps []problem
 	seen := map[ident.IDNumber]map[StaffOp]int{} // the line that first did op for a person
 	for _, c := range changes {
@@ -306,6 +314,10 @@ func checkAgainst(st staffState, employerID int64, changes []change) []problem {
 		o, onStaff := st.open[p.ID]
 		switch c.op {
 		case OpAdd:
+			if registered && p.Region != region {
+				add("id_number", errOtherRegion)
+				continue
+			}
 			if registered && strings.TrimSpace(c.person.Name) != p.Name {
 				add("name", "does not match the name registered for this ID number")
 			}
@@ -459,7 +471,7 @@ func (s *Service) ChangeStaff(ctx context.Context, by *auth.Principal, uscc stri
 		if err != nil {
 			return err
 		}
-		if ps := checkAgainst(st, e.ID, []change{ch}); len(ps) > 0 {
+		if ps := checkAgainst(st, e.ID, e.Region, []change{ch}); len(ps) > 0 {
 			err := fieldsError(ps).(*errs.Error)
 			if strings.HasPrefix(ps[0].reason, "already") {
 				err.Code = errs.Conflict

@@ -350,11 +350,23 @@ func (s *Server) apiCheckMedical(r *http.Request, p *auth.Principal) (int, any, 
 	if err := decodeJSON(r, &req); err != nil {
 		return 0, nil, err
 	}
-	m, err := s.Cards.CheckMedicalUse(r.Context(), req.Bank, req.CardNumber, card.Purpose(req.Purpose))
+	m, err := s.Cards.CheckMedicalUse(r.Context(), p, req.Bank, req.CardNumber, card.Purpose(req.Purpose))
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"allowed": true, "card": toMedicalJSON(m)}, nil
+	return http.StatusOK, map[string]any{"allowed": true, "card": medicalCheckJSON{CardNumber: m.CardNumber, Bank: m.Bank,
+		Name: m.Name, IDNumberMasked: m.MaskedID, State: string(m.State), Region: m.Region}}, nil
+}
+
+// medicalCheckJSON is a medical card as an institution sees it: the holder's ID number masked, as
+// in the electronic card's scan.
+type medicalCheckJSON struct {
+	CardNumber     string `json:"card_number"`
+	Bank           string `json:"bank"`
+	Name           string `json:"name"`
+	IDNumberMasked string `json:"id_number_masked"`
+	State          string `json:"state"`
+	Region         string `json:"region"`
 }
 
 type outletJSON struct {

@@ -125,12 +125,23 @@ func (s *Server) apiRecordPayment(r *http.Request, p *auth.Principal) (int, any,
 	for _, a := range pay.Allocations {
 		allocs = append(allocs, allocationJSON{Month: a.Month.String(), Principal: a.Principal.String(), Fee: a.Fee.String()})
 	}
-	status := http.StatusCreated
+	answer := paymentAnswer{ID: pay.ID, Payer: pay.Payer, Amount: pay.Amount.String(), PaidOn: pay.PaidOn.Format("2006-01-02"), Allocations: allocs}
+	// A retry gets exactly the first answer, so a client that lost the first can take the second
+	// in its place.
 	if pay.Replay {
-		status = http.StatusOK
+		return http.StatusCreated, replayed{answer}, nil
 	}
-	return status, map[string]any{"id": pay.ID, "payer": pay.Payer, "amount": pay.Amount.String(),
-		"paid_on": pay.PaidOn.Format("2006-01-02"), "allocations": allocs, "replay": pay.Replay}, nil
+	return http.StatusCreated, answer, nil
+}
+
+// paymentAnswer is the answer to POST /api/v1/payments, the same for the first request and every
+// retry.
+type paymentAnswer struct {
+	ID          int64            `json:"id"`
+	Payer       string           `json:"payer"`
+	Amount      string           `json:"amount"`
+	PaidOn      string           `json:"paid_on"`
+	Allocations []allocationJSON `json:"allocations"`
 }
 
 type movementJSON struct {

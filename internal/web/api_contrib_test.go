@@ -7,6 +7,7 @@ import (
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/db/dbtest"
+	"github.com/shebao/shebao/internal/period"
 )
 
 // TestPaymentAPI pays an employer's bill through the API: the employer sees what it owes, the bank
@@ -25,12 +26,16 @@ func TestPaymentAPI(t *testing.T) {
 		if owing == "0.00" {
 			t.Fatalf("nothing owed on a new bill: %v", list[0])
 		}
-		today := d.Now().Format("2006-01-02")
+		today := period.Today(d.Now()).Format("2006-01-02")
 		body := fmt.Sprintf(`{"payer":%q,"amount":%q,"paid_on":%q,"idempotency_key":"BANK-0001"}`, payer, owing, today)
-		first := e.call(auth.Bank, "POST", "/api/v1/payments", body, 201)
-		again := e.call(auth.Bank, "POST", "/api/v1/payments", body, 200)
-		if again["id"] != first["id"] || again["replay"] != true {
-			t.Fatalf("retry: %v then %v", first, again)
+		status, first, _ := e.send(e.tokens[auth.Bank], "POST", "/api/v1/payments", body)
+		if status != 201 {
+			t.Fatalf("payment: %d %s", status, first)
+		}
+		// A retry answers exactly what the first request answered, marked only by Idempotency-Hit.
+		status, again, h := e.send(e.tokens[auth.Bank], "POST", "/api/v1/payments", body)
+		if status != 201 || again != first || h.Get("Idempotency-Hit") != "true" {
+			t.Fatalf("retry: %s then %d %s (Idempotency-Hit %q)", first, status, again, h.Get("Idempotency-Hit"))
 		}
 		other := fmt.Sprintf(`{"payer":%q,"amount":"1.00","paid_on":%q,"idempotency_key":"BANK-0001"}`, payer, today)
 		if got := errorOf(t, bodyOf(e.do(auth.Bank, "POST", "/api/v1/payments", other))); got.Code != "conflict" {

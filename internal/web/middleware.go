@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"regexp"
 	"runtime/debug"
 	"strconv"
@@ -181,6 +182,9 @@ func (s *Server) api(pattern string, action auth.Action, summary string, h apiFu
 		switch v := v.(type) {
 		case *download:
 			v.write(w, status)
+		case replayed:
+			w.Header().Set("Idempotency-Hit", "true")
+			writeJSON(w, status, v.answer)
 		default:
 			if status == http.StatusNoContent {
 				w.WriteHeader(status)
@@ -190,6 +194,10 @@ func (s *Server) api(pattern string, action auth.Action, summary string, h apiFu
 		}
 	})
 }
+
+// replayed is the answer to a retry with the same Idempotency-Key: the first request's answer,
+// status and body unchanged, marked only by the Idempotency-Hit header.
+type replayed struct{ answer any }
 
 // download is an API answer that is a file rather than JSON.
 type download struct {
@@ -224,7 +232,7 @@ func (s *Server) page(pattern string, action auth.Action, h pageFunc) {
 			}
 		} else if r, p, err = s.guard(action, r); err != nil {
 			if errs.CodeOf(err) == errs.Unauthorized && r.Method == http.MethodGet {
-				http.Redirect(w, r, "/login?next="+safeNext(r.URL.RequestURI()), http.StatusSeeOther)
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(safeNext(r.URL.RequestURI())), http.StatusSeeOther)
 				return
 			}
 			s.fail(w, r, err)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"net/url"
+	"path"
 	"strings"
 	"time"
 
@@ -185,12 +186,33 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int,
 	}
 }
 
-// safeNext keeps a post-login redirect on this site: a local absolute path only.
+// safeNext keeps a redirect after login (or after switching the language) on this site. It
+// accepts only a clean local path and answers "/" for anything else:
+//   - printable ASCII only: browsers drop tabs and newlines from a URL and read a backslash as a
+//     slash, so "/\t/host" and "/\\host" would become "//host", another site;
+//   - one "/" first, never "//" (a network path);
+//   - no scheme, host or user;
+//   - already clean: http.Redirect cleans the path before it writes Location ("/./\\host" would
+//     become "/\\host"), so what is checked here must be exactly what is sent.
 func safeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c <= ' ' || c >= 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return "/"
 	}
-	if u, err := url.Parse(next); err != nil || u.Host != "" || u.Scheme != "" {
+	if u, err := url.Parse(next); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	// The cleaning http.Redirect does: path.Clean of what comes before "?", keeping a final "/".
+	p, _, _ := strings.Cut(next, "?")
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	if clean != p {
 		return "/"
 	}
 	return next

@@ -74,7 +74,7 @@ func (s *Server) bankAction(w http.ResponseWriter, r *http.Request, p *auth.Prin
 // counterPage is a hospital or pharmacy counter: scan an electronic card, check a medical card.
 type counterPage struct {
 	Scan    *card.ScanResult
-	Medical *card.MedicalCard
+	Medical *card.MedicalCheck
 }
 
 func (s *Server) counterPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -94,8 +94,8 @@ func (s *Server) counterAction(w http.ResponseWriter, r *http.Request, p *auth.P
 		}
 	case "medical":
 		if err = p.Require(auth.UseMedicalCard); err == nil {
-			var m card.MedicalCard
-			m, err = s.Cards.CheckMedicalUse(r.Context(), r.PostFormValue("bank"), r.PostFormValue("card_number"), card.PurposeMedical)
+			var m card.MedicalCheck
+			m, err = s.Cards.CheckMedicalUse(r.Context(), p, r.PostFormValue("bank"), r.PostFormValue("card_number"), card.PurposeMedical)
 			if err == nil {
 				data.Medical = &m
 			}

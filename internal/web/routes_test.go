@@ -288,7 +288,7 @@ var apiCases = map[string]routeCase{
 		except: map[auth.Role]int{auth.Resident: 404}},
 	"POST /api/v1/payments": {pathFn: func(e *testEnv) string { e.scratch = e.billedEmployer(); return "/api/v1/payments" }, ok: 201,
 		body: func(e *testEnv, role auth.Role) string {
-			return fmt.Sprintf(`{"idempotency_key":"matrix-%s","payer":"%s","amount":"0.01","paid_on":"%s"}`, role, e.scratch, e.db.Now().Format("2006-01-02"))
+			return fmt.Sprintf(`{"idempotency_key":"matrix-%s","payer":"%s","amount":"0.01","paid_on":"%s"}`, role, e.scratch, period.Today(e.db.Now()).Format("2006-01-02"))
 		}},
 	"POST /api/v1/outlets": {path: "/api/v1/outlets", ok: 201, body: fixed(`{"code":"GS-02","region":"` + testRegion + `","name":"拱墅区网点"}`)},
 	"GET /api/v1/me/cards": {path: "/api/v1/me/cards", ok: 200},
