@@ -297,6 +297,9 @@ func (s *Service) CreateResidentLogin(ctx context.Context, by *auth.Principal, i
 	if err != nil {
 		return auth.User{}, err
 	}
+	if _, err := s.auth.LoginOf(ctx, p.ID); err == nil {
+		return auth.User{}, errs.E(errs.Conflict, "this person already has an online account; if they cannot log in, reset it at the window with their ID card")
+	}
 	if !notify.ValidMobile(p.Phone) {
 		return auth.User{}, errs.Field("phone", "the person has no mobile number on file for the activation code; record one first")
 	}
