@@ -115,7 +115,7 @@ func (s *Server) setDisabled(r *http.Request, p *auth.Principal, disabled bool) 
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, toUserJSON(u), nil
+	return http.StatusOK, toUserJSON(u).seenBy(p), nil
 }
 
 type issueTokenRequest struct {
