@@ -216,6 +216,9 @@ func auditQuery(r *http.Request, p *auth.Principal) (audit.Query, error) {
 	f := errs.Fields{}
 	q := audit.Query{Regions: p.Regions, Object: r.URL.Query().Get("object"),
 		User: strings.ToLower(strings.TrimSpace(r.URL.Query().Get("user")))} // usernames are lower case
+	if len(q.User) > 63 {
+		f.Add("user", "a username of at most 63 characters")
+	}
 	if reg := r.URL.Query().Get("region"); reg != "" {
 		if !p.InRegion(reg) {
 			f.Add("region", "not one of your regions")

@@ -108,6 +108,10 @@ func TestAttackFullIDNumbersInAuditLogAndHeader(t *testing.T) {
 			}
 			noIDNumber(t, "the resident's audit entries", body, bare)
 		}
+		status, body = e.do(auth.Auditor, "GET", "/api/v1/audit/entries?user="+strings.Repeat("a", 64), "")
+		if status != 422 || errorOf(t, body).Fields["user"] == "" {
+			t.Errorf("a 64-character user: %d %s; want 422 naming user", status, body)
+		}
 		html := e.page(auth.Auditor, "/audit?user="+bare)
 		table := regexp.MustCompile(`(?s)<table id="audit">.*</table>`).FindString(html)
 		if !strings.Contains(table, masked) {
