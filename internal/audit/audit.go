@@ -186,8 +186,12 @@ func Verify(ctx context.Context, d *db.DB, progress func(checked int64)) (Report
 type Query struct {
 	Regions []string // entries of these regions and entries of no region; nil = every entry
 	Object  string   // "" = every object
-	Limit   int      // 0 = 100; at most 1,000
-	Before  int64    // entries with seq below this; 0 = from the newest
+	// User selects the entries made by this user or about their account (object "user:<name>"),
+	// "" = everyone's. It is how an auditor, who reads actors masked, finds a resident's entries:
+	// by the username, which for a resident is the whole ID number.
+	User   string
+	Limit  int   // 0 = 100; at most 1,000
+	Before int64 // entries with seq below this; 0 = from the newest
 }
 
 // List returns entries newest first.
@@ -200,8 +204,8 @@ func List(ctx context.Context, r db.Reader, q Query) ([]Entry, error) {
 	if before <= 0 {
 		before = 1 << 62
 	}
-	args := []any{before, q.Object, q.Limit}
-	where := "seq < $1 AND ($2 = '' OR object = $2)"
+	args := []any{before, q.Object, q.Limit, q.User, "user:" + q.User}
+	where := "seq < $1 AND ($2 = '' OR object = $2) AND ($4 = '' OR actor = $4 OR object = $5)"
 	if q.Regions != nil {
 		ph := []string{"''"}
 		for _, reg := range q.Regions {

@@ -135,5 +135,19 @@ func TestListNewestFirst(t *testing.T) {
 		if err != nil || len(es) != 1 || es[0].Actor != "alice" {
 			t.Fatalf("by object = %+v, %v", es, err)
 		}
+		// A user's entries: those they made and those about their account.
+		err = d.Write(context.Background(), func(tx *db.Tx) error {
+			return audit.Record(context.Background(), tx, audit.Actor{Name: "u2", Role: "clerk"}, "session.start", "user:u2", "330100", nil)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		es, err = audit.List(context.Background(), d.R(), audit.Query{User: "u2"})
+		if err != nil || len(es) != 2 || es[0].Actor != "u2" || es[1].Actor != "alice" || es[1].Object != "user:u2" {
+			t.Fatalf("by user = %+v, %v", es, err)
+		}
+		if es, err = audit.List(context.Background(), d.R(), audit.Query{User: "alice"}); err != nil || len(es) != 5 {
+			t.Fatalf("by alice = %d entries, %v", len(es), err)
+		}
 	})
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/ident"
 	"github.com/shebao/shebao/internal/period"
+	"github.com/shebao/shebao/internal/sheet"
 )
 
 // personFor finds the person an application is for and checks the principal may apply for them:
@@ -236,17 +237,16 @@ func (s *Service) CreateBatch(ctx context.Context, by *auth.Principal, region st
 // printed on it and written to its chip. It carries no key: the manufacturer's personalisation
 // equipment holds the issuer keys it received by a dual-controlled export, and diversifies each
 // card's keys from the card identification code itself. Columns: application_no, card_number,
-// id_number, name, gender (1 male, 2 female), birth_date, region.
+// id_number, name, gender (1 male, 2 female), birth_date, region. It is written by sheet.WriteCSV
+// (UTF-8 with a BOM, CRLF lines), so a name that would start a formula in the spreadsheet someone
+// opens it in is written with a leading apostrophe.
 func (s *Service) ManufacturerFile(ctx context.Context, by *auth.Principal, batchID int64) ([]byte, error) {
 	rows, err := s.db.R().QueryContext(ctx, "SELECT "+cardColumns+cardFrom+"WHERE c.batch_id = $1 ORDER BY c.id", batchID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var b bytes.Buffer
-	w := csv.NewWriter(&b)
-	_ = w.Write([]string{"application_no", "card_number", "id_number", "name", "gender", "birth_date", "region"})
-	n := 0
+	var lines [][]string
 	for rows.Next() {
 		c, err := scanCard(rows)
 		if err != nil {
@@ -259,15 +259,23 @@ func (s *Service) ManufacturerFile(ctx context.Context, by *auth.Principal, batc
 		if c.IDNumber.Gender() == ident.Female {
 			g = "2"
 		}
-		_ = w.Write([]string{c.ApplicationNo, c.CardNumber, string(c.IDNumber), c.Name, g, c.IDNumber.BirthDate().Format("2006-01-02"), c.Region})
-		n++
+		lines = append(lines, []string{c.ApplicationNo, c.CardNumber, string(c.IDNumber), c.Name, g, c.IDNumber.BirthDate().Format("2006-01-02"), c.Region})
 	}
-	if n == 0 {
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(lines) == 0 {
 		return nil, errs.E(errs.NotFound, "no such batch")
 	}
-	w.Flush()
-	return b.Bytes(), rows.Err()
+	var b bytes.Buffer
+	if err := sheet.WriteCSV(&b, manufacturerHeader, lines); err != nil {
+		return nil, fmt.Errorf("card: manufacturer file: %w", err)
+	}
+	return b.Bytes(), nil
 }
+
+// manufacturerHeader names the manufacturer file's columns.
+var manufacturerHeader = []string{"application_no", "card_number", "id_number", "name", "gender", "birth_date", "region"}
 
 var hexRE = regexp.MustCompile(`^[0-9A-F]+$`)
 

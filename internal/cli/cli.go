@@ -19,6 +19,7 @@ import (
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/config"
 	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/ident"
 )
 
 // IO is the outside world of a command: its streams and its environment.
@@ -143,12 +144,39 @@ func operator() audit.Actor {
 	return audit.Actor{Name: name, Role: "operator"}
 }
 
+// newLogger makes the one logger. Every value it writes passes through maskIDNumbers, so no full
+// ID number reaches a log (SPEC 6.2) whatever a caller hands it: a resident's username, an error
+// quoting a row, a panic's message.
 func newLogger(w io.Writer, level slog.Level, format string) *slog.Logger {
-	o := &slog.HandlerOptions{Level: level}
+	o := &slog.HandlerOptions{Level: level, ReplaceAttr: maskIDNumbers}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, o))
 	}
 	return slog.New(slog.NewTextHandler(w, o))
+}
+
+// maskIDNumbers is the loggers' ReplaceAttr: it masks the ID numbers in a string, an error or a
+// Stringer, and in any other value whose printed form holds one (which is then written as that
+// masked text).
+func maskIDNumbers(_ []string, a slog.Attr) slog.Attr {
+	switch a.Value.Kind() {
+	case slog.KindString:
+		a.Value = slog.StringValue(ident.MaskIDNumbers(a.Value.String()))
+	case slog.KindAny:
+		var s string
+		switch v := a.Value.Any().(type) {
+		case error:
+			s = v.Error()
+		case fmt.Stringer:
+			s = v.String()
+		default:
+			s = fmt.Sprintf("%+v", v)
+		}
+		if m := ident.MaskIDNumbers(s); m != s {
+			a.Value = slog.StringValue(m)
+		}
+	}
+	return a
 }
 
 // Version is the module version the binary was built from, or "devel".

@@ -3,7 +3,9 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -242,7 +244,8 @@ func TestServeDemo(t *testing.T) {
 		}
 		body, _ := io.ReadAll(home.Body)
 		home.Body.Close()
-		if home.StatusCode != 200 || !strings.Contains(string(body), l[1]) {
+		// Logged in: the header names the user (by display name, or by the username masked).
+		if home.StatusCode != 200 || !strings.Contains(string(body), `id="who"`) {
 			t.Fatalf("home of %s: %d", l[1], home.StatusCode)
 		}
 	}
@@ -298,5 +301,28 @@ func TestBackupWhileServing(t *testing.T) {
 	var n int
 	if err := d.R().QueryRowContext(context.Background(), "SELECT COUNT(*) FROM users WHERE demo").Scan(&n); err != nil || n != 13 {
 		t.Fatalf("restored copy has %d demo users (%v); want 13", n, err)
+	}
+}
+
+// TestLoggerMasksIDNumbers: whatever reaches the logger — the message, a string, an error, a
+// Stringer, a struct, a value in a group — is written with its ID numbers masked, in both formats.
+func TestLoggerMasksIDNumbers(t *testing.T) {
+	const id = "11010519491231002x"
+	type row struct{ Person string }
+	for _, format := range []string{"text", "json"} {
+		var buf bytes.Buffer
+		log := newLogger(&buf, slog.LevelInfo, format)
+		log.Info("request by "+id, "user", id, "err", fmt.Errorf("row 3: %s is taken", id), "row", row{id},
+			"list", []string{"a", id}, "n", 42, slog.Group("g", "object", "user:"+id))
+		out := buf.String()
+		if strings.Contains(strings.ToLower(out), id) || regexp.MustCompile(`(?i)\d{17}[\dx]`).MatchString(out) {
+			t.Errorf("%s log holds a full ID number: %s", format, out)
+		}
+		if got := strings.Count(out, "1101**********002x"); got != 6 {
+			t.Errorf("%s log masks %d values, want 6: %s", format, got, out)
+		}
+		if !strings.Contains(out, "42") {
+			t.Errorf("%s log lost a number: %s", format, out)
+		}
 	}
 }

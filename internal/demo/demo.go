@@ -9,6 +9,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -27,6 +28,7 @@ import (
 	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
+	"github.com/shebao/shebao/internal/sheet"
 )
 
 // Region is the demo city's pooling region (Hangzhou's code, so ID numbers look real).
@@ -379,10 +381,15 @@ func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr
 	if err != nil {
 		return err
 	}
+	// The manufacturer's answer: each card of the file with its chip serial and ATR.
+	sent, err := sheet.Read(bytes.NewReader(file), sheet.Limits{})
+	if err != nil {
+		return err
+	}
+	appCol, numberCol := sent.Column("application_no"), sent.Column("card_number")
 	result := "application_no,card_number,chip_serial,atr\n"
-	for i, line := range strings.Split(strings.TrimSpace(string(file)), "\n")[1:] {
-		f := strings.Split(line, ",")
-		result += fmt.Sprintf("%s,%s,AD93%04X,3B6C000000815441AD93%04X\n", f[0], f[1], i, i)
+	for i, line := range sent.Rows {
+		result += fmt.Sprintf("%s,%s,AD93%04X,3B6C000000815441AD93%04X\n", line.Cells[appCol], line.Cells[numberCol], i, i)
 	}
 	if _, err := c.Cards.ImportResult(ctx, officer, cd.BatchID, []byte(result)); err != nil {
 		return err

@@ -67,7 +67,7 @@ func (s *Service) RegisterEmployer(ctx context.Context, by *auth.Principal, in N
 	e := Employer{
 		Region:      region,
 		Name:        checkText(f, "name", in.Name, true, 100),
-		LegalRep:    checkText(f, "legal_rep", in.LegalRep, true, 50),
+		LegalRep:    checkName(f, "legal_rep", in.LegalRep, 50),
 		Address:     checkText(f, "address", in.Address, false, 200),
 		Industry:    checkText(f, "industry", in.Industry, false, 100),
 		RiskClass:   in.RiskClass,

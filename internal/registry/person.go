@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/shebao/shebao/internal/audit"
@@ -76,8 +77,30 @@ func checkText(f errs.Fields, field, v string, required bool, max int) string {
 		f.Add(field, "not valid text")
 	case utf8.RuneCountInString(v) > max:
 		f.Add(field, fmt.Sprintf("at most %d characters", max))
-	case strings.ContainsAny(v, "\x00\r\n\t"):
+	case strings.ContainsAny(v, "\r\n\t"):
 		f.Add(field, "must be one line")
+	case strings.ContainsFunc(v, hiddenControl):
+		f.Add(field, "must not contain control characters")
+	}
+	return v
+}
+
+// hiddenControl reports the characters no text typed at a window or in a spreadsheet holds, and
+// that change what other people see or run: control characters (NUL, ESC and the rest, which
+// terminals and spreadsheets act on) and the bidirectional overrides and isolates, which make a
+// name display as something else ("Trojan Source").
+func hiddenControl(r rune) bool {
+	return unicode.IsControl(r) || (r >= '\u202a' && r <= '\u202e') || (r >= '\u2066' && r <= '\u2069')
+}
+
+// checkName is checkText for a person's name. No name on an ID card or a passport starts with
+// = + - or @ (nor their full-width forms), and such a name is what starts a formula in the
+// spreadsheets that names reach (the card manufacturer file); the files escape it anyway
+// (sheet.WriteCSV), and refusing it here keeps it out of every other file and system too.
+func checkName(f errs.Fields, field, v string, max int) string {
+	v = checkText(f, field, v, true, max)
+	if v != "" && strings.ContainsRune("=+-@＝＋－＠", []rune(v)[0]) {
+		f.Add(field, "must not start with = + - or @")
 	}
 	return v
 }
@@ -86,7 +109,7 @@ func checkText(f errs.Fields, field, v string, required bool, max int) string {
 // the cleaned values in a Person (without ID number and region).
 func personFields(f errs.Fields, in NewPerson, idLocal func() bool) Person {
 	p := Person{
-		Name:            checkText(f, "name", in.Name, true, 50),
+		Name:            checkName(f, "name", in.Name, 50),
 		Ethnicity:       checkText(f, "ethnicity", in.Ethnicity, false, 20),
 		HukouPlace:      checkText(f, "hukou_place", in.HukouPlace, false, 100),
 		ResidencePermit: checkText(f, "residence_permit", in.ResidencePermit, false, 40),

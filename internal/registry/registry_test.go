@@ -79,6 +79,39 @@ func TestRegisterPerson(t *testing.T) {
 	})
 }
 
+// TestNamesRefuseFormulasAndControls: a name that would start a formula in a spreadsheet, or that
+// holds a character no typed name holds, is refused naming the field; names as ID cards and
+// passports write them pass.
+func TestNamesRefuseFormulasAndControls(t *testing.T) {
+	withDB(t, func(t *testing.T, f *fixture) {
+		for i, c := range []struct{ name, problem string }{
+			{`=cmd|' /C calc'!A0`, "must not start with = + - or @"},
+			{"+1+1", "must not start with = + - or @"},
+			{"-张三", "must not start with = + - or @"},
+			{"@SUM(A1)", "must not start with = + - or @"},
+			{"＝1+1", "must not start with = + - or @"},
+			{" =1+1", "must not start with = + - or @"}, // trimmed first
+			{"张\x1b[31m三", "must not contain control characters"},
+			{"张三\x00", "must not contain control characters"},
+			{"张三\u202e", "must not contain control characters"},
+			{"张\u0085三", "must not contain control characters"},
+			{"张\t三", "must be one line"},
+		} {
+			_, err := f.reg.RegisterPerson(ctx, f.clerk, registry.NewPerson{IDNumber: idFor(40 + i), Name: c.name, Hukou: "local"})
+			if e, ok := errs.As(err); !ok || e.Code != errs.Invalid || e.Fields["name"] != c.problem {
+				t.Errorf("name %q: err = %v; want name: %s", c.name, err, c.problem)
+			}
+		}
+		_, err := f.reg.RegisterEmployer(ctx, f.clerk, registry.NewEmployer{USCC: usccFor(40), Name: "示范公司", LegalRep: "=1+1", RiskClass: 1})
+		wantField(t, err, errs.Invalid, "legal_rep")
+		for i, name := range []string{"阿卜杜·热合曼", "Anne-Marie O'Brien", "Zoë d'Arc", "欧阳=娜娜"} {
+			if _, err := f.reg.RegisterPerson(ctx, f.clerk, registry.NewPerson{IDNumber: idFor(60 + i), Name: name, Hukou: "local"}); err != nil {
+				t.Errorf("name %q refused: %v", name, err)
+			}
+		}
+	})
+}
+
 func TestRegisterEmployer(t *testing.T) {
 	withDB(t, func(t *testing.T, f *fixture) {
 		e, err := f.reg.RegisterEmployer(ctx, f.clerk, registry.NewEmployer{USCC: "91110000600037341l", Name: "示范公司", LegalRep: "赵", RiskClass: 3})

@@ -186,10 +186,10 @@ func sniffDelimiter(text string) rune {
 // WriteCSV writes UTF-8 CSV with a BOM (without it Excel reads the file in the
 // local code page and garbles Chinese text) and CRLF line ends.
 //
-// A cell that starts with = + - @ or a tab or CR, and is not simply a number,
-// is written with a leading apostrophe: Excel would otherwise run it as a
-// formula when the file is opened, and a name typed by one employer's HR must
-// not become a formula on another's desk. Read does not remove the apostrophe.
+// A cell that could start a formula is written with a leading apostrophe
+// (see defuse): Excel would otherwise run it when the file is opened, and a
+// name typed by one person must not become a formula on another's desk. Read
+// removes that apostrophe again, so what WriteCSV wrote reads back unchanged.
 //
 // Excel turns long digit strings in CSV into rounded numbers when it opens
 // them; files meant for people to edit should be written with WriteXLSX.
@@ -223,37 +223,4 @@ func WriteCSV(w io.Writer, header []string, rows [][]string) error {
 		return fmt.Errorf("sheet: write csv: %w", err)
 	}
 	return nil
-}
-
-// defuse stops a spreadsheet from reading a cell as a formula.
-func defuse(c string) string {
-	if c == "" || !strings.ContainsRune("=+-@\t\r", rune(c[0])) {
-		return c
-	}
-	// Negative amounts like "-12.50" are data, not formulas.
-	if isDecimal(c) {
-		return c
-	}
-	return "'" + c
-}
-
-// isDecimal reports whether s is a plain decimal number such as "-12.50".
-// strconv.ParseFloat is too generous here: Excel reads "-Inf" or "-0x1p3" as
-// formulas.
-func isDecimal(s string) bool {
-	if s != "" && (s[0] == '-' || s[0] == '+') {
-		s = s[1:]
-	}
-	digits, dot := 0, false
-	for i := 0; i < len(s); i++ {
-		switch {
-		case s[i] >= '0' && s[i] <= '9':
-			digits++
-		case s[i] == '.' && !dot:
-			dot = true
-		default:
-			return false
-		}
-	}
-	return digits > 0
 }

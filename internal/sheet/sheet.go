@@ -18,7 +18,8 @@
 //   - drop a value silently: a value under a column with no header is an
 //     error, not a truncation, because in CSV it usually means an unquoted
 //     comma (an amount written "1,234.50") has shifted the row;
-//   - write a cell that a spreadsheet would run as a formula (see WriteCSV).
+//   - write a cell that a spreadsheet would run as a formula (see defuse); the
+//     apostrophe that prevents it is removed again by Read.
 package sheet
 
 import (
@@ -279,7 +280,9 @@ func newBuilder(f Format, lim Limits) *builder {
 func (b *builder) add(line int, cells []string) error {
 	n := 0 // columns up to the last one with text
 	for i, c := range cells {
-		c = trim(c)
+		// The apostrophe a writer put before a formula start is the writer's
+		// escape, not data (see defuse).
+		c = trim(undefuse(trim(c)))
 		cells[i] = c
 		if c != "" {
 			n = i + 1

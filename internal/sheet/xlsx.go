@@ -176,7 +176,9 @@ const (
 // row, then the rows. Every cell is a string in a column formatted as text
 // ("@"), so ID numbers keep their leading zeros and trailing X, 18-digit
 // numbers are not turned into floats, and what a person types into the
-// columns later stays text too. sheetName defaults to "Sheet1".
+// columns later stays text too. A cell that could start a formula gets a
+// leading apostrophe, as in WriteCSV, and Read removes it again. sheetName
+// defaults to "Sheet1".
 func WriteXLSX(w io.Writer, sheetName string, header []string, rows [][]string) error {
 	if sheetName == "" {
 		sheetName = "Sheet1"
@@ -233,6 +235,10 @@ func WriteXLSX(w io.Writer, sheetName string, header []string, rows [][]string) 
 	put := func(line int, cells []string, style int) error {
 		buf = buf[:0]
 		for i, c := range cells {
+			// A string cell is not run as a formula when the workbook opens,
+			// but its value is once the sheet is saved as CSV and opened
+			// again, or pasted where the column is not formatted as text.
+			c = defuse(c)
 			if utf16Len(c) > maxXLSXCell {
 				return fmt.Errorf("cell %s%d is longer than Excel's %d characters", ColumnName(i), line, maxXLSXCell)
 			}

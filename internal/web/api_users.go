@@ -9,6 +9,7 @@ import (
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/ident"
 	"github.com/shebao/shebao/internal/notify"
 )
 
@@ -35,6 +36,15 @@ func toUserJSON(u auth.User) userJSON {
 		Disabled: u.Disabled, TOTP: u.TOTP, State: u.State, CreatedBy: u.CreatedBy, CreatedAt: u.CreatedAt}
 }
 
+// seenBy masks the ID number that is a resident's username for anyone but the user: an
+// administrator or auditor listing accounts is not entitled to it (SPEC 3.7).
+func (u userJSON) seenBy(p *auth.Principal) userJSON {
+	if u.Username != p.Username {
+		u.Username = ident.MaskIDNumbers(u.Username)
+	}
+	return u
+}
+
 func (s *Server) apiMe(r *http.Request, p *auth.Principal) (int, any, error) {
 	return http.StatusOK, toUserJSON(p.User), nil
 }
@@ -46,7 +56,7 @@ func (s *Server) apiListUsers(r *http.Request, p *auth.Principal) (int, any, err
 	}
 	out := make([]userJSON, 0, len(us))
 	for _, u := range us {
-		out = append(out, toUserJSON(u))
+		out = append(out, toUserJSON(u).seenBy(p))
 	}
 	return http.StatusOK, map[string]any{"users": out}, nil
 }
@@ -56,7 +66,7 @@ func (s *Server) apiGetUser(r *http.Request, p *auth.Principal) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, toUserJSON(u), nil
+	return http.StatusOK, toUserJSON(u).seenBy(p), nil
 }
 
 type createUserRequest struct {
@@ -96,7 +106,7 @@ func (s *Server) apiCreateUser(r *http.Request, p *auth.Principal) (int, any, er
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, createUserResponse{User: toUserJSON(u), CodeSentTo: codeSentTo(u)}, nil
+	return http.StatusCreated, createUserResponse{User: toUserJSON(u).seenBy(p), CodeSentTo: codeSentTo(u)}, nil
 }
 
 func (s *Server) apiPendingUsers(r *http.Request, p *auth.Principal) (int, any, error) {
@@ -106,7 +116,7 @@ func (s *Server) apiPendingUsers(r *http.Request, p *auth.Principal) (int, any, 
 	}
 	out := make([]userJSON, 0, len(us))
 	for _, u := range us {
-		out = append(out, toUserJSON(u))
+		out = append(out, toUserJSON(u).seenBy(p))
 	}
 	return http.StatusOK, map[string]any{"users": out}, nil
 }
@@ -116,7 +126,7 @@ func (s *Server) apiApproveUser(r *http.Request, p *auth.Principal) (int, any, e
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, createUserResponse{User: toUserJSON(u), CodeSentTo: codeSentTo(u)}, nil
+	return http.StatusOK, createUserResponse{User: toUserJSON(u).seenBy(p), CodeSentTo: codeSentTo(u)}, nil
 }
 
 func (s *Server) apiResetUser(r *http.Request, p *auth.Principal) (int, any, error) {
@@ -124,7 +134,7 @@ func (s *Server) apiResetUser(r *http.Request, p *auth.Principal) (int, any, err
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, createUserResponse{User: toUserJSON(u), CodeSentTo: codeSentTo(u)}, nil
+	return http.StatusOK, createUserResponse{User: toUserJSON(u).seenBy(p), CodeSentTo: codeSentTo(u)}, nil
 }
 
 type activateRequest struct {
@@ -164,7 +174,7 @@ func (s *Server) setDisabled(r *http.Request, p *auth.Principal, disabled bool) 
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, toUserJSON(u), nil
+	return http.StatusOK, toUserJSON(u).seenBy(p), nil
 }
 
 type issueTokenRequest struct {
@@ -245,19 +255,29 @@ func (s *Server) apiAuditEntries(r *http.Request, p *auth.Principal) (int, any, 
 	if err != nil {
 		return 0, nil, err
 	}
+	// An auditor is not entitled to whole ID numbers (SPEC 3.7): a resident's username, which is
+	// their ID number, is masked wherever it stands. The entry's hash still covers what is stored,
+	// so `shebao audit verify` and anyone holding the database can check it.
+	m := ident.MaskIDNumbers
 	out := make([]auditEntryJSON, 0, len(es))
 	for _, e := range es {
-		out = append(out, auditEntryJSON{Seq: e.Seq, At: e.At, Actor: e.Actor, Role: e.Role, Action: e.Action,
-			Object: e.Object, Region: e.Region, RequestID: e.RequestID, Detail: e.Detail, Hash: e.Hash})
+		out = append(out, auditEntryJSON{Seq: e.Seq, At: e.At, Actor: m(e.Actor), Role: e.Role, Action: e.Action,
+			Object: m(e.Object), Region: e.Region, RequestID: m(e.RequestID), Detail: m(e.Detail), Hash: e.Hash})
 	}
 	return http.StatusOK, map[string]any{"entries": out}, nil
 }
 
 // auditQuery reads the list filters. An auditor reads the entries of the regions they audit (and
-// entries that belong to no region); the region filter must be one of theirs.
+// entries that belong to no region); the region filter must be one of theirs. "user" finds a
+// user's entries by their whole username — for a resident the ID number, which the entries then
+// show masked: an auditor looking into a person brings the number, the log never hands it out.
 func auditQuery(r *http.Request, p *auth.Principal) (audit.Query, error) {
 	f := errs.Fields{}
-	q := audit.Query{Regions: p.Regions, Object: r.URL.Query().Get("object")}
+	q := audit.Query{Regions: p.Regions, Object: r.URL.Query().Get("object"),
+		User: strings.ToLower(strings.TrimSpace(r.URL.Query().Get("user")))} // usernames are lower case
+	if len(q.User) > 63 {
+		f.Add("user", "a username of at most 63 characters")
+	}
 	if reg := r.URL.Query().Get("region"); reg != "" {
 		if !p.InRegion(reg) {
 			f.Add("region", "not one of your regions")

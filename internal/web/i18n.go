@@ -191,6 +191,8 @@ var messages = map[string][2]string{
 	"audit.action":  {"操作", "Action"},
 	"audit.object":  {"对象", "Object"},
 	"audit.none":    {"暂无审计记录。", "No audit entries yet."},
+	"audit.user":    {"按用户查找（用户名或完整身份证号）", "Find a user's entries (username, or the whole ID number)"},
+	"audit.find":    {"查找", "Find"},
 	"audit.older":   {"更早的记录", "Older entries"},
 
 	"error.title": {"出错了", "Something went wrong"},

@@ -17,6 +17,7 @@ import (
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/ident"
 )
 
 type ctxKey int
@@ -24,7 +25,19 @@ type ctxKey int
 const (
 	keyRequestID ctxKey = iota
 	keyPrincipal
+	keyLogUser // *string: who the access log names, filled in by withPrincipal
 )
+
+// withPrincipal puts the authenticated user into the request's context, and their name into the
+// access log's line. The log line is written by middleware, which holds the request from before
+// authentication, so it reads the name from a slot it put in the context itself.
+func withPrincipal(r *http.Request, p *auth.Principal) *http.Request {
+	if slot, ok := r.Context().Value(keyLogUser).(*string); ok {
+		// A resident's username is their ID number, which no log may hold (SPEC 6.2).
+		*slot = ident.MaskIDNumbers(p.Username)
+	}
+	return r.WithContext(context.WithValue(r.Context(), keyPrincipal, p))
+}
 
 func requestID(ctx context.Context) string {
 	id, _ := ctx.Value(keyRequestID).(string)
@@ -72,7 +85,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			_, _ = rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
 		}
-		r = r.WithContext(context.WithValue(r.Context(), keyRequestID, id))
+		var user string
+		r = r.WithContext(context.WithValue(context.WithValue(r.Context(), keyRequestID, id), keyLogUser, &user))
 		sw := &statusWriter{ResponseWriter: w}
 		h := sw.Header()
 		h.Set("X-Request-Id", id)
@@ -103,8 +117,8 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			s.metrics.requests.WithLabelValues(r.Method, route, strconv.Itoa(status)).Inc()
 			s.metrics.duration.WithLabelValues(route).Observe(d.Seconds())
 			attrs := []any{"request_id", id, "method", r.Method, "route", route, "status", status, "duration_ms", float64(d.Microseconds()) / 1000}
-			if p := principal(r); p != nil {
-				attrs = append(attrs, "user", p.Username)
+			if user != "" {
+				attrs = append(attrs, "user", user)
 			}
 			s.Log.Info("request", attrs...)
 		}()
@@ -156,7 +170,7 @@ func (s *Server) guard(action auth.Action, r *http.Request) (*http.Request, *aut
 	if p == nil {
 		return r, nil, errs.E(errs.Unauthorized, "please log in")
 	}
-	r = r.WithContext(context.WithValue(r.Context(), keyPrincipal, p))
+	r = withPrincipal(r, p)
 	if !p.Can(action) {
 		return r, p, errs.E(errs.Forbidden, "your role may not do this")
 	}
@@ -228,7 +242,7 @@ func (s *Server) page(pattern string, action auth.Action, h pageFunc) {
 		if action == "" {
 			p, _ = s.authenticate(r)
 			if p != nil {
-				r = r.WithContext(context.WithValue(r.Context(), keyPrincipal, p))
+				r = withPrincipal(r, p)
 			}
 		} else if r, p, err = s.guard(action, r); err != nil {
 			if errs.CodeOf(err) == errs.Unauthorized && r.Method == http.MethodGet {

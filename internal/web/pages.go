@@ -13,6 +13,7 @@ import (
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/ident"
 	"github.com/shebao/shebao/internal/money"
 	"github.com/shebao/shebao/internal/period"
 )
@@ -28,7 +29,11 @@ var templateFuncs = template.FuncMap{
 	"date": func(t time.Time) string { return t.In(period.Shanghai).Format("2006-01-02 15:04") },
 	"day":  func(t time.Time) string { return t.In(period.Shanghai).Format("2006-01-02") },
 	"yuan": func(f money.Fen) string { return f.String() },
-	"list": func(xs ...string) []string { return xs },
+	// "masked" hides every ID number in a text, for pages whose reader is not entitled to them
+	// whole: the audit log's actors and objects, the users list (a resident's username is their
+	// ID number).
+	"masked": ident.MaskIDNumbers,
+	"list":   func(xs ...string) []string { return xs },
 	"seq": func(from, to int) []int {
 		var out []int
 		for i := from; i <= to; i++ {
@@ -85,6 +90,20 @@ func (v *View) RoleName() string {
 		return ""
 	}
 	return v.Lang.T("role." + string(v.User.Role))
+}
+
+// Who names the logged-in user in the header: the display name, or else the username with any ID
+// number in it masked. A resident's username is their ID number, and the header is on every page,
+// in every screenshot and visible over every shoulder; the account page shows the username whole,
+// to its owner.
+func (v *View) Who() string {
+	if v.User == nil {
+		return ""
+	}
+	if v.User.DisplayName != "" {
+		return v.User.DisplayName
+	}
+	return ident.MaskIDNumbers(v.User.Username)
 }
 
 // Field returns the problem with a form field, for inline messages.

@@ -225,7 +225,8 @@ type auditPage struct {
 	Verified bool
 	Report   audit.Report
 	Problem  *audit.Problem
-	Older    int64 // seq for the "older" link, 0 when there are none
+	Older    int64  // seq for the "older" link, 0 when there are none
+	User     string // the user whose entries are shown, "" for everyone's
 }
 
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -238,7 +239,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, p *auth.Princ
 	if err != nil {
 		return err
 	}
-	data := auditPage{Entries: es}
+	data := auditPage{Entries: es, User: q.User}
 	if len(es) == 50 && es[len(es)-1].Seq > 1 {
 		data.Older = es[len(es)-1].Seq
 	}
