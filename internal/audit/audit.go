@@ -5,8 +5,10 @@
 // Each entry carries the SM3 hash of its own fields and of the previous entry's hash, and the table
 // audit_head keeps the sequence number and hash of the last entry. Verify walks the chain and names
 // the first entry that was altered, inserted or deleted. The chain proves tampering only to someone
-// who knows the real head: Verify prints it, and operators anchor it outside the database (a ticket,
-// a printout, another system) so that rewriting the whole chain is detected too.
+// who knows the real head: a chain cut back, or rebuilt from some entry on, with audit_head
+// rewritten to match, is sound by itself. So the head is anchored outside the database — the
+// server takes it periodically (Anchor) for its log and metrics, operators keep what Verify prints
+// — and Verify checks the chain against the heads so recorded.
 //
 // This package must never update or delete an entry.
 package audit

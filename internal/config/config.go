@@ -35,6 +35,9 @@ type Serve struct {
 	SecureCookies bool   // mark cookies Secure even when the request did not arrive over TLS (behind a TLS proxy)
 	SessionTTL    time.Duration
 	ShutdownGrace time.Duration
+	// AuditHeadEvery is how often the server writes the audit head to its log and /metrics, for
+	// keeping outside the database.
+	AuditHeadEvery time.Duration
 }
 
 // Env looks a variable up; os.Getenv in production, a map in tests.
@@ -81,13 +84,14 @@ func (c *DB) Resolve() error {
 func RegisterServe(fs *flag.FlagSet, env Env, c *Serve) (finish func() error) {
 	RegisterDB(fs, env, &c.DB)
 	str(fs, env, &c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
-	var level, format, ttl string
+	var level, format, ttl, headEvery string
 	envErr := errors.Join(
 		boolean(fs, env, &c.Demo, "demo", "load the demo city and print its logins (never in production)"),
 		boolean(fs, env, &c.SecureCookies, "secure-cookies", "always mark cookies Secure (set when a TLS proxy stands in front)"))
 	str(fs, env, &level, "log-level", "info", "debug, info, warn or error")
 	str(fs, env, &format, "log-format", "text", "text or json")
 	str(fs, env, &ttl, "session-ttl", "12h", "how long a portal login lasts")
+	str(fs, env, &headEvery, "audit-head-every", "10m", "how often the audit head (SEQ:HASH) is written to the log and /metrics, to be kept outside the database")
 	return func() error {
 		if envErr != nil {
 			return envErr
@@ -102,6 +106,9 @@ func RegisterServe(fs *flag.FlagSet, env Env, c *Serve) (finish func() error) {
 		c.LogFormat = format
 		if c.SessionTTL, err = time.ParseDuration(ttl); err != nil || c.SessionTTL < time.Minute {
 			return fmt.Errorf("config: --session-ttl: %q is not a duration of at least 1m", ttl)
+		}
+		if c.AuditHeadEvery, err = time.ParseDuration(headEvery); err != nil || c.AuditHeadEvery < time.Second {
+			return fmt.Errorf("config: --audit-head-every: %q is not a duration of at least 1s", headEvery)
 		}
 		c.ShutdownGrace = 10 * time.Second
 		return c.DB.Resolve()
