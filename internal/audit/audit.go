@@ -5,14 +5,17 @@
 // Each entry carries the SM3 hash of its own fields and of the previous entry's hash, and the table
 // audit_head keeps the sequence number and hash of the last entry. Verify walks the chain and names
 // the first entry that was altered, inserted or deleted. The chain proves tampering only to someone
-// who knows the real head: Verify prints it, and operators anchor it outside the database (a ticket,
-// a printout, another system) so that rewriting the whole chain is detected too.
+// who knows the real head: a chain cut back, or rebuilt from some entry on, with audit_head
+// rewritten to match, is sound by itself. So the head is anchored outside the database — the
+// server takes it periodically (Anchor) for its log and metrics, operators keep what Verify prints
+// — and Verify checks the chain against the heads so recorded.
 //
 // This package must never update or delete an entry.
 package audit
 
 import (
 	"context"
+	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -123,16 +126,90 @@ var ErrBroken = errors.New("audit chain broken")
 
 func (p *Problem) Is(target error) bool { return target == ErrBroken }
 
+// Head is a point of the chain: an entry's sequence number and hash. Written SEQ:HASH, it is what
+// operators record outside the database and give back to Verify.
+type Head struct {
+	Seq  int64
+	Hash string
+}
+
+func (h Head) String() string { return strconv.FormatInt(h.Seq, 10) + ":" + h.Hash }
+
+// ParseHead reads a head written SEQ:HASH: a sequence number from 1 and the entry's 64-character
+// hex hash (either case).
+func ParseHead(s string) (Head, error) {
+	seq, hash, ok := strings.Cut(strings.TrimSpace(s), ":")
+	n, err := strconv.ParseInt(seq, 10, 64)
+	if !ok || err != nil || n < 1 || strconv.FormatInt(n, 10) != seq || len(hash) != len(Genesis) {
+		return Head{}, fmt.Errorf("audit: %q is not SEQ:HASH (a sequence number from 1, a colon, 64 hex characters)", s)
+	}
+	if _, err := hex.DecodeString(hash); err != nil {
+		return Head{}, fmt.Errorf("audit: %q is not SEQ:HASH (the hash is not hex)", s)
+	}
+	return Head{Seq: n, Hash: strings.ToLower(hash)}, nil
+}
+
+// CurrentHead reads the head as the database records it.
+func CurrentHead(ctx context.Context, r db.Reader) (Head, error) {
+	var h Head
+	if err := r.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&h.Seq, &h.Hash); err != nil {
+		return Head{}, fmt.Errorf("audit: read head: %w", err)
+	}
+	return h, nil
+}
+
+// Contains checks that the chain still holds the entry of a head recorded earlier, with that hash.
+// It returns a *Problem when the entry is gone or its hash differs. It reads one entry: a cheap
+// check that the log was not cut back or rewritten since, not a verification of the chain.
+func Contains(ctx context.Context, r db.Reader, h Head) error {
+	var hash string
+	err := r.QueryRowContext(ctx, "SELECT hash FROM audit_log WHERE seq = $1", h.Seq).Scan(&hash)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return missing(h, -1)
+	case err != nil:
+		return fmt.Errorf("audit: read entry %d: %w", h.Seq, err)
+	case hash != h.Hash:
+		return rewritten(h, hash)
+	}
+	return nil
+}
+
+// missing is the problem of a recorded head whose entry the chain no longer holds; last is where
+// the chain now ends, -1 when not known.
+func missing(h Head, last int64) *Problem {
+	ends := ""
+	if last >= 0 {
+		ends = fmt.Sprintf("the chain ends at entry %d; ", last)
+	}
+	return &Problem{Seq: h.Seq, Reason: fmt.Sprintf("missing: %sthe head recorded as %.20s… names entry %d (entries were deleted and the head rewritten)",
+		ends, h.String(), h.Seq)}
+}
+
+func rewritten(h Head, hash string) *Problem {
+	return &Problem{Seq: h.Seq, Reason: fmt.Sprintf("its hash is %.12s…, but the head recorded as %.20s… says %.12s… (the chain was rewritten up to here)",
+		hash, h.String(), h.Hash)}
+}
+
 // Verify checks every entry in order from a consistent snapshot. It returns a *Problem naming the
-// first bad entry, or the report of a sound chain. progress, if not nil, is called every 10,000 entries.
-func Verify(ctx context.Context, d *db.DB, progress func(checked int64)) (Report, error) {
+// first bad entry, or the report of a sound chain. progress, if not nil, is called every 10,000
+// entries.
+//
+// A chain that was cut back and given a rewritten audit_head is sound by itself: only a head
+// recorded outside the database shows the loss. Each head in expect must therefore be in the
+// chain — its entry present, with that hash — or Verify returns a *Problem naming it.
+func Verify(ctx context.Context, d *db.DB, progress func(checked int64), expect ...Head) (Report, error) {
 	var rep Report
+	expected := map[int64][]Head{}
+	for _, h := range expect {
+		expected[h.Seq] = append(expected[h.Seq], h)
+	}
 	err := d.Read(ctx, func(tx *db.Tx) error {
-		var headSeq int64
-		var headHash string
-		if err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&headSeq, &headHash); err != nil {
-			return fmt.Errorf("audit: read head: %w", err)
+		head, err := CurrentHead(ctx, tx)
+		if err != nil {
+			return err
 		}
+		headSeq, headHash := head.Seq, head.Hash
 		rows, err := tx.QueryContext(ctx, `SELECT seq, at, actor, role, action, object, region, request_id, detail, prev_hash, hash
 			FROM audit_log ORDER BY seq`)
 		if err != nil {
@@ -163,6 +240,11 @@ func Verify(ctx context.Context, d *db.DB, progress func(checked int64)) (Report
 			if e.computeHash() != e.Hash {
 				return &Problem{Seq: e.Seq, Reason: "contents do not match its hash (altered)"}
 			}
+			for _, h := range expected[e.Seq] {
+				if h.Hash != e.Hash {
+					return rewritten(h, e.Hash)
+				}
+			}
 			prev = e.Hash
 			want++
 			if progress != nil && e.Seq%10000 == 0 {
@@ -176,10 +258,38 @@ func Verify(ctx context.Context, d *db.DB, progress func(checked int64)) (Report
 		if last != headSeq || prev != headHash {
 			return &Problem{Seq: headSeq, Reason: fmt.Sprintf("the head says %d entries ending in %.12s…, the log has %d ending in %.12s… (entries deleted or appended outside shebao)", headSeq, headHash, last, prev)}
 		}
+		for _, h := range expect {
+			if h.Seq > last {
+				return missing(h, last)
+			}
+		}
 		rep = Report{Entries: last, HeadSeq: headSeq, HeadHash: headHash}
 		return nil
 	})
 	return rep, err
+}
+
+// Anchor takes the head at intervals, for keeping outside the database (the server writes it to its
+// log and shows it in /metrics), and checks each time that the head it took before is still in
+// the chain, so that a log cut back or rewritten while the server runs is noticed within one
+// interval even before anyone compares the recorded heads.
+type Anchor struct {
+	last Head
+}
+
+// Next reads the current head. With it comes a *Problem when the head taken last time is no longer
+// in the chain; from then on the new head is the one checked.
+func (a *Anchor) Next(ctx context.Context, r db.Reader) (Head, error) {
+	h, err := CurrentHead(ctx, r)
+	if err != nil {
+		return Head{}, err
+	}
+	var lost error
+	if a.last.Seq > 0 {
+		lost = Contains(ctx, r, a.last)
+	}
+	a.last = h
+	return h, lost
 }
 
 // Query selects entries for reading.

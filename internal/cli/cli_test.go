@@ -171,6 +171,13 @@ func freeAddr(t *testing.T) string {
 // how long the server took to answer, and a stop function.
 func startServe(t *testing.T, args ...string) (*lockedBuffer, time.Duration, func() int) {
 	t.Helper()
+	out, _, took, stop := startServeLogged(t, args...)
+	return out, took, stop
+}
+
+// startServeLogged is startServe that also returns the server's log (its standard error).
+func startServeLogged(t *testing.T, args ...string) (out, logs *lockedBuffer, took time.Duration, stop func() int) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out, errb := &lockedBuffer{}, &lockedBuffer{}
 	addr := args[len(args)-1]
@@ -198,8 +205,8 @@ func startServe(t *testing.T, args ...string) (*lockedBuffer, time.Duration, fun
 			t.Fatalf("serve did not answer /healthz: %s", errb.String())
 		}
 	}
-	took := time.Since(start)
-	return out, took, func() int {
+	took = time.Since(start)
+	return out, errb, took, func() int {
 		cancel()
 		select {
 		case code := <-done:

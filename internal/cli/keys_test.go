@@ -159,7 +159,7 @@ func TestLedgerCheckCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = d.Write(context.Background(), func(tx *db.Tx) error {
-		_, err := ledger.Post(context.Background(), tx, ledger.Entry{IdemKey: "k", Region: "330100", Cause: "contribution",
+		_, err := ledger.Post(context.Background(), tx, ledger.Entry{IdemKey: "k", Region: "330100", Cause: "opening_balance",
 			Postings: []ledger.Posting{{Account: ledger.EmployerAccount("330100", 1), Amount: 100}, {Account: ledger.FundAccount("330100", "pension"), Amount: -100}}})
 		return err
 	})

@@ -2,13 +2,16 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/shebao/shebao/internal/config"
+	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/ledger"
 )
 
-// runLedger proves the ledger's invariants; it exits non-zero naming the first violation.
+// runLedger proves the ledger's invariants and compares the bills and payments with it; it exits
+// non-zero listing every problem found, each naming its entry, account, bill or payment.
 func runLedger(ctx context.Context, io IO, args []string) error {
 	if len(args) == 0 || args[0] != "check" {
 		return fmt.Errorf("%w: shebao ledger check", errUsage)
@@ -24,11 +27,30 @@ func runLedger(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	defer d.Close()
-	rep, err := ledger.Check(ctx, d)
-	if err != nil {
-		return fmt.Errorf("FAILED: %w", err)
+	rep, lerr := ledger.Check(ctx, d)
+	crep, cerr := contrib.Check(ctx, d)
+	problems := 0
+	for _, err := range []error{lerr, cerr} {
+		var v *ledger.Violation
+		switch {
+		case errors.As(err, &v):
+			for _, p := range v.Problems {
+				fmt.Fprintln(io.Err, p)
+			}
+			if v.More > 0 {
+				fmt.Fprintf(io.Err, "… and %d more not listed\n", v.More)
+			}
+			problems += len(v.Problems) + v.More
+		case err != nil:
+			return fmt.Errorf("FAILED: %w", err)
+		}
 	}
-	fmt.Fprintf(io.Out, "ledger sound: %d entries, %d postings, %d accounts; every entry balances, every balance is the sum of its postings\n",
-		rep.Entries, rep.Postings, rep.Accounts)
+	if problems > 0 {
+		return fmt.Errorf("FAILED: %d problems found", problems)
+	}
+	fmt.Fprintf(io.Out, "ledger sound: %d entries, %d postings, %d accounts; every entry balances and matches its content hash, "+
+		"every balance is the sum of its postings\n", rep.Entries, rep.Postings, rep.Accounts)
+	fmt.Fprintf(io.Out, "contributions agree with the ledger: %d bills (%d lines), %d payments; every bill, payment and personal-account credit matches its entry\n",
+		crep.Bills, crep.Lines, crep.Payments)
 	return nil
 }

@@ -12,10 +12,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/card"
 	"github.com/shebao/shebao/internal/config"
 	"github.com/shebao/shebao/internal/contrib"
+	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/demo"
 	"github.com/shebao/shebao/internal/keys"
 	"github.com/shebao/shebao/internal/notify"
@@ -126,6 +128,10 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	if err != nil {
 		return err
 	}
+	anchorCtx, stopAnchor := context.WithCancel(ctx)
+	var anchoring sync.WaitGroup
+	anchoring.Go(func() { anchorAudit(anchorCtx, d, c.AuditHeadEvery, log, srv.RecordAuditHead) })
+	defer func() { stopAnchor(); anchoring.Wait() }() // before the database closes
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
 		return err
@@ -164,6 +170,37 @@ func sweepCards(ctx context.Context, cards *card.Service, log *slog.Logger) {
 			log.Error("card sweep failed", "err", err)
 		} else if n > 0 {
 			log.Info("card sweep", "changed", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// anchorAudit takes the audit head at start and then every interval, and writes it to the log and
+// to /metrics (record), from where log storage and the monitoring system keep it outside the
+// database; `shebao audit verify --expect-head SEQ:HASH` later checks the chain against any of
+// them. It also logs an error when the head it took before is no longer in the chain.
+func anchorAudit(ctx context.Context, d *db.DB, every time.Duration, log *slog.Logger, record func(audit.Head, time.Time, bool)) {
+	var a audit.Anchor
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		h, err := a.Next(ctx, d.R())
+		var lost *audit.Problem
+		switch {
+		case errors.As(err, &lost):
+			log.Error("audit chain: a head taken earlier is no longer in it (entries deleted or rewritten)", "seq", lost.Seq, "reason", lost.Reason)
+		case err != nil:
+			if ctx.Err() == nil {
+				log.Error("audit head", "err", err)
+			}
+		}
+		if err == nil || lost != nil {
+			log.Info("audit head", "head", h.String(), "seq", h.Seq, "hash", h.Hash)
+			record(h, d.Now(), lost != nil)
 		}
 		select {
 		case <-ctx.Done():

@@ -41,6 +41,9 @@ type Serve struct {
 	SecretKeyFile string
 	SMSGateway    string // URL of the HTTP SMS gateway for one-time codes; "" = keep them queued
 	SMSTokenFile  string // file holding the gateway's bearer token
+	// AuditHeadEvery is how often the server writes the audit head to its log and /metrics, for
+	// keeping outside the database.
+	AuditHeadEvery time.Duration
 }
 
 // Env looks a variable up; os.Getenv in production, a map in tests.
@@ -87,7 +90,7 @@ func (c *DB) Resolve() error {
 func RegisterServe(fs *flag.FlagSet, env Env, c *Serve) (finish func() error) {
 	RegisterDB(fs, env, &c.DB)
 	str(fs, env, &c.Addr, "addr", "127.0.0.1:8080", "address to listen on")
-	var level, format, ttl string
+	var level, format, ttl, headEvery string
 	envErr := errors.Join(
 		boolean(fs, env, &c.Demo, "demo", "load the demo city and print its logins (never in production)"),
 		boolean(fs, env, &c.SecureCookies, "secure-cookies", "always mark cookies Secure (set when a TLS proxy stands in front)"))
@@ -97,6 +100,7 @@ func RegisterServe(fs *flag.FlagSet, env Env, c *Serve) (finish func() error) {
 	str(fs, env, &c.SecretKeyFile, "secret-key-file", "", "file with the key that seals TOTP secrets (default: secret.key in --data; made if missing)")
 	str(fs, env, &c.SMSGateway, "sms-gateway", "", "URL of the HTTP SMS gateway that sends one-time codes")
 	str(fs, env, &c.SMSTokenFile, "sms-token-file", "", "file holding the SMS gateway's bearer token")
+	str(fs, env, &headEvery, "audit-head-every", "10m", "how often the audit head (SEQ:HASH) is written to the log and /metrics, to be kept outside the database")
 	return func() error {
 		if envErr != nil {
 			return envErr
@@ -111,6 +115,9 @@ func RegisterServe(fs *flag.FlagSet, env Env, c *Serve) (finish func() error) {
 		c.LogFormat = format
 		if c.SessionTTL, err = time.ParseDuration(ttl); err != nil || c.SessionTTL < time.Minute {
 			return fmt.Errorf("config: --session-ttl: %q is not a duration of at least 1m", ttl)
+		}
+		if c.AuditHeadEvery, err = time.ParseDuration(headEvery); err != nil || c.AuditHeadEvery < time.Second {
+			return fmt.Errorf("config: --audit-head-every: %q is not a duration of at least 1s", headEvery)
 		}
 		c.ShutdownGrace = 10 * time.Second
 		if c.SecretKeyFile == "" {

@@ -159,15 +159,9 @@ func (s *Service) RecordPayment(ctx context.Context, by *auth.Principal, in NewP
 			principal += a.Principal
 			fees += a.Fee
 		}
-		ps := []ledger.Posting{{Account: ledger.ClearingAccount(region), Amount: amount}}
-		if principal > 0 {
-			ps = append(ps, ledger.Posting{Account: receivable(region, in.Payer), Amount: -principal})
-		}
-		if fees > 0 {
-			ps = append(ps, ledger.Posting{Account: ledger.FundAccount(region, "late_fee"), Amount: -fees})
-		}
-		key := "payment:" + strconv.FormatInt(payID, 10)
-		if _, err := ledger.Post(ctx, tx, ledger.Entry{IdemKey: key, Region: region, Cause: "payment", CauseRef: key, Postings: ps}); err != nil {
+		key := paymentKey(payID)
+		ps := paymentPostings(region, in.Payer, amount, principal, fees)
+		if _, err := ledger.Post(ctx, tx, ledger.Entry{IdemKey: key, Region: region, Cause: causePayment, CauseRef: key, Postings: ps}); err != nil {
 			return err
 		}
 		for _, a := range allocs {
@@ -197,6 +191,26 @@ func allocationsOf(ctx context.Context, tx *db.Tx, paymentID int64) ([]Allocatio
 	}, `SELECT b.month, a.principal, a.fee FROM payment_allocations a JOIN bills b ON b.id = a.bill_id
 		WHERE a.payment_id = $1 ORDER BY b.month`, paymentID)
 	return out, err
+}
+
+// causePayment is the cause of a payment's ledger entry, keyed by paymentKey.
+const causePayment = "payment"
+
+const paymentKeyPrefix = "payment:"
+
+func paymentKey(id int64) string { return paymentKeyPrefix + strconv.FormatInt(id, 10) }
+
+// paymentPostings books a payment: the bank clearing account receives the amount, the payer's
+// receivable is credited the contributions it paid and the late-fee fund the fees.
+func paymentPostings(region, payer string, amount, principal, fees money.Fen) []ledger.Posting {
+	ps := []ledger.Posting{{Account: ledger.ClearingAccount(region), Amount: amount}}
+	if principal > 0 {
+		ps = append(ps, ledger.Posting{Account: receivable(region, payer), Amount: -principal})
+	}
+	if fees > 0 {
+		ps = append(ps, ledger.Posting{Account: ledger.FundAccount(region, "late_fee"), Amount: -fees})
+	}
+	return ps
 }
 
 type openBill struct {
@@ -257,40 +271,59 @@ func (s *Service) creditAccounts(ctx context.Context, tx *db.Tx, region string, 
 	if done || paid < total {
 		return nil
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT person_id, to_pension_account, to_medical_account FROM contribution_lines WHERE bill_id = $1 ORDER BY person_id", billID)
-	if err != nil {
+	var shares []share
+	if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
+		var s share
+		err := scan(&s.person, &s.pension, &s.medical)
+		shares = append(shares, s)
+		return err
+	}, "SELECT person_id, to_pension_account, to_medical_account FROM contribution_lines WHERE bill_id = $1 ORDER BY person_id", billID); err != nil {
 		return err
 	}
-	var ps []ledger.Posting
-	var pension, medical money.Fen
-	for rows.Next() {
-		var pid, pa, ma int64
-		if err := rows.Scan(&pid, &pa, &ma); err != nil {
-			rows.Close()
+	if ps := accountsPostings(region, shares); len(ps) >= 2 {
+		key := accountsKey(billID)
+		if _, err := ledger.Post(ctx, tx, ledger.Entry{IdemKey: key, Region: region, Cause: causeAccounts, CauseRef: key, Postings: ps}); err != nil {
 			return err
 		}
-		if pa > 0 {
-			ps = append(ps, ledger.Posting{Account: ledger.PersonAccount(region, ledger.PersonPension, pid), Amount: -money.Fen(pa)})
-			pension += money.Fen(pa)
+	}
+	_, err := tx.ExecContext(ctx, "UPDATE bills SET accounts_credited = TRUE WHERE id = $1", billID)
+	return err
+}
+
+// causeAccounts is the cause of the entry that credits a paid bill's personal accounts, keyed by
+// accountsKey.
+const causeAccounts = "personal_accounts"
+
+const accountsKeyPrefix = "accounts:bill:"
+
+func accountsKey(billID int64) string { return accountsKeyPrefix + strconv.FormatInt(billID, 10) }
+
+// share is one line's part for the person's own accounts.
+type share struct {
+	person           int64
+	pension, medical money.Fen
+}
+
+// accountsPostings credits each person their lines' personal-account shares, from the pension and
+// medical funds.
+func accountsPostings(region string, shares []share) []ledger.Posting {
+	var ps []ledger.Posting
+	var pension, medical money.Fen
+	for _, s := range shares {
+		if s.pension > 0 {
+			ps = append(ps, ledger.Posting{Account: ledger.PersonAccount(region, ledger.PersonPension, s.person), Amount: -s.pension})
+			pension += s.pension
 		}
-		if ma > 0 {
-			ps = append(ps, ledger.Posting{Account: ledger.PersonAccount(region, ledger.PersonMedical, pid), Amount: -money.Fen(ma)})
-			medical += money.Fen(ma)
+		if s.medical > 0 {
+			ps = append(ps, ledger.Posting{Account: ledger.PersonAccount(region, ledger.PersonMedical, s.person), Amount: -s.medical})
+			medical += s.medical
 		}
 	}
-	rows.Close()
 	if pension > 0 {
 		ps = append(ps, ledger.Posting{Account: ledger.FundAccount(region, "pension"), Amount: pension})
 	}
 	if medical > 0 {
 		ps = append(ps, ledger.Posting{Account: ledger.FundAccount(region, "medical"), Amount: medical})
 	}
-	if len(ps) >= 2 {
-		key := fmt.Sprintf("accounts:bill:%d", billID)
-		if _, err := ledger.Post(ctx, tx, ledger.Entry{IdemKey: key, Region: region, Cause: "personal_accounts", CauseRef: key, Postings: ps}); err != nil {
-			return err
-		}
-	}
-	_, err = tx.ExecContext(ctx, "UPDATE bills SET accounts_credited = TRUE WHERE id = $1", billID)
-	return err
+	return ps
 }

@@ -319,8 +319,7 @@ func (s *Service) writeBatch(ctx context.Context, who audit.Actor, region string
 			"to_pension_account", "to_medical_account")
 		monthBox := any(int(month))
 		var billed []map[string]any
-		var receivables []ledger.Posting
-		funds := make([]money.Fen, len(policy.Insurances))
+		var booked []billTotals
 		var first int64
 		for _, bill := range b.bills {
 			id, ok := ids[bill.payer]
@@ -338,30 +337,17 @@ func (s *Service) writeBatch(ctx context.Context, who audit.Actor, region string
 				}
 				persons++
 			}
-			if bill.total > 0 {
-				receivables = append(receivables, ledger.Posting{Account: receivable(region, bill.payer), Amount: bill.total})
-				for i, amt := range bill.funds {
-					funds[i] += amt
-				}
-			}
+			booked = append(booked, billTotals{payer: bill.payer, total: bill.total, funds: bill.funds})
 			billed = append(billed, map[string]any{"bill": id, "payer": bill.payer, "persons": len(bill.lines), "total": bill.total.String()})
 		}
 		if err := lines.Close(ctx); err != nil {
 			return err
 		}
-		// One ledger entry books the batch's bills: each payer owes its bill's total, each pooled fund
-		// is credited its insurance's part of them all. Personal accounts are credited when bills are
-		// paid, not before. The batch's first bill names the entry: bills are written once, so the
-		// key is too.
-		if len(receivables) > 0 {
-			key := fmt.Sprintf("bills:%s:%s:%d", region, month, first)
-			ps := receivables
-			for i, ins := range policy.Insurances {
-				if funds[i] != 0 {
-					ps = append(ps, ledger.Posting{Account: ledger.FundAccount(region, string(ins)), Amount: -funds[i]})
-				}
-			}
-			if _, err := ledger.Post(ctx, tx, ledger.Entry{IdemKey: key, Region: region, Cause: "contribution", CauseRef: key, Postings: ps}); err != nil {
+		// One ledger entry books the batch's bills. The batch's first bill names the entry: bills
+		// are written once, so the key is too.
+		if ps := billsPostings(region, booked); len(ps) > 0 {
+			key := fmt.Sprintf("%s%d", billsKeyPrefix(region, month), first)
+			if _, err := ledger.Post(ctx, tx, ledger.Entry{IdemKey: key, Region: region, Cause: causeBills, CauseRef: key, Postings: ps}); err != nil {
 				return err
 			}
 		}
@@ -378,6 +364,47 @@ func (s *Service) writeBatch(ctx context.Context, who audit.Actor, region string
 		return nil
 	})
 	return persons, err
+}
+
+// causeBills is the cause of the entries that book the monthly run's bills.
+const causeBills = "contribution"
+
+// billsKeyPrefix begins the key of every entry that books bills of a region's month.
+func billsKeyPrefix(region string, month period.Month) string {
+	return "bills:" + region + ":" + month.String() + ":"
+}
+
+// billTotals is what one bill books: its total, and each insurance's part of it.
+type billTotals struct {
+	payer string
+	total money.Fen
+	funds []money.Fen // by the index of the insurance in policy.Insurances
+}
+
+// billsPostings books bills: each payer owes its bill's total, each pooled fund is credited its
+// insurance's part of them all. Personal accounts are credited when bills are paid, not before. A
+// bill of nothing books nothing.
+func billsPostings(region string, bills []billTotals) []ledger.Posting {
+	var ps []ledger.Posting
+	funds := make([]money.Fen, len(policy.Insurances))
+	for _, b := range bills {
+		if b.total == 0 {
+			continue
+		}
+		ps = append(ps, ledger.Posting{Account: receivable(region, b.payer), Amount: b.total})
+		for i, amt := range b.funds {
+			funds[i] += amt
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	for i, ins := range policy.Insurances {
+		if funds[i] != 0 {
+			ps = append(ps, ledger.Posting{Account: ledger.FundAccount(region, string(ins)), Amount: -funds[i]})
+		}
+	}
+	return ps
 }
 
 // receivable is the ledger account a payer owes from.

@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -99,8 +100,44 @@ type Entry struct {
 	Postings []Posting
 }
 
-// contentHash identifies an entry's content, in a canonical order.
-func (e Entry) contentHash() string {
+// An entry's content hash is stored beside it: a retry with the same key but other content is
+// refused by it, and Check recomputes it from the postings, so a posting, an amount, an account, the
+// cause or the key changed in the database alone is found.
+//
+// Hashes written before the second form are bare hex of the first form: the region, cause, cause
+// reference and postings joined by "|" (which a cause reference holding "|" could make ambiguous),
+// without the idempotency key. Every entry is verified by the form it was written in, so no stored
+// hash is ever rewritten, and a change made before the second form existed is still found.
+const hashV2 = "v2:"
+
+// contentHash is the second form: SHA-256 over every field that defines the entry — idempotency
+// key, region, cause, cause reference, the entry it reverses, and the postings in account order —
+// each prefixed by its length, so no two different entries encode to the same bytes.
+func (e Entry) contentHash(reverses int64) string {
+	ps := slices.Clone(e.Postings)
+	slices.SortFunc(ps, func(a, b Posting) int { return strings.Compare(a.Account, b.Account) })
+	h := sha256.New()
+	var n [8]byte
+	field := func(s string) {
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	field(e.IdemKey)
+	field(e.Region)
+	field(e.Cause)
+	field(e.CauseRef)
+	field(strconv.FormatInt(reverses, 10))
+	field(strconv.Itoa(len(ps)))
+	for _, p := range ps {
+		field(p.Account)
+		field(strconv.FormatInt(int64(p.Amount), 10))
+	}
+	return hashV2 + hex.EncodeToString(h.Sum(nil))
+}
+
+// legacyHash is the first form, kept to verify the entries written with it.
+func (e Entry) legacyHash() string {
 	ps := slices.Clone(e.Postings)
 	slices.SortFunc(ps, func(a, b Posting) int { return strings.Compare(a.Account, b.Account) })
 	h := sha256.New()
@@ -109,6 +146,14 @@ func (e Entry) contentHash() string {
 		fmt.Fprintf(h, "|%s=%d", p.Account, p.Amount)
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// hashLike computes the entry's hash in the form of a stored one.
+func (e Entry) hashLike(stored string, reverses int64) string {
+	if strings.HasPrefix(stored, hashV2) {
+		return e.contentHash(reverses)
+	}
+	return e.legacyHash()
 }
 
 // validate checks an entry before any write: at least two postings, no zero amounts, each account
@@ -160,7 +205,7 @@ func post(ctx context.Context, tx *db.Tx, e Entry, reverses int64) (Result, erro
 	if err := e.validate(); err != nil {
 		return Result{}, err
 	}
-	hash := e.contentHash()
+	hash := e.contentHash(reverses)
 	now := db.FormatTime(tx.Now)
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO ledger_entries(region, idem_key, content_hash, cause, cause_ref, at, reverses)
@@ -171,7 +216,7 @@ func post(ctx context.Context, tx *db.Tx, e Entry, reverses int64) (Result, erro
 		if err := tx.QueryRowContext(ctx, "SELECT id, content_hash FROM ledger_entries WHERE idem_key = $1", e.IdemKey).Scan(&id, &prior); err != nil {
 			return Result{}, fmt.Errorf("ledger: read prior entry: %w", err)
 		}
-		if prior != hash {
+		if e.hashLike(prior, reverses) != prior {
 			return Result{}, errs.E(errs.Conflict, "the idempotency key %q was used for a different entry", e.IdemKey)
 		}
 		return Result{EntryID: id, Replay: true}, nil

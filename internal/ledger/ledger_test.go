@@ -2,8 +2,13 @@ package ledger_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -32,7 +37,6 @@ var (
 	employer = ledger.EmployerAccount(region, 7)
 	pension  = ledger.FundAccount(region, "pension")
 	account  = ledger.PersonAccount(region, ledger.PersonMedical, 42)
-	medical  = ledger.FundAccount(region, "medical")
 	bank     = ledger.ClearingAccount(region)
 )
 
@@ -154,6 +158,9 @@ func TestCheckFindsViolations(t *testing.T) {
 		"altered balance": "UPDATE ledger_accounts SET balance = balance + 5 WHERE code = '" + employer + "'",
 		"deleted posting": "DELETE FROM ledger_postings WHERE account = '" + pension + "'",
 		"overdrawn":       "UPDATE ledger_accounts SET balance = 1 WHERE code = '" + account + "'",
+		"altered account": "UPDATE ledger_postings SET account = '" + account + "' WHERE account = '" + pension + "'",
+		"altered cause":   "UPDATE ledger_entries SET cause = 'settlement' WHERE idem_key = 'b1'",
+		"altered key":     "UPDATE ledger_entries SET idem_key = 'b9' WHERE idem_key = 'b1'",
 	}
 	for name, q := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -170,7 +177,6 @@ func TestCheckFindsViolations(t *testing.T) {
 			})
 		})
 	}
-	_ = medical
 }
 
 // An entry of more accounts than one balance update takes (the monthly run books hundreds of
@@ -206,6 +212,87 @@ func TestLargeEntry(t *testing.T) {
 		}
 		if _, err := ledger.Check(ctx, d); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// TestCheckFindsConsistentChanges raises both legs of an entry and both balances alike, so that
+// the entry still balances and every balance is still the sum of its postings: the entry's content
+// hash no longer matches, and Check names the entry. Every entry at fault is named, not just the first.
+func TestCheckFindsConsistentChanges(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		for _, k := range []string{"b1", "b2", "b3"} {
+			if _, err := post(d, bill(k, 128000)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var q []string
+		for _, k := range []string{"b1", "b3"} {
+			q = append(q, "UPDATE ledger_postings SET amount = amount + 100000 WHERE account = '"+employer+"' AND entry_id = (SELECT id FROM ledger_entries WHERE idem_key = '"+k+"')",
+				"UPDATE ledger_postings SET amount = amount - 100000 WHERE account = '"+pension+"' AND entry_id = (SELECT id FROM ledger_entries WHERE idem_key = '"+k+"')")
+		}
+		q = append(q, "UPDATE ledger_accounts SET balance = balance + 200000 WHERE code = '"+employer+"'",
+			"UPDATE ledger_accounts SET balance = balance - 200000 WHERE code = '"+pension+"'")
+		if err := d.Write(ctx, func(tx *db.Tx) error {
+			for _, s := range q {
+				if _, err := tx.ExecContext(ctx, s); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		var v *ledger.Violation
+		if _, err := ledger.Check(ctx, d); !errors.As(err, &v) {
+			t.Fatalf("check after raising both legs and both balances: %v", err)
+		}
+		want := []string{"entry 1 (b1): its contents do not match its content hash (altered)", "entry 3 (b3): its contents do not match its content hash (altered)"}
+		if !slices.Equal(v.Problems, want) {
+			t.Fatalf("problems %q; want %q", v.Problems, want)
+		}
+	})
+}
+
+// TestContentHashForms pins both forms of the content hash by computing them here independently:
+// new entries carry the second form; an entry written with the first form still verifies, still
+// answers a replay, and is still caught when altered.
+func TestContentHashForms(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		if _, err := post(d, bill("b1", 128000)); err != nil {
+			t.Fatal(err)
+		}
+		h := sha256.New()
+		for _, f := range []string{"b1", region, "contribution", "b1", "0", "2", employer, "128000", pension, "-128000"} {
+			binary.Write(h, binary.BigEndian, uint64(len(f)))
+			h.Write([]byte(f))
+		}
+		var stored string
+		d.R().QueryRowContext(ctx, "SELECT content_hash FROM ledger_entries WHERE idem_key = 'b1'").Scan(&stored)
+		if want := "v2:" + hex.EncodeToString(h.Sum(nil)); stored != want {
+			t.Fatalf("stored hash %s; want %s", stored, want)
+		}
+		// The first form, as entries written before the second carry it.
+		legacy := sha256.Sum256([]byte("330100|contribution|b1|" + employer + "=128000|" + pension + "=-128000"))
+		set := func(q string, args ...any) {
+			if err := d.Write(ctx, func(tx *db.Tx) error { _, err := tx.ExecContext(ctx, q, args...); return err }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		set("UPDATE ledger_entries SET content_hash = $1 WHERE idem_key = 'b1'", hex.EncodeToString(legacy[:]))
+		if _, err := ledger.Check(ctx, d); err != nil {
+			t.Fatalf("an entry of the first form: %v", err)
+		}
+		if r, err := post(d, bill("b1", 128000)); err != nil || !r.Replay {
+			t.Fatalf("replay of an entry of the first form: %+v %v", r, err)
+		}
+		if _, err := post(d, bill("b1", 128001)); !errs.Is(err, errs.Conflict) {
+			t.Fatalf("same key, other amount, first form: %v", err)
+		}
+		set("UPDATE ledger_entries SET cause_ref = 'b1x' WHERE idem_key = 'b1'")
+		var v *ledger.Violation
+		if _, err := ledger.Check(ctx, d); !errors.As(err, &v) || !strings.Contains(v.Error(), "entry 1 (b1)") {
+			t.Fatalf("altered entry of the first form: %v", err)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -301,15 +302,33 @@ func auditQuery(r *http.Request, p *auth.Principal) (audit.Query, error) {
 	return q, f.Err()
 }
 
+// maxExpectedHeads bounds the heads one verification is asked to find.
+const maxExpectedHeads = 100
+
 func (s *Server) apiAuditVerify(r *http.Request, p *auth.Principal) (int, any, error) {
-	rep, err := audit.Verify(r.Context(), s.DB, nil)
+	// expect_head=SEQ:HASH (repeatable): heads recorded outside the database that the chain must
+	// still hold; without one, a chain cut back with its head rewritten verifies.
+	var expect []audit.Head
+	given := r.URL.Query()["expect_head"]
+	if len(given) > maxExpectedHeads {
+		return 0, nil, errs.Field("expect_head", fmt.Sprintf("at most %d heads", maxExpectedHeads))
+	}
+	for _, v := range given {
+		h, err := audit.ParseHead(v)
+		if err != nil {
+			return 0, nil, errs.Field("expect_head", "SEQ:HASH as audit verify prints it: a sequence number from 1, a colon and the 64 hex characters of the entry's hash")
+		}
+		expect = append(expect, h)
+	}
+	rep, err := audit.Verify(r.Context(), s.DB, nil, expect...)
 	if pr, ok := err.(*audit.Problem); ok {
 		return http.StatusOK, map[string]any{"ok": false, "bad_seq": pr.Seq, "reason": pr.Reason}, nil
 	}
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"ok": true, "entries": rep.Entries, "head_seq": rep.HeadSeq, "head_hash": rep.HeadHash}, nil
+	return http.StatusOK, map[string]any{"ok": true, "entries": rep.Entries, "head_seq": rep.HeadSeq, "head_hash": rep.HeadHash,
+		"head": audit.Head{Seq: rep.HeadSeq, Hash: rep.HeadHash}.String(), "expected_heads": len(expect)}, nil
 }
 
 func roles(names []string) []auth.Role {

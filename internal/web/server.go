@@ -275,9 +275,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 type metrics struct {
-	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
+	registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
+	auditHead *auditHeadMetrics
 }
 
 func newMetrics() *metrics {
@@ -290,8 +291,9 @@ func newMetrics() *metrics {
 			Name: "shebao_http_request_duration_seconds", Help: "HTTP request latency by route pattern.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}, []string{"route"}),
+		auditHead: newAuditHeadMetrics(),
 	}
-	m.registry.MustRegister(m.requests, m.duration,
+	m.registry.MustRegister(m.requests, m.duration, m.auditHead,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
