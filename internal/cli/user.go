@@ -12,7 +12,7 @@ import (
 
 func runUser(ctx context.Context, io IO, args []string) error {
 	if len(args) == 0 || args[0] != "add" {
-		return fmt.Errorf("%w: shebao user add --username U --role R --region CODE [--password-stdin]", errUsage)
+		return fmt.Errorf("%w: shebao user add --username U --role R --region CODE [--phone MOBILE] [--password-stdin]", errUsage)
 	}
 	fs := newFlags("user add", io)
 	var c config.DB
@@ -21,6 +21,7 @@ func runUser(ctx context.Context, io IO, args []string) error {
 	name := fs.String("name", "", "display name")
 	role := fs.String("role", "", "one of: "+roleList()+"; window staff may hold several: clerk,reviewer")
 	region := fs.String("region", "", "pooling region code(s), 6 digits, comma-separated")
+	phone := fs.String("phone", "", "the holder's mobile number, where one-time codes go after a reset")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input (otherwise one is generated and printed once)")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
@@ -55,6 +56,7 @@ func runUser(ctx context.Context, io IO, args []string) error {
 	}
 	u, pw, err := svc.CreateUser(ctx, nil, operator(), auth.NewUser{
 		Username: *username, DisplayName: *name, Role: auth.Role(roles[0]), Also: also, Regions: splitList(*region), Password: password,
+		Phone: *phone,
 	})
 	if err != nil {
 		return err
