@@ -3,6 +3,8 @@ package apdu_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -78,6 +80,9 @@ func FuzzSoftCard(f *testing.F) {
 		{selectSSSE, "805E010007739164FF246810", "0020000003246810", "0020000003739164A0"},
 		{selectSSSE, "0088000010000102030405060708090A0B0C0D0E0F08", "0084000004", good, "00A40000023F00"},
 		{"", "00", "00A404000000", "00B20104000100", "FFFFFFFF", "80A40400", "00CA000000"},
+		{selectSSSE, genTx, verifyOK, genTx, genTx[:len(genTx)-2], genTx[:len(genTx)-2] + "05", selectSSSE, genTx},
+		{selectSSSE, verifyOK, "80AE00003A" + testTransactionHex + "00", "80AE800039" + testTransactionHex[:114], "80AE800000",
+			cryptogramAPDU("99999999999999991231" + testTransactionHex[20:]), cryptogramAPDU("0000000123A5" + testTransactionHex[12:])},
 	}
 	for _, s := range seeds {
 		f.Add(apduSequence(s...))
@@ -88,6 +93,7 @@ func FuzzSoftCard(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var lastATC uint16
 		for _, cmd := range splitSequence(in) {
 			out, err := c.Transmit(context.Background(), cmd)
 			if err != nil {
@@ -106,6 +112,53 @@ func FuzzSoftCard(f *testing.F) {
 			if len(r.Data) > 0 && !r.OK() || len(r.Data) > apdu.MaxLe {
 				t.Fatalf("% X: %d data bytes with %04X", cmd, len(r.Data), r.SW)
 			}
+			checkTransactionAnswer(t, cmd, r, &lastATC)
+		}
+	})
+}
+
+// checkTransactionAnswer: a cryptogram the card makes is over well-formed data, at the next
+// counter value, and is the one Cryptogram computes.
+func checkTransactionAnswer(t *testing.T, cmd []byte, r apdu.Response, lastATC *uint16) {
+	t.Helper()
+	c, err := apdu.ParseCommand(cmd)
+	if err != nil || c.INS != 0xAE || !r.OK() {
+		return
+	}
+	d, err := apdu.ParseTransactionData(c.Data)
+	if c.CLA != 0x80 || c.P1 != 0x80 || c.P2 != 0 || err != nil || len(r.Data) != 10 {
+		t.Fatalf("% X answered % X: data %v", cmd, r.Bytes(), err)
+	}
+	atc := uint16(r.Data[0])<<8 | uint16(r.Data[1])
+	if atc != *lastATC+1 {
+		t.Fatalf("% X: counter %d after %d", cmd, atc, *lastATC)
+	}
+	*lastATC = atc
+	if want, _ := apdu.Cryptogram(testKeys.Transaction, atc, d); !bytes.Equal(r.Data[2:], want[:]) {
+		t.Fatalf("% X: cryptogram % X, want % X", cmd, r.Data[2:], want)
+	}
+}
+
+// What parses encodes back to the same bytes; what does not parse is refused with a named error.
+func FuzzParseTransactionData(f *testing.F) {
+	for _, s := range []string{testTransactionHex, "99999999999999991231" + testTransactionHex[20:],
+		"000000000000" + "00010101" + testTransactionHex[20:], "000000000000" + "20240229" + testTransactionHex[20:],
+		"0000000123A5" + testTransactionHex[12:], testTransactionHex[:20] + strings.Repeat("FF", 12) + testTransactionHex[44:], ""} {
+		f.Add(mustHex(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		d, err := apdu.ParseTransactionData(b)
+		if err != nil {
+			for _, named := range []error{apdu.ErrTransactionData, apdu.ErrTransactionAmount, apdu.ErrTransactionDate, apdu.ErrTransactionInstitution} {
+				if errors.Is(err, named) {
+					return
+				}
+			}
+			t.Fatalf("% X: unnamed error %v", b, err)
+		}
+		back, err := d.Encode()
+		if err != nil || !bytes.Equal(back, b) {
+			t.Fatalf("% X parsed as %+v, encodes to % X, %v", b, d, back, err)
 		}
 	})
 }
@@ -123,7 +176,13 @@ func FuzzLoadSoftCard(f *testing.F) {
 	f.Add(saved)
 	f.Add(bytes.Replace(saved, []byte(`"blocked": false`), []byte(`"blocked": true`), 1))
 	f.Add(bytes.Replace(saved, []byte(`"triesLeft": 3`), []byte(`"triesLeft": 0`), 1))
-	f.Add(bytes.Replace(saved, []byte(`"version": 1`), []byte(`"version": 2`), 1))
+	f.Add(bytes.Replace(saved, []byte(`"version": 2`), []byte(`"version": 3`), 1))
+	f.Add(bytes.Replace(saved, []byte(`"atc": 0`), []byte(`"atc": 65535`), 1))
+	old, err := os.ReadFile("testdata/card-v1.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(old)
 	f.Add([]byte(`{"format":"shebao-softcard","version":1}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`null`))

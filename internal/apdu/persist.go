@@ -13,10 +13,12 @@ import (
 
 // The saved form of a SoftCard is JSON, with bytes in upper-case hex so that a person can compare a
 // file with an APDU trace. It is versioned by "format" and "version"; a reader refuses a version it
-// does not know rather than guessing.
+// does not know rather than guessing. Version 2 added the transaction key and the transaction
+// counter; a version 1 file (a card made before them) still loads, as a card without a transaction
+// key, and is saved as version 2.
 const (
 	savedFormat  = "shebao-softcard"
-	savedVersion = 1
+	savedVersion = 2
 	// maxSaved bounds what LoadSoftCard reads. A full card is a few kilobytes.
 	maxSaved = 1 << 20
 )
@@ -29,6 +31,8 @@ type savedCard struct {
 	EF06    []savedRecord `json:"ef06"`
 	Keys    savedKeys     `json:"keys"`
 	PIN     savedPIN      `json:"pin"`
+	// ATC is the application transaction counter (version 2; absent in version 1).
+	ATC *int `json:"atc,omitempty"`
 }
 
 // savedRecord writes the tag in hex too, as "20" rather than 32, the way tags are written everywhere
@@ -42,6 +46,8 @@ type savedKeys struct {
 	InternalAuth hexBytes `json:"internalAuth"`
 	ExternalAuth hexBytes `json:"externalAuth"`
 	PIN          hexBytes `json:"pin"`
+	// Transaction is absent for a card without a transaction key, and always in version 1.
+	Transaction hexBytes `json:"transaction,omitempty"`
 }
 
 // savedPIN holds the PIN's salted hash, never the PIN. Blocked is redundant with TriesLeft = 0 and is
@@ -70,10 +76,15 @@ func (h *hexBytes) UnmarshalText(b []byte) error {
 }
 
 // Save writes the card's whole application state: ATR, files, keys, PIN salt and hash, try limit,
-// tries left and whether the PIN is blocked. The session is not saved. The output holds the card's
+// tries left, whether the PIN is blocked, and the transaction counter. The session is not saved. The output holds the card's
 // keys; keep it as secret as they are.
 func (c *SoftCard) Save(w io.Writer) error {
 	c.mu.Lock()
+	atc := int(c.atc)
+	var transaction hexBytes
+	if c.keys.Transaction != ([16]byte{}) {
+		transaction = hexBytes(c.keys.Transaction[:])
+	}
 	s := savedCard{
 		Format:  savedFormat,
 		Version: savedVersion,
@@ -84,7 +95,9 @@ func (c *SoftCard) Save(w io.Writer) error {
 			InternalAuth: hexBytes(c.keys.InternalAuth[:]),
 			ExternalAuth: hexBytes(c.keys.ExternalAuth[:]),
 			PIN:          hexBytes(c.keys.PIN[:]),
+			Transaction:  transaction,
 		},
+		ATC: &atc,
 		PIN: savedPIN{
 			Salt:      hexBytes(c.pin.salt[:]),
 			SM3:       hexBytes(c.pin.hash[:]),
@@ -144,8 +157,13 @@ func loadSoftCard(r io.Reader) (*SoftCard, error) {
 	if s.Format != savedFormat {
 		return nil, fmt.Errorf("format %q, want %q", s.Format, savedFormat)
 	}
-	if s.Version != savedVersion {
-		return nil, fmt.Errorf("version %d is not supported (want %d)", s.Version, savedVersion)
+	switch {
+	case s.Version != 1 && s.Version != savedVersion:
+		return nil, fmt.Errorf("version %d is not supported (want 1 or %d)", s.Version, savedVersion)
+	case s.Version == 1 && (s.Keys.Transaction != nil || s.ATC != nil):
+		return nil, errors.New("a version 1 card has no transaction key or counter")
+	case s.Version == savedVersion && s.ATC == nil:
+		return nil, errors.New("no transaction counter (atc)")
 	}
 
 	c := &SoftCard{rand: rand.Reader}
@@ -162,6 +180,23 @@ func loadSoftCard(r io.Reader) (*SoftCard, error) {
 			return nil, fmt.Errorf("key %s has %d bytes, want %d", k.name, len(k.src), len(k.dst))
 		}
 		copy(k.dst[:], k.src)
+	}
+	if t := s.Keys.Transaction; t != nil {
+		if len(t) != len(c.keys.Transaction) {
+			return nil, fmt.Errorf("key transaction has %d bytes, want %d", len(t), len(c.keys.Transaction))
+		}
+		if [16]byte(t) == ([16]byte{}) {
+			// All zeros is how a card says it has no transaction key; a file says it by leaving
+			// the key out, so that a zeroed key cannot pass for a real one.
+			return nil, errors.New("key transaction is all zeros (leave it out for a card without one)")
+		}
+		copy(c.keys.Transaction[:], t)
+	}
+	if s.ATC != nil {
+		if *s.ATC < 0 || *s.ATC > int(MaxATC) {
+			return nil, fmt.Errorf("transaction counter %d, want 0..%d", *s.ATC, MaxATC)
+		}
+		c.atc = uint16(*s.ATC)
 	}
 	ef05, err := loadRecords(s.EF05)
 	if err != nil {

@@ -40,7 +40,19 @@ const (
 	insExternalAuth = 0x82 // CLA 00
 	insVerify       = 0x20 // CLA 00
 	insChangePIN    = 0x5E // CLA 80, proprietary
+	insTransaction  = 0xAE // CLA 80, GENERATE TRANSACTION CRYPTOGRAM (after EMV GENERATE AC)
 )
+
+// P1 of GENERATE TRANSACTION CRYPTOGRAM: 80 asks for an authorisation request cryptogram, as in
+// EMV's GENERATE AC. It is the only kind the card makes: every payment is authorised online.
+const p1ARQC = 0x80
+
+// MaxATC is the last value of the application transaction counter. A card that has reached it
+// makes no more cryptograms (6985): the counter never wraps, so no counter value is ever used twice.
+const MaxATC uint16 = 0xFFFF
+
+// transactionAnswerLen is ATC (2) ‖ cryptogram (8).
+const transactionAnswerLen = 10
 
 // PINLength is the number of digits of a SoftCard PIN.
 const PINLength = 6
@@ -55,6 +67,10 @@ type CardKeys struct {
 	InternalAuth [16]byte // answers INTERNAL AUTHENTICATE
 	ExternalAuth [16]byte // checks EXTERNAL AUTHENTICATE, which opens EF06
 	PIN          [16]byte // reserved for PIN reload (84 24), which the SoftCard does not yet offer
+	// Transaction makes transaction cryptograms. All zeros means the card has none (a card made
+	// before transaction keys were personalised); it then answers 6985 to GENERATE TRANSACTION
+	// CRYPTOGRAM.
+	Transaction [16]byte
 }
 
 // Record is one simple-TLV record of EF05 or EF06.
@@ -86,6 +102,7 @@ type SoftCard struct {
 	files map[uint16][]Record
 	keys  CardKeys
 	pin   pinState
+	atc   uint16 // application transaction counter: the counter of the last cryptogram, 0 before the first
 
 	s session
 }
@@ -279,6 +296,8 @@ func (c *SoftCard) process(b []byte) Response {
 		cla, handle = 0x00, c.verify
 	case insChangePIN:
 		cla, handle = 0x80, c.changePIN
+	case insTransaction:
+		cla, handle = 0x80, c.transactionCryptogram
 	default:
 		return sw(SWInsNotSupported)
 	}
@@ -478,4 +497,38 @@ func (c *SoftCard) changePIN(cmd Command) Response {
 		return sw(SWNoPreciseDiagnosis)
 	}
 	return sw(SWOK)
+}
+
+// transactionCryptogram is GENERATE TRANSACTION CRYPTOGRAM (80 AE 80 00 3A data): with the PIN
+// verified in this session, it counts one more transaction and answers ATC ‖ the cryptogram over
+// data ‖ ATC. Every refusal comes before the counter moves, so a refused command costs nothing.
+func (c *SoftCard) transactionCryptogram(cmd Command) Response {
+	if cmd.P1 != p1ARQC || cmd.P2 != 0x00 {
+		return sw(SWIncorrectP1P2)
+	}
+	if len(cmd.Data) != TransactionDataLen {
+		return sw(SWWrongLength)
+	}
+	if !c.s.app || c.keys.Transaction == ([16]byte{}) {
+		return sw(SWConditionsNotSatisfied)
+	}
+	if !c.s.pinOK {
+		return sw(SWSecurityNotSatisfied)
+	}
+	if c.atc == MaxATC {
+		return sw(SWConditionsNotSatisfied)
+	}
+	if _, err := ParseTransactionData(cmd.Data); err != nil {
+		return sw(SWWrongData)
+	}
+	// Le is checked here rather than by answer, so that a terminal told to send again with Le=0A
+	// does not spend a counter value on the first attempt.
+	if cmd.Le != -1 && cmd.Le < transactionAnswerLen {
+		return sw(SWWrongLe(transactionAnswerLen))
+	}
+	c.atc++
+	mac := transactionMAC(c.keys.Transaction, c.atc, cmd.Data)
+	out := make([]byte, 0, transactionAnswerLen)
+	out = append(out, byte(c.atc>>8), byte(c.atc))
+	return answer(append(out, mac[:]...), cmd.Le)
 }

@@ -25,9 +25,10 @@ type ExternalAuthenticator interface {
 // ErrPINFormat is returned before anything is sent when a PIN is not PINLength digits.
 var ErrPINFormat = fmt.Errorf("apdu: PIN must be %d digits", PINLength)
 
-// Terminal runs the reader procedures on a Card. Every method first selects the SSSE application,
-// which starts a new card session, so the methods can be called in any order and each one carries
-// out its whole procedure; the cost is a few APDUs. A refusal by the card is a *StatusError;
+// Terminal runs the reader procedures on a Card. Every method but TransactionCryptogram first
+// selects the SSSE application, which starts a new card session, so the methods can be called in
+// any order and each one carries out its whole procedure; the cost is a few APDUs.
+// TransactionCryptogram continues the session of the VerifyPIN before it (or use Pay for both). A refusal by the card is a *StatusError;
 // anything else is a transport failure, a malformed answer, or the authenticator's error.
 type Terminal struct {
 	Card Card
@@ -282,4 +283,68 @@ func pinBCD(pin string) ([]byte, error) {
 	}
 	b, _ := packBCD(pin)
 	return b, nil
+}
+
+// TransactionCryptogram has the card sign a payment: it sends GENERATE TRANSACTION CRYPTOGRAM with
+// d and returns the card's transaction counter and cryptogram, which the key service checks
+// (keys.Service.AcceptTransaction). Data that does not encode is refused before anything is sent,
+// with one of the ErrTransaction… errors. Unlike the other methods it does not select the
+// application, which would end the session: it continues the one in which VerifyPIN presented the
+// holder's PIN. Without it the card answers 6982; with a card that cannot make cryptograms (no
+// transaction key, or its counter used up) 6985; both come back as a *StatusError.
+func (t *Terminal) TransactionCryptogram(ctx context.Context, d TransactionData) (atc uint16, cryptogram [8]byte, err error) {
+	b, err := d.Encode()
+	if err != nil {
+		return 0, cryptogram, err
+	}
+	const name = "GENERATE TRANSACTION CRYPTOGRAM"
+	ans, err := t.run(ctx, name, Command{CLA: 0x80, INS: insTransaction, P1: p1ARQC, P2: 0x00, Data: b, Le: MaxLe})
+	if err != nil {
+		return 0, cryptogram, err
+	}
+	if len(ans) != transactionAnswerLen {
+		return 0, cryptogram, fmt.Errorf("apdu: %s: %d bytes, want %d (ATC and cryptogram)", name, len(ans), transactionAnswerLen)
+	}
+	atc = uint16(ans[0])<<8 | uint16(ans[1])
+	if atc == 0 {
+		// The first cryptogram has counter 1; 0 is no card's answer.
+		return 0, cryptogram, fmt.Errorf("apdu: %s: transaction counter 0", name)
+	}
+	return atc, [8]byte(ans[2:]), nil
+}
+
+// Payment is what a card gives the terminal for one payment: what the key service needs, with the
+// transaction data, to check the card's proof.
+type Payment struct {
+	CardID     [16]byte // EF05 tag 01
+	KeyVersion byte     // EF05 tag 20
+	ATC        uint16
+	Cryptogram [8]byte
+}
+
+// Pay carries out the whole card side of a payment in one session: select the application, read
+// the card id and key version, verify the holder's PIN and generate the transaction cryptogram
+// over d. A wrong PIN is a *StatusError as in VerifyPIN, and no cryptogram is made.
+func (t *Terminal) Pay(ctx context.Context, pin string, d TransactionData) (Payment, error) {
+	bcd, err := pinBCD(pin)
+	if err != nil {
+		return Payment{}, err
+	}
+	if err := d.Validate(); err != nil {
+		return Payment{}, err
+	}
+	if err := t.SelectSSSE(ctx); err != nil {
+		return Payment{}, err
+	}
+	var p Payment
+	if p.CardID, p.KeyVersion, err = t.cardKeyInfo(ctx); err != nil {
+		return Payment{}, err
+	}
+	if _, err := t.run(ctx, "VERIFY", Command{CLA: 0x00, INS: insVerify, Data: bcd, Le: -1}); err != nil {
+		return Payment{}, err
+	}
+	if p.ATC, p.Cryptogram, err = t.TransactionCryptogram(ctx, d); err != nil {
+		return Payment{}, err
+	}
+	return p, nil
 }

@@ -109,7 +109,7 @@ func (s *Service) Personalise(ctx context.Context, spec CardSpec) (*apdu.SoftCar
 	for _, p := range []struct {
 		purpose Purpose
 		dst     *[16]byte
-	}{{InternalAuth, &ck.InternalAuth}, {ExternalAuth, &ck.ExternalAuth}, {PINKey, &ck.PIN}} {
+	}{{InternalAuth, &ck.InternalAuth}, {ExternalAuth, &ck.ExternalAuth}, {PINKey, &ck.PIN}, {TransactionMAC, &ck.Transaction}} {
 		issuer, k, err := s.block(ctx, region, p.purpose, version, OpDiversify)
 		if err != nil {
 			return nil, fmt.Errorf("keys: personalise: %w", err)
@@ -120,6 +120,7 @@ func (s *Service) Personalise(ctx context.Context, spec CardSpec) (*apdu.SoftCar
 	defer clear(ck.InternalAuth[:])
 	defer clear(ck.ExternalAuth[:])
 	defer clear(ck.PIN[:])
+	defer clear(ck.Transaction[:])
 	if version > 255 {
 		return nil, errors.New("keys: key version does not fit the card")
 	}

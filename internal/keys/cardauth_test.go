@@ -118,6 +118,9 @@ func TestNoPlaintextKeyLeaks(t *testing.T) {
 	if _, _, err := f.svc.Sign(ctx, region, []byte("x")); err != nil {
 		t.Fatal(err)
 	}
+	if err := f.accept(pay(t, card, testTxData(100))); err != nil {
+		t.Fatal(err)
+	}
 	rot, _ := f.svc.Request(ctx, f.admin, NewRequest{Kind: Rotate, Region: region})
 	f.svc.Approve(ctx, f.alice, rot.ID)
 	f.svc.Approve(ctx, f.bob, rot.ID)
@@ -143,7 +146,7 @@ func TestNoPlaintextKeyLeaks(t *testing.T) {
 			t.Fatalf("unwrap %s v%d: %v", k.Purpose, k.Version, err)
 		}
 		secrets = append(secrets, plain)
-		if k.Purpose == InternalAuth || k.Purpose == ExternalAuth || k.Purpose == PINKey {
+		if k.Purpose == InternalAuth || k.Purpose == ExternalAuth || k.Purpose == PINKey || k.Purpose == TransactionMAC {
 			c, _ := newCipher(plain)
 			ck := Diversify(c, cardID(9))
 			secrets = append(secrets, ck[:])
@@ -154,7 +157,7 @@ func TestNoPlaintextKeyLeaks(t *testing.T) {
 	}
 	var haystack bytes.Buffer
 	haystack.Write(logs.Bytes())
-	for _, table := range []string{"keystore", "key_components", "keys", "key_requests", "key_approvals", "audit_log", "users", "policy_versions"} {
+	for _, table := range []string{"keystore", "key_components", "keys", "key_requests", "key_approvals", "audit_log", "users", "policy_versions", "card_transaction_counters"} {
 		dumpTable(t, d, table, &haystack)
 	}
 	for _, s := range secrets {

@@ -100,6 +100,7 @@ type Service struct {
 	entered map[int][]byte // components entered so far, by index
 	sm4s    map[int64]cipher.Block
 	sm2s    map[int64]*sm2.PrivateKey
+	txKeys  map[issuerRef]cachedBlock // see transactionKey
 
 	challenges *challenges
 }
@@ -110,7 +111,8 @@ func New(d *db.DB, p *policy.Store, log *slog.Logger) *Service {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Service{db: d, policies: p, log: log, now: d.Now, entered: map[int][]byte{},
-		sm4s: map[int64]cipher.Block{}, sm2s: map[int64]*sm2.PrivateKey{}, challenges: newChallenges(d.Now)}
+		sm4s: map[int64]cipher.Block{}, sm2s: map[int64]*sm2.PrivateKey{}, txKeys: map[issuerRef]cachedBlock{},
+		challenges: newChallenges(d.Now)}
 }
 
 // Sealed reports whether the service can use keys.
@@ -136,4 +138,5 @@ func (s *Service) sealLocked() {
 	}
 	s.master, s.entered = nil, map[int][]byte{}
 	s.sm4s, s.sm2s = map[int64]cipher.Block{}, map[int64]*sm2.PrivateKey{}
+	s.txKeys = map[issuerRef]cachedBlock{}
 }

@@ -27,7 +27,7 @@ const region = "330100"
 var ctx = context.Background()
 
 type fixture struct {
-	t          *testing.T
+	t          testing.TB
 	d          *db.DB
 	svc        *Service
 	components [][]byte
@@ -42,7 +42,7 @@ func principal(name string, role auth.Role) *auth.Principal {
 
 // newFixture is a production keystore of two components held by alice and bob, sealed, with the
 // demo policy (two approvals) in force.
-func newFixture(t *testing.T, d *db.DB) *fixture {
+func newFixture(t testing.TB, d *db.DB) *fixture {
 	t.Helper()
 	pol := policy.NewStore(d)
 	p, _, err := policy.Default(region, 202001)
@@ -121,6 +121,11 @@ func TestSealedRefusesEveryKeyOperation(t *testing.T) {
 			}
 			if _, err := f.svc.ExternalAuth(ctx, cardID(1), 1, [8]byte{}); err != ErrSealed {
 				t.Errorf("%s: ExternalAuth: %v", stage, err)
+			}
+			if err := f.d.Write(ctx, func(tx *db.Tx) error {
+				return f.svc.AcceptTransaction(ctx, tx, TransactionProof{CardID: cardID(1), KeyVersion: 1, ATC: 1, Data: testTxData(1)})
+			}); err != ErrSealed {
+				t.Errorf("%s: AcceptTransaction: %v", stage, err)
 			}
 			if _, err := f.svc.Personalise(ctx, CardSpec{CardID: cardID(1)}); !errs.Is(err, errs.Unavailable) {
 				t.Errorf("%s: Personalise: %v", stage, err)

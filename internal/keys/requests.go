@@ -251,6 +251,7 @@ func (s *Service) forgetUnwrapped() {
 	defer s.mu.Unlock()
 	clear(s.sm4s)
 	clear(s.sm2s)
+	clear(s.txKeys)
 }
 
 func parseRecipient(p string) (*ecdsa.PublicKey, error) {

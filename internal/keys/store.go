@@ -206,10 +206,21 @@ func (s *Service) issuerKey(ctx context.Context, r db.Reader, region string, p P
 // block returns the SM4 cipher of an issuer key, unwrapping it on first use. Unwrapped keys stay
 // in memory until the service is sealed.
 func (s *Service) block(ctx context.Context, region string, p Purpose, version int, op Op) (cipher.Block, Key, error) {
+	return s.blockIn(ctx, nil, region, p, version, op)
+}
+
+// blockIn is block reading through tx when it is not nil: a caller's transaction must not wait for
+// a second connection of the pool it already holds one of (on PostgreSQL, many such transactions
+// at once would each hold one and wait for another).
+func (s *Service) blockIn(ctx context.Context, tx *db.Tx, region string, p Purpose, version int, op Op) (cipher.Block, Key, error) {
 	if s.Sealed() {
 		return nil, Key{}, ErrSealed
 	}
-	k, wrapped, err := s.issuerKey(ctx, s.db.R(), region, p, version, op)
+	var r db.Reader = s.db.R()
+	if tx != nil {
+		r = tx
+	}
+	k, wrapped, err := s.issuerKey(ctx, r, region, p, version, op)
 	if err != nil {
 		return nil, Key{}, err
 	}
@@ -219,7 +230,12 @@ func (s *Service) block(ctx context.Context, region string, p Purpose, version i
 	if ok {
 		return c, k, nil
 	}
-	plain, err := s.unwrapIssuer(ctx, k, wrapped)
+	var plain []byte
+	if tx != nil {
+		plain, err = s.unwrapIssuerTx(ctx, tx, k, wrapped)
+	} else {
+		plain, err = s.unwrapIssuer(ctx, k, wrapped)
+	}
 	if err != nil {
 		return nil, Key{}, err
 	}
@@ -237,13 +253,8 @@ func (s *Service) block(ctx context.Context, region string, p Purpose, version i
 // unwrapIssuer unwraps an issuer key through the region's KEK. The caller zeroes the result.
 func (s *Service) unwrapIssuer(ctx context.Context, k Key, wrapped []byte) ([]byte, error) {
 	var plain []byte
-	err := s.db.Read(ctx, func(tx *db.Tx) error {
-		_, kek, err := s.kekPlain(ctx, tx, k.Region, false)
-		if err != nil {
-			return err
-		}
-		defer zero(kek)
-		plain, err = unwrap(kek, wrapped, aadOf(k.Region, k.Purpose, k.Version))
+	err := s.db.Read(ctx, func(tx *db.Tx) (err error) {
+		plain, err = s.unwrapIssuerTx(ctx, tx, k, wrapped)
 		return err
 	})
 	return plain, err
