@@ -1,6 +1,7 @@
 // Package apdu speaks the ISO/IEC 7816-4 card protocol of the social security card's SSSE
 // application (reference/domain-facts.md 1.1, 1.2, 2): command and response APDUs, a software card
-// that behaves like a personalised chip, the two authentication cryptograms, the encoding of the
+// that behaves like a personalised chip, the two authentication cryptograms and the transaction
+// cryptogram that binds a payment, the encoding of the
 // issuer (EF05) and holder (EF06) records, and a terminal that drives any Card — the software card
 // here, or a PC/SC reader elsewhere — through the reader procedures.
 //
@@ -49,10 +50,19 @@
 //     6983, not 63C0, so a limit of 3 gives 63C2, 63C1, 6983.
 //   - CHANGE PIN (80 5E 01 00) takes old ‖ FF ‖ new, each six packed BCD digits (Lc=07); a new PIN
 //     that is not six digits gets 6A80 before the old PIN is checked, so it uses no try.
-//   - The SoftCard's application state (files, keys, PIN) persists through Save and LoadSoftCard;
-//     its session state does not, as a card pulled out of a reader forgets it. The saved PIN is
-//     SM3(salt ‖ PIN); six digits are easily found from that by trying all of them, so the saved
-//     file is as secret as the keys it holds and must be stored like them.
+//   - GENERATE TRANSACTION CRYPTOGRAM (80 AE 80 00 3A data) is shebao's, after EMV's GENERATE AC
+//     asking for an ARQC (docs/keys.md has the layout): it needs the PIN verified in this session
+//     (6982), a transaction key (6985: a card made before them has none, all zeros) and a counter
+//     below FFFF (6985; it never wraps); P1 other than 80 or P2 other than 00 is 6A86, data other
+//     than 58 bytes 6700, an amount or date not BCD or a date that does not exist or an
+//     institution code outside ASCII 20–7E 6A80. An Le below 0A gets 6C0A before the counter moves,
+//     so no refusal ever uses up a counter value. The PIN stays verified for further cryptograms
+//     in the same session, each with its own counter value, as VERIFY's state stays for other
+//     commands.
+//   - The SoftCard's application state (files, keys, PIN, transaction counter) persists through
+//     Save and LoadSoftCard; its session state does not, as a card pulled out of a reader forgets
+//     it. The saved PIN is SM3(salt ‖ PIN); six digits are easily found from that by trying all of
+//     them, so the saved file is as secret as the keys it holds and must be stored like them.
 //
 // # Records
 //

@@ -2,11 +2,15 @@ package cli
 
 import (
 	"context"
+	"encoding/hex"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/shebao/shebao/internal/apdu"
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/config"
@@ -105,6 +109,7 @@ func TestCardSim(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("personalise: %s %s", out, errOut)
 	}
+	out0 := out
 	code, out, errOut = run(t, nil, "", "card", "sim", "inspect", "--data", dir, "--holder", file)
 	if code != 0 || !strings.Contains(out, "X00000019") || !strings.Contains(out, "王芳 11010519491231002X") {
 		t.Fatalf("inspect: %s %s", out, errOut)
@@ -112,6 +117,11 @@ func TestCardSim(t *testing.T) {
 	if code, _, _ := run(t, nil, "", "card", "sim", "verify-pin", file, "482916"); code != 0 {
 		t.Fatal("the right PIN failed")
 	}
+	cardID, err := apdu.ParseCardID(regexp.MustCompile(`identification code ([0-9A-F]{32})`).FindStringSubmatch(out0)[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	payWithCardFile(t, dir, file, cardID)
 	var last string
 	for range 3 {
 		_, _, last = run(t, nil, "", "card", "sim", "verify-pin", file, "000000")
@@ -122,6 +132,44 @@ func TestCardSim(t *testing.T) {
 	// The card file remembers it is blocked.
 	if _, _, e := run(t, nil, "", "card", "sim", "verify-pin", file, "482916"); !strings.Contains(e, "6983") {
 		t.Fatalf("right PIN on the blocked card file: %s", e)
+	}
+}
+
+// payWithCardFile has a personalised card file make two transaction cryptograms, in two runs of
+// `card sim apdu`, and the key service accept them: the file carries a transaction key diversified
+// from the region's issuer key, and its counter across runs.
+func payWithCardFile(t *testing.T, dir, file string, cardID [16]byte) {
+	t.Helper()
+	data := apdu.TransactionData{Amount: 8800, Date: time.Date(2026, 11, 20, 0, 0, 0, 0, time.UTC), Institution: "H33010200001",
+		Unpredictable: [4]byte{9, 8, 7, 6}, Digest: [32]byte{1, 2, 3}}
+	enc, err := data.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := openDB(context.Background(), config.DB{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	svc := keys.New(d, policy.NewStore(d), nil)
+	if err := svc.UnsealDevelopment(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	for want := uint16(1); want <= 2; want++ {
+		code, out, errOut := run(t, nil, "", "card", "sim", "apdu", file, "00A404000F7378312E73682EC9E7BBE1B1A3D5CF00",
+			"0020000003482916", fmt.Sprintf("80AE80003A%X00", enc))
+		answers := regexp.MustCompile(`< ([0-9A-F]+)`).FindAllStringSubmatch(out, -1)
+		if code != 0 || len(answers) != 3 || len(answers[2][1]) != 24 || !strings.HasSuffix(answers[2][1], "9000") {
+			t.Fatalf("card sim apdu: %s %s", out, errOut)
+		}
+		b, _ := hex.DecodeString(answers[2][1])
+		p := keys.TransactionProof{CardID: cardID, KeyVersion: 1, ATC: uint16(b[0])<<8 | uint16(b[1]), Data: data, Cryptogram: [8]byte(b[2:10])}
+		if p.ATC != want {
+			t.Fatalf("run %d: counter %d", want, p.ATC)
+		}
+		if err := d.Write(context.Background(), func(tx *db.Tx) error { return svc.AcceptTransaction(context.Background(), tx, p) }); err != nil {
+			t.Fatalf("run %d: the key service refuses the card file's cryptogram: %v", want, err)
+		}
 	}
 }
 

@@ -15,6 +15,10 @@
 //   - Dual control: generating, rotating, exporting and destroying issuer keys are requests that run
 //     only when enough distinct custodians other than the requester have approved (the region's
 //     policy says how many, at least two).
+//   - Payments: a social security card's transaction cryptogram, which binds a settlement's amount,
+//     date, institution and digest, is checked here against the card's diversified transaction key,
+//     and each card's transaction counter is accepted once, in the settlement's own transaction
+//     (AcceptTransaction; docs/keys.md "Paying with the card").
 //   - Algorithms: SM4 for keys and cryptograms, SM2 for signatures and for wrapping an export to a
 //     card manufacturer, SM3 inside SM2 and the audit chain (github.com/emmansun/gmsm).
 //

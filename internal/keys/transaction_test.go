@@ -338,27 +338,34 @@ func benchProofs(b *testing.B, f *fixture, n int) []TransactionProof {
 	return out
 }
 
-// BenchmarkAcceptTransaction is the key service's share of a settlement on SQLite: key lookup,
-// diversification, cryptogram and the counter's upsert, 100 proofs to a transaction as group commit
-// would batch them.
+// BenchmarkAcceptTransaction is the key service's share of a settlement: diversification,
+// cryptogram and the counter's upsert, 100 proofs to a transaction as group commit would batch
+// them, on each engine.
 func BenchmarkAcceptTransaction(b *testing.B) {
-	f := newFixture(b, dbtest.SQLite(b, dbtest.Options{}))
-	f.unseal()
-	f.generate()
-	proofs := benchProofs(b, f, b.N)
-	b.ResetTimer()
-	for i := 0; i < len(proofs); i += 100 {
-		batch := proofs[i:min(i+100, len(proofs))]
-		if err := f.d.Write(ctx, func(tx *db.Tx) error {
-			for _, p := range batch {
-				if err := f.svc.AcceptTransaction(ctx, tx, p); err != nil {
-					return err
+	for _, engine := range []struct {
+		name string
+		open func(testing.TB, dbtest.Options) *db.DB
+	}{{"sqlite", dbtest.SQLite}, {"postgres", dbtest.Postgres}} {
+		b.Run(engine.name, func(b *testing.B) {
+			f := newFixture(b, engine.open(b, dbtest.Options{}))
+			f.unseal()
+			f.generate()
+			proofs := benchProofs(b, f, b.N)
+			b.ResetTimer()
+			for i := 0; i < len(proofs); i += 100 {
+				batch := proofs[i:min(i+100, len(proofs))]
+				if err := f.d.Write(ctx, func(tx *db.Tx) error {
+					for _, p := range batch {
+						if err := f.svc.AcceptTransaction(ctx, tx, p); err != nil {
+							return err
+						}
+					}
+					return nil
+				}); err != nil {
+					b.Fatal(err)
 				}
 			}
-			return nil
-		}); err != nil {
-			b.Fatal(err)
-		}
+		})
 	}
 }
 
