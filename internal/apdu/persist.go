@@ -76,8 +76,8 @@ func (h *hexBytes) UnmarshalText(b []byte) error {
 }
 
 // Save writes the card's whole application state: ATR, files, keys, PIN salt and hash, try limit,
-// tries left, whether the PIN is blocked, and the transaction counter. The session is not saved. The output holds the card's
-// keys; keep it as secret as they are.
+// tries left, whether the PIN is blocked, and the transaction counter. The session is not saved.
+// The output holds the card's keys; keep it as secret as they are.
 func (c *SoftCard) Save(w io.Writer) error {
 	c.mu.Lock()
 	atc := int(c.atc)

@@ -91,8 +91,9 @@ func (s *Service) AcceptTransaction(ctx context.Context, tx *db.Tx, p Transactio
 
 // transactionKeyTTL is how long AcceptTransaction trusts a transaction_mac issuer key it has
 // looked up without looking again. Every settlement with the card needs the key, and looking it
-// up costs about as much as the rest of the check (a statement to prepare, on SQLite); destroying
-// a key in this process forgets it at once, so the delay is only another server process's.
+// up costs about as much as the rest of the check (a statement to prepare, on SQLite). Destroying
+// a key in this process empties the cache (forgetUnwrapped); another server process stops using
+// a destroyed key within the TTL.
 const transactionKeyTTL = 30 * time.Second
 
 type issuerRef struct {
