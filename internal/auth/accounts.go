@@ -272,8 +272,8 @@ func (s *Service) ResetAccount(ctx context.Context, by *Principal, who audit.Act
 	if err != nil {
 		return User{}, err
 	}
-	if !by.Has(Admin) && u.Role != Resident && u.Role != Employer {
-		return User{}, errs.E(errs.Forbidden, "the window resets resident and employer logins only; an administrator resets staff accounts")
+	if !by.Has(Admin) && u.Role != Resident && u.Role != Employer && u.Role != Institution {
+		return User{}, errs.E(errs.Forbidden, "the window resets resident, employer and institution logins only; an administrator resets staff accounts")
 	}
 	if u.ID == by.ID {
 		return User{}, errs.E(errs.Conflict, "change your own password on My account")

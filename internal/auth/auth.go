@@ -41,12 +41,14 @@ type User struct {
 	Demo        bool
 	PersonID    int64 // the registered person a resident login belongs to; 0 for other roles
 	EmployerID  int64 // the employer an employer-role login acts for; 0 for other roles
-	TOTP        bool  // a second factor is required at login
-	CreatedAt   time.Time
-	CreatedBy   string // the account that created this one in the portal or API; "" = the console
-	ApprovedBy  string // the second administrator who vouched for a staff account made in the portal
-	State       State
-	Phone       string // where one-time codes go; "" for console-made accounts without one
+	// InstitutionCode is the designated hospital or pharmacy an institution-role login acts for.
+	InstitutionCode string
+	TOTP            bool // a second factor is required at login
+	CreatedAt       time.Time
+	CreatedBy       string // the account that created this one in the portal or API; "" = the console
+	ApprovedBy      string // the second administrator who vouched for a staff account made in the portal
+	State           State
+	Phone           string // where one-time codes go; "" for console-made accounts without one
 }
 
 // Has reports whether the user holds role.
@@ -172,6 +174,8 @@ type NewUser struct {
 	Demo        bool
 	PersonID    int64 // required for a resident login made for a registered person
 	EmployerID  int64 // required for an employer's HR operator
+	// InstitutionCode is required for an institution's operator: the login acts for it alone.
+	InstitutionCode string
 }
 
 // CreateUser creates an account. by is the administrator doing it in the portal or the API, or nil
@@ -192,15 +196,15 @@ func (s *Service) CreateUser(ctx context.Context, by *Principal, who audit.Actor
 	return s.createAccount(ctx, by, who, nu)
 }
 
-// CreateLogin makes the portal login of a registered person (a resident) or of an employer's HR
-// operator, for the clerk at the window. Like every account made in the portal, its holder sets the
+// CreateLogin makes the portal login of a registered person (a resident), of an employer's HR
+// operator or of a designated institution's operator, for the clerk at the window. Like every account made in the portal, its holder sets the
 // password with a one-time code sent to the phone on file.
 func (s *Service) CreateLogin(ctx context.Context, by *Principal, nu NewUser) (User, error) {
 	if err := by.Require(CreateLogin); err != nil {
 		return User{}, err
 	}
-	if nu.Role != Resident && nu.Role != Employer || len(nu.Also) > 0 {
-		return User{}, errs.Field("role", "the window makes resident and employer logins only")
+	if nu.Role != Resident && nu.Role != Employer && nu.Role != Institution || len(nu.Also) > 0 {
+		return User{}, errs.Field("role", "the window makes resident, employer and institution logins only")
 	}
 	u, _, err := s.createAccount(ctx, by, by.Actor(), nu)
 	return u, err
@@ -233,8 +237,8 @@ func (s *Service) createAccount(ctx context.Context, by *Principal, who audit.Ac
 	if utf8.RuneCountInString(nu.DisplayName) > 100 {
 		f.Add("display_name", "at most 100 characters")
 	}
-	if (nu.PersonID != 0 && nu.Role != Resident) || (nu.EmployerID != 0 && nu.Role != Employer) {
-		f.Add("role", "a person's login is a resident, an employer's login is an employer")
+	if (nu.PersonID != 0 && nu.Role != Resident) || (nu.EmployerID != 0 && nu.Role != Employer) || (nu.InstitutionCode != "" && nu.Role != Institution) {
+		f.Add("role", "a person's login is a resident, an employer's login is an employer, an institution's an institution")
 	}
 	nu.Phone = strings.TrimSpace(nu.Phone)
 	if nu.Phone != "" && !notify.ValidMobile(nu.Phone) {
@@ -276,8 +280,8 @@ func (s *Service) createAccount(ctx context.Context, by *Principal, who audit.Ac
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		now := db.FormatTime(tx.Now)
 		err := tx.QueryRowContext(ctx, `INSERT INTO users(username, display_name, role, password_hash, demo, created_at, updated_at, person_id, employer_id,
-			created_by, state, phone) VALUES($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11) RETURNING id`, nu.Username, nu.DisplayName, string(nu.Role), hash, nu.Demo, now,
-			nullID(nu.PersonID), nullID(nu.EmployerID), createdBy, string(state), nu.Phone).Scan(&u.ID)
+			created_by, state, phone, institution_code) VALUES($1, $2, $3, $4, $5, $6, $6, $7, $8, $9, $10, $11, $12) RETURNING id`, nu.Username, nu.DisplayName, string(nu.Role), hash, nu.Demo, now,
+			nullID(nu.PersonID), nullID(nu.EmployerID), createdBy, string(state), nu.Phone, nu.InstitutionCode).Scan(&u.ID)
 		if db.IsUniqueViolation(err) {
 			if nu.PersonID != 0 && s.personHasLogin(ctx, tx, nu.PersonID) {
 				return errs.E(errs.Conflict, "this person already has an online account; if they cannot log in, reset it at the window with their ID card")
@@ -298,7 +302,7 @@ func (s *Service) createAccount(ctx context.Context, by *Principal, who audit.Ac
 			}
 		}
 		u = User{ID: u.ID, Username: nu.Username, DisplayName: nu.DisplayName, Role: nu.Role, Roles: append([]Role{nu.Role}, nu.Also...), Regions: regions, Demo: nu.Demo,
-			PersonID: nu.PersonID, EmployerID: nu.EmployerID, CreatedAt: tx.Now, CreatedBy: createdBy, State: state, Phone: nu.Phone}
+			PersonID: nu.PersonID, EmployerID: nu.EmployerID, InstitutionCode: nu.InstitutionCode, CreatedAt: tx.Now, CreatedBy: createdBy, State: state, Phone: nu.Phone}
 		if err := audit.Record(ctx, tx, who, "user.create", "user:"+nu.Username, regions[0],
 			map[string]any{"role": nu.Role, "also": nu.Also, "regions": regions, "demo": nu.Demo, "state": state}); err != nil {
 			return err
@@ -325,7 +329,7 @@ func (s *Service) personHasLogin(ctx context.Context, r db.Reader, personID int6
 // userColumns lists what scanUser reads, each qualified with prefix ("" or "u.").
 func userColumns(p string) string {
 	return strings.NewReplacer("$.", p).Replace("$.id, $.username, $.display_name, $.role, $.disabled, $.demo, $.totp_secret <> '', " +
-		"$.created_at, COALESCE($.person_id, 0), COALESCE($.employer_id, 0), $.created_by, $.approved_by, $.state, $.phone")
+		"$.created_at, COALESCE($.person_id, 0), COALESCE($.employer_id, 0), $.created_by, $.approved_by, $.state, $.phone, $.institution_code")
 }
 
 // scanUser reads userColumns and then any extra columns the query selected after them.
@@ -333,7 +337,7 @@ func scanUser(row interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
 	var role, created, state string
 	dest := append([]any{&u.ID, &u.Username, &u.DisplayName, &role, &u.Disabled, &u.Demo, &u.TOTP, &created, &u.PersonID, &u.EmployerID,
-		&u.CreatedBy, &u.ApprovedBy, &state, &u.Phone}, extra...)
+		&u.CreatedBy, &u.ApprovedBy, &state, &u.Phone, &u.InstitutionCode}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return User{}, err
 	}

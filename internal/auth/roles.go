@@ -109,6 +109,17 @@ const (
 	ReadFunds     Action = "contribution.funds"    // totals per month and insurance type, fund balances
 	ReadAccounts  Action = "contribution.accounts" // a person's contributions and personal accounts, for the bureau
 	RunMonth      Action = "contribution.run"      // start a region's monthly run from the portal
+
+	RegisterInstitution Action = "institution.register" // a clerk registers a designated hospital or pharmacy
+	ReviewInstitution   Action = "institution.review"   // a reviewer approves it
+	ReadInstitution     Action = "institution.read"     // institutions: their own
+	Settle              Action = "settlement.settle"    // an institution settles a bill, and refunds it
+	ReadSettlements     Action = "settlement.read"      // institutions: their own; the bureau: its regions
+	Reconcile           Action = "settlement.reconcile" // an institution checks its day's totals against the bureau's
+	PrepareClearing     Action = "clearing.prepare"     // a clerk prepares a month's clearing of an institution
+	ApproveClearing     Action = "clearing.approve"     // a reviewer approves and posts it
+	ReadMedicalYear     Action = "medical.year"         // a person's medical year for the bureau
+	OwnMedical          Action = "medical.own"          // the resident's own settlements and medical year
 )
 
 // everyone is every role, for actions open to all authenticated users.
@@ -170,6 +181,17 @@ var permissions = map[Action][]Role{
 	ReadFunds:     {Auditor, Admin},
 	ReadAccounts:  {Clerk, Reviewer, Auditor},
 	RunMonth:      {Admin},
+
+	RegisterInstitution: {Clerk},
+	ReviewInstitution:   {Reviewer},
+	ReadInstitution:     {Clerk, Reviewer, Auditor, Institution},
+	Settle:              {Institution},
+	ReadSettlements:     {Institution, Clerk, Reviewer, Auditor},
+	Reconcile:           {Institution, Clerk, Reviewer, Auditor},
+	PrepareClearing:     {Clerk},
+	ApproveClearing:     {Reviewer},
+	ReadMedicalYear:     {Clerk, Reviewer, Auditor},
+	OwnMedical:          {Resident},
 }
 
 // Can reports whether role may perform action.

@@ -8,6 +8,7 @@ import (
 	"github.com/shebao/shebao/internal/config"
 	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/ledger"
+	"github.com/shebao/shebao/internal/settle"
 )
 
 // runLedger proves the ledger's invariants and compares the bills and payments with it; it exits
@@ -29,8 +30,9 @@ func runLedger(ctx context.Context, io IO, args []string) error {
 	defer d.Close()
 	rep, lerr := ledger.Check(ctx, d)
 	crep, cerr := contrib.Check(ctx, d)
+	srep, serr := settle.Check(ctx, d)
 	problems := 0
-	for _, err := range []error{lerr, cerr} {
+	for _, err := range []error{lerr, cerr, serr} {
 		var v *ledger.Violation
 		switch {
 		case errors.As(err, &v):
@@ -52,5 +54,7 @@ func runLedger(ctx context.Context, io IO, args []string) error {
 		"every balance is the sum of its postings\n", rep.Entries, rep.Postings, rep.Accounts)
 	fmt.Fprintf(io.Out, "contributions agree with the ledger: %d bills (%d lines), %d payments; every bill, payment and personal-account credit matches its entry\n",
 		crep.Bills, crep.Lines, crep.Payments)
+	fmt.Fprintf(io.Out, "settlements agree with the ledger: %d settlements (%d refunded), %d clearings; every split adds up and matches its entry, every year's counters equal its settlements\n",
+		srep.Settlements, srep.Refunds, srep.Clearings)
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/shebao/shebao/internal/notify"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
+	"github.com/shebao/shebao/internal/settle"
 	"github.com/shebao/shebao/internal/web"
 )
 
@@ -59,6 +60,8 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	defer keySvc.Seal(context.Background())
 	cards := card.New(d, policies, keySvc)
 	contribs := contrib.New(d, policies)
+	settlements := settle.New(d, policies, cards, keySvc, reg, settle.Options{})
+	defer settlements.Close()
 	var history sync.WaitGroup // the demo's background loading, if any
 	defer history.Wait()       // before the database closes
 	go sweepCards(ctx, cards, log)
@@ -123,7 +126,7 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	if keySvc.Sealed() {
 		log.Warn("the key service is sealed: custodians must enter their components (shebao keys unseal, or the portal's Keys page)")
 	}
-	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Contrib: contribs, Log: log,
+	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Contrib: contribs, Settle: settlements, Log: log,
 		SecureCookies: c.SecureCookies, Version: Version(), Demo: c.Demo})
 	if err != nil {
 		return err

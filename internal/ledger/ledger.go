@@ -39,6 +39,9 @@ const (
 	PersonReceivable   Kind = "person_receivable" // a flexible worker's own bill
 	Fund               Kind = "fund"
 	BankClearing       Kind = "bank_clearing"
+	// InstitutionPayable is what the bureau owes a designated hospital or pharmacy for what its
+	// settlements took from the pool and the personal accounts, until the month's clearing pays it.
+	InstitutionPayable Kind = "institution_payable"
 )
 
 // normal says on which side an account's balance grows, and whether it may be overdrawn.
@@ -52,6 +55,7 @@ var normal = map[Kind]struct {
 	PersonReceivable:   {"debit", false},
 	Fund:               {"credit", false},
 	BankClearing:       {"debit", false},
+	InstitutionPayable: {"credit", false},
 }
 
 // Account names: a kind and its owner, e.g. "person_pension:330100:42", "fund:330100:medical",
@@ -68,6 +72,11 @@ func EmployerAccount(region string, employerID int64) string {
 // FundAccount is the pooled fund of an insurance type.
 func FundAccount(region, insurance string) string {
 	return fmt.Sprintf("%s:%s:%s", Fund, region, insurance)
+}
+
+// InstitutionAccount is what the bureau owes a designated institution.
+func InstitutionAccount(region, code string) string {
+	return fmt.Sprintf("%s:%s:%s", InstitutionPayable, region, code)
 }
 
 // ClearingAccount is the region's bank clearing account.

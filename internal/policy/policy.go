@@ -99,6 +99,9 @@ type Policy struct {
 	Keys          KeyRules      `json:"keys"`
 	Cards         CardRules     `json:"cards"`
 	Contributions Contributions `json:"contributions"`
+	// MedicalRules are the medical settlement parameters; nil in versions written before
+	// settlement existed, which cannot settle.
+	MedicalRules *MedicalRules `json:"medical,omitempty"`
 }
 
 // Contributions are the region's contribution parameters (SPEC 3.2). Amounts are yuan and rates
@@ -285,6 +288,9 @@ func (p *Policy) Validate() error {
 		f.Add("cards.temporary_card_days", "from 1 to 183 (six months at most)")
 	}
 	p.Contributions.validate(f)
+	if p.MedicalRules != nil {
+		p.MedicalRules.validate(f)
+	}
 	if p.Keys.ApprovalsRequired < 2 || p.Keys.ApprovalsRequired > 10 {
 		f.Add("keys.approvals_required", "dual control needs from 2 to 10 approvals")
 	}

@@ -181,3 +181,34 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestMedicalSection: the medical section is optional (versions from before settlement parse and
+// settle nothing), and when present every field is checked with its path.
+func TestMedicalSection(t *testing.T) {
+	p, b, err := policy.Default("330100", 202601)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := p.Medical()
+	if !ok || m.OutDeductible != 120000 || m.InRatio[3] != 850000 || m.CardMaxDay != 100000 || len(m.CardKinds) != 2 {
+		t.Fatalf("Medical() = %+v, %v", m, ok)
+	}
+	without := *p
+	without.MedicalRules = nil
+	if err := without.Validate(); err != nil {
+		t.Fatalf("a version without a medical section: %v", err)
+	}
+	if _, ok := without.Medical(); ok {
+		t.Fatal("a version without a medical section settles")
+	}
+	bad := strings.Replace(string(b), `"b_first_self_pay": "10"`, `"b_first_self_pay": "ten"`, 1)
+	bad = strings.Replace(bad, `"3": "85"`, `"4": "85"`, 1)
+	bad = strings.Replace(bad, `"max_per_day": "1000"`, `"max_per_day": "1,000"`, 1)
+	bad = strings.Replace(bad, `"kinds": [`+"\n"+`        "outpatient"`, `"kinds": [`+"\n"+`        "dental"`, 1)
+	_, err = policy.Parse([]byte(bad))
+	for _, field := range []string{"medical.b_first_self_pay", "medical.inpatient.ratio.3", "medical.inpatient.ratio.4", "medical.medical_card.max_per_day", "medical.medical_card.kinds[0]"} {
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("the broken medical section: %v; want %s named", err, field)
+		}
+	}
+}

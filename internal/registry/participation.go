@@ -152,3 +152,15 @@ func nullID(id int64) any {
 	}
 	return id
 }
+
+// InsuredIn reports whether a person has the insurance type in month m, read in r (the caller's
+// transaction when it decides on money).
+func InsuredIn(ctx context.Context, r db.Reader, personID int64, ins policy.Insurance, m period.Month) (bool, error) {
+	var n int
+	err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM participations WHERE person_id = $1 AND insurance = $2
+		AND start_month <= $3 AND (end_month = 0 OR end_month >= $3)`, personID, string(ins), int(m)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("registry: insured: %w", err)
+	}
+	return n > 0, nil
+}

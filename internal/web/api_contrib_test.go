@@ -32,10 +32,10 @@ func TestPaymentAPI(t *testing.T) {
 		if status != 201 {
 			t.Fatalf("payment: %d %s", status, first)
 		}
-		// A retry answers exactly what the first request answered, marked only by Idempotency-Hit.
+		// A retry answers exactly what the first request answered, marked only by Idempotency-Replayed.
 		status, again, h := e.send(e.tokens[auth.Bank], "POST", "/api/v1/payments", body)
-		if status != 201 || again != first || h.Get("Idempotency-Hit") != "true" {
-			t.Fatalf("retry: %s then %d %s (Idempotency-Hit %q)", first, status, again, h.Get("Idempotency-Hit"))
+		if status != 201 || again != first || h.Get("Idempotency-Replayed") != "true" {
+			t.Fatalf("retry: %s then %d %s (Idempotency-Replayed %q)", first, status, again, h.Get("Idempotency-Replayed"))
 		}
 		other := fmt.Sprintf(`{"payer":%q,"amount":"1.00","paid_on":%q,"idempotency_key":"BANK-0001"}`, payer, today)
 		if got := errorOf(t, bodyOf(e.do(auth.Bank, "POST", "/api/v1/payments", other))); got.Code != "conflict" {

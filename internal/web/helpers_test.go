@@ -23,6 +23,7 @@ import (
 	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
+	"github.com/shebao/shebao/internal/settle"
 )
 
 const testRegion = "330100"
@@ -40,6 +41,7 @@ type testEnv struct {
 	keys    *keys.Service
 	cards   *card.Service
 	contrib *contrib.Service
+	settle  *settle.Service
 	srv     *Server
 	http    *httptest.Server
 	tokens  map[auth.Role]string
@@ -51,6 +53,7 @@ type testEnv struct {
 	answers      strings.Builder            // every response body, for tests that scan what the API revealed
 	scratch      string                     // a value a route case's path function hands to its body function
 	portal       map[auth.Role]*http.Client // logged-in portal clients of page()
+	idemKey      string                     // the Idempotency-Key do() sends, when set
 }
 
 func newTestEnv(t *testing.T, d *db.DB) *testEnv {
@@ -63,11 +66,14 @@ func newTestEnv(t *testing.T, d *db.DB) *testEnv {
 	ks := keys.New(d, pol, slog.New(slog.NewTextHandler(logs, nil)))
 	cards := card.New(d, pol, ks)
 	contribs := contrib.New(d, pol)
-	srv, err := New(Deps{DB: d, Auth: a, Policies: pol, Registry: reg, Keys: ks, Cards: cards, Contrib: contribs, Log: slog.New(slog.NewTextHandler(logs, nil))})
+	settlements := settle.New(d, pol, cards, ks, reg, settle.Options{})
+	t.Cleanup(settlements.Close)
+	srv, err := New(Deps{DB: d, Auth: a, Policies: pol, Registry: reg, Keys: ks, Cards: cards, Contrib: contribs, Settle: settlements,
+		Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{t: t, db: d, auth: a, pol: pol, reg: reg, keys: ks, cards: cards, contrib: contribs, srv: srv, tokens: map[auth.Role]string{}, logs: logs}
+	e := &testEnv{t: t, db: d, auth: a, pol: pol, reg: reg, keys: ks, cards: cards, contrib: contribs, settle: settlements, srv: srv, tokens: map[auth.Role]string{}, logs: logs}
 	p, _, err := policy.Default(testRegion, 202001)
 	if err != nil {
 		t.Fatal(err)
@@ -76,10 +82,20 @@ func newTestEnv(t *testing.T, d *db.DB) *testEnv {
 		t.Fatal(err)
 	}
 	for _, r := range auth.Roles {
-		if r != auth.Resident && r != auth.Employer {
+		if r != auth.Resident && r != auth.Employer && r != auth.Institution {
 			e.addUser(r, 0, 0)
 		}
 	}
+	// A designated level-3 hospital, registered by the clerk and approved by the reviewer; the
+	// institution's test user operates it.
+	if _, err := settlements.RegisterInstitution(ctx, e.principal(auth.Clerk), settle.NewInstitution{Code: testInstitution, Name: "测试市第一人民医院",
+		Kind: settle.Hospital, Level: 3, BankAccount: "6222000011112222"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := settlements.ApproveInstitution(ctx, e.principal(auth.Reviewer), testInstitution); err != nil {
+		t.Fatal(err)
+	}
+	e.addUserFor(auth.Institution, auth.NewUser{InstitutionCode: testInstitution})
 	emp, err := reg.RegisterEmployer(ctx, e.principal(auth.Clerk), registry.NewEmployer{USCC: e.newUSCC(), Name: "测试公司", LegalRep: "赵", RiskClass: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -118,13 +134,22 @@ func newTestEnv(t *testing.T, d *db.DB) *testEnv {
 	return e
 }
 
+// testInstitution is the test region's designated hospital, operated by u-institution.
+const testInstitution = "H33010000001"
+
 func userName(r auth.Role) string { return "u-" + strings.ReplaceAll(string(r), "_", "-") }
 
 func (e *testEnv) addUser(r auth.Role, personID, employerID int64) {
+	e.addUserFor(r, auth.NewUser{PersonID: personID, EmployerID: employerID})
+}
+
+// addUserFor makes the test user of role r, with what links it (person, employer, institution)
+// taken from link, and gives it a token.
+func (e *testEnv) addUserFor(r auth.Role, link auth.NewUser) {
 	e.t.Helper()
 	ctx := context.Background()
-	if _, _, err := e.auth.CreateUser(ctx, nil, audit.System, auth.NewUser{Username: userName(r), Role: r, Regions: []string{testRegion},
-		Password: testPassword, PersonID: personID, EmployerID: employerID}); err != nil {
+	link.Username, link.Role, link.Regions, link.Password = userName(r), r, []string{testRegion}, testPassword
+	if _, _, err := e.auth.CreateUser(ctx, nil, audit.System, link); err != nil {
 		e.t.Fatal(err)
 	}
 	tok, err := e.auth.IssueToken(ctx, nil, audit.System, userName(r), "test")
@@ -233,6 +258,9 @@ func (e *testEnv) do(role auth.Role, method, path, body string) (int, string) {
 	if role != "" {
 		req.Header.Set("Authorization", "Bearer "+e.tokens[role])
 	}
+	if e.idemKey != "" {
+		req.Header.Set("Idempotency-Key", e.idemKey)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -282,4 +310,17 @@ func (e *testEnv) smsCode(phone string) string {
 		e.t.Fatalf("no code in %q", body)
 	}
 	return code
+}
+
+// settlement settles a small outpatient bill at the test hospital for a new member of staff paying
+// with their medical insurance card, and returns the settlement's id.
+func (e *testEnv) settlement() string {
+	e.t.Helper()
+	st, err := e.settle.Settle(context.Background(), e.principal(auth.Institution), settle.Request{IdemKey: "s-" + e.newID(), Kind: "outpatient",
+		Date: period.Today(e.db.Now()).Format("2006-01-02"), Identity: settle.Identity{MedicalCard: e.medicalCard()},
+		Items: []settle.ItemIn{{Code: "001", Name: "诊查费", Category: "A", Amount: "10.00"}}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return st.ID
 }

@@ -197,7 +197,7 @@ func (s *Server) api(pattern string, action auth.Action, summary string, h apiFu
 		case *download:
 			v.write(w, status)
 		case replayed:
-			w.Header().Set("Idempotency-Hit", "true")
+			w.Header().Set("Idempotency-Replayed", "true")
 			writeJSON(w, status, v.answer)
 		default:
 			if status == http.StatusNoContent {
@@ -210,7 +210,7 @@ func (s *Server) api(pattern string, action auth.Action, summary string, h apiFu
 }
 
 // replayed is the answer to a retry with the same Idempotency-Key: the first request's answer,
-// status and body unchanged, marked only by the Idempotency-Hit header.
+// status and body unchanged, marked only by the Idempotency-Replayed header.
 type replayed struct{ answer any }
 
 // download is an API answer that is a file rather than JSON.

@@ -15,6 +15,7 @@ import (
 	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
+	"github.com/shebao/shebao/internal/settle"
 )
 
 // routeCase says how to call one API route and what it answers.
@@ -33,6 +34,8 @@ type routeCase struct {
 	except map[auth.Role]int
 	// after restores what the route changed for the routes after it (sealing the key service).
 	after func(e *testEnv)
+	// key: the route needs an Idempotency-Key; each call sends a new one.
+	key bool
 }
 
 func fixed(s string) func(*testEnv, auth.Role) string {
@@ -276,6 +279,55 @@ var apiCases = map[string]routeCase{
 	}, ok: 200, body: fixed(`{"outlet":"XH-01"}`)},
 	"GET /api/v1/outlets": {path: "/api/v1/outlets", ok: 200},
 
+	"POST /api/v1/institutions": {path: "/api/v1/institutions", ok: 201, body: func(e *testEnv, _ auth.Role) string {
+		return fmt.Sprintf(`{"code":"P330100%05d","name":"新药房","kind":"pharmacy","bank_account":"6222000011113333"}`, e.seq.Add(1))
+	}},
+	"GET /api/v1/institutions":        {path: "/api/v1/institutions?limit=10", ok: 200},
+	"GET /api/v1/institutions/{code}": {path: "/api/v1/institutions/" + testInstitution, ok: 200},
+	"POST /api/v1/institutions/{code}/approve": {pathFn: func(e *testEnv) string {
+		code := fmt.Sprintf("H330100%05d", 90000+e.seq.Add(1))
+		if _, err := e.settle.RegisterInstitution(context.Background(), e.principal(auth.Clerk), settle.NewInstitution{Code: code, Name: "待批医院",
+			Kind: settle.Hospital, Level: 2, BankAccount: "6222000011114444"}); err != nil {
+			e.t.Fatal(err)
+		}
+		return "/api/v1/institutions/" + code + "/approve"
+	}, ok: 200},
+	"POST /api/v1/institutions/{code}/operators": {path: "/api/v1/institutions/" + testInstitution + "/operators", ok: 201,
+		body: fixed(`{"username":"his-two","name":"医院信息科","phone":"13912340004"}`)},
+	"GET /api/v1/institutions/{code}/reconciliation": {pathFn: func(e *testEnv) string {
+		return "/api/v1/institutions/" + testInstitution + "/reconciliation?date=" + period.Today(e.db.Now()).Format("2006-01-02")
+	}, ok: 200},
+	// The bureau reads a day's record; only the institution sends its own totals.
+	"POST /api/v1/institutions/{code}/reconciliation": {pathFn: func(e *testEnv) string {
+		return "/api/v1/institutions/" + testInstitution + "/reconciliation?date=" + period.Today(e.db.Now()).Format("2006-01-02")
+	}, ok: 200, except: map[auth.Role]int{auth.Clerk: 403, auth.Reviewer: 403, auth.Auditor: 403},
+		body: fixed(`{"count":0,"total":"0.00","pool":"0.00","account":"0.00","cash":"0.00"}`)},
+	"POST /api/v1/institutions/{code}/clearings": {path: "/api/v1/institutions/" + testInstitution + "/clearings", ok: 201,
+		body: func(e *testEnv, _ auth.Role) string {
+			return `{"month":"` + period.MonthOf(e.db.Now()).Add(-1).String() + `"}`
+		}},
+	"POST /api/v1/institutions/{code}/clearings/{month}/approve": {pathFn: func(e *testEnv) string {
+		m := period.MonthOf(e.db.Now()).Add(-2)
+		if _, err := e.settle.PrepareClearing(context.Background(), e.principal(auth.Clerk), testInstitution, m); err != nil {
+			e.t.Fatal(err)
+		}
+		return "/api/v1/institutions/" + testInstitution + "/clearings/" + m.String() + "/approve"
+	}, ok: 200},
+	"GET /api/v1/clearings": {path: "/api/v1/clearings", ok: 200},
+	"POST /api/v1/settlements": {path: "/api/v1/settlements", ok: 201, key: true, body: func(e *testEnv, _ auth.Role) string {
+		return `{"kind":"outpatient","date":"` + period.Today(e.db.Now()).Format("2006-01-02") + `","identity":{"medical_card":"` + e.medicalCard() +
+			`"},"items":[{"code":"001","name":"诊查费","category":"A","amount":"12.00"}]}`
+	}},
+	"GET /api/v1/settlements": {path: "/api/v1/settlements?limit=5", ok: 200},
+	// Any logged-in user may ask; the institution and the bureau see it, the resident whose it is
+	// not finds nothing, other roles are refused.
+	"GET /api/v1/settlements/{id}": {pathFn: func(e *testEnv) string { return "/api/v1/settlements/" + e.settlement() }, ok: 200,
+		except: map[auth.Role]int{auth.Resident: 404, auth.Employer: 403, auth.CardOfficer: 403, auth.Bank: 403, auth.Custodian: 403, auth.Admin: 403}},
+	"POST /api/v1/settlements/{id}/refund":         {pathFn: func(e *testEnv) string { return "/api/v1/settlements/" + e.settlement() + "/refund" }, ok: 200, key: true},
+	"GET /api/v1/persons/{id_number}/medical-year": {pathFn: func(e *testEnv) string { return "/api/v1/persons/" + e.personID + "/medical-year?year=2026" }, ok: 200},
+	"GET /api/v1/me/medical-year":                  {path: "/api/v1/me/medical-year", ok: 200},
+	"GET /api/v1/me/settlements":                   {path: "/api/v1/me/settlements", ok: 200},
+
 	"GET /api/v1/funds":            {path: "/api/v1/funds", ok: 200},
 	"GET /api/v1/me/contributions": {path: "/api/v1/me/contributions", ok: 200},
 	"GET /api/v1/persons/{id_number}/contributions": {pathFn: func(e *testEnv) string {
@@ -395,7 +447,11 @@ func TestRouteRoleMatrix(t *testing.T) {
 					if c.rolePath != nil {
 						path = c.rolePath(e, role)
 					}
+					if c.key {
+						e.idemKey = "matrix-" + key + "-" + string(role)
+					}
 					status, resp := e.do(role, r.Method, path, body)
+					e.idemKey = ""
 					switch {
 					case allowed && status != want:
 						t.Errorf("%s (allowed): status %d (%s); want %d", role, status, resp, want)

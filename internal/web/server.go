@@ -28,6 +28,7 @@ import (
 	"github.com/shebao/shebao/internal/keys"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
+	"github.com/shebao/shebao/internal/settle"
 )
 
 //go:embed templates/*.html static/*
@@ -42,6 +43,7 @@ type Deps struct {
 	Keys          *keys.Service
 	Cards         *card.Service
 	Contrib       *contrib.Service
+	Settle        *settle.Service
 	Log           *slog.Logger
 	SecureCookies bool
 	Version       string
@@ -201,6 +203,23 @@ func (s *Server) registerRoutes() {
 	s.api("POST /api/v1/medical-cards", auth.IssueMedicalCard, "Issue a medical insurance card (bank)", s.apiIssueMedical)
 	s.api("POST /api/v1/medical-cards/{number}/{action}", auth.IssueMedicalCard, "Activate, lose or cancel a medical insurance card", s.apiChangeMedical)
 	s.api("POST /api/v1/medical-cards/check", auth.UseMedicalCard, "May this medical insurance card be used for this purpose?", s.apiCheckMedical)
+	s.api("POST /api/v1/institutions", auth.RegisterInstitution, "Register a designated hospital or pharmacy (a reviewer approves it)", s.apiRegisterInstitution)
+	s.api("GET /api/v1/institutions", auth.ReadInstitution, "Designated institutions of the caller's regions (an operator: their own)", s.apiListInstitutions)
+	s.api("GET /api/v1/institutions/{code}", auth.ReadInstitution, "A designated institution", s.apiGetInstitution)
+	s.api("POST /api/v1/institutions/{code}/approve", auth.ReviewInstitution, "Approve a registered institution (a reviewer independent of the clerk)", s.apiApproveInstitution)
+	s.api("POST /api/v1/institutions/{code}/operators", auth.CreateLogin, "Open an operator login for an approved institution; its code goes to the phone given", s.apiCreateInstitutionOperator)
+	s.api("GET /api/v1/institutions/{code}/reconciliation", auth.Reconcile, "The bureau's totals of an institution's day (?date=), or its detail file (&format=csv)", s.apiReconciliation)
+	s.api("POST /api/v1/institutions/{code}/reconciliation", auth.Reconcile, "The institution's own totals of a day (?date=): do they agree, and which settlements differ", s.apiReconcile)
+	s.api("POST /api/v1/institutions/{code}/clearings", auth.PrepareClearing, "Prepare an institution's clearing of a month that has ended", s.apiPrepareClearing)
+	s.api("POST /api/v1/institutions/{code}/clearings/{month}/approve", auth.ApproveClearing, "Approve and post a prepared clearing (a reviewer independent of the clerk)", s.apiApproveClearing)
+	s.api("GET /api/v1/clearings", auth.ReadSettlements, "Monthly clearings of the caller's regions", s.apiListClearings)
+	s.api("POST /api/v1/settlements", auth.Settle, "Settle a bill: the split between pool, personal account and cash (Idempotency-Key required)", s.apiSettle)
+	s.api("GET /api/v1/settlements", auth.ReadSettlements, "Settlements, newest first (an institution its own; the bureau its regions)", s.apiListSettlements)
+	s.api("GET /api/v1/settlements/{id}", auth.ViewPortal, "A settlement with its split (its institution, the bureau, the person)", s.apiGetSettlement)
+	s.api("POST /api/v1/settlements/{id}/refund", auth.Settle, "Refund a whole settlement, once (Idempotency-Key required)", s.apiRefund)
+	s.api("GET /api/v1/persons/{id_number}/medical-year", auth.ReadMedicalYear, "A person's medical year: deductible counted, what the pool paid, what is left", s.apiPersonMedicalYear)
+	s.api("GET /api/v1/me/medical-year", auth.OwnMedical, "The resident's own medical year", s.apiMyMedicalYear)
+	s.api("GET /api/v1/me/settlements", auth.OwnMedical, "The resident's own settlements, newest first", s.apiListSettlements)
 	s.mux.HandleFunc("/api/", s.apiNotFound)
 
 	// Portal.
