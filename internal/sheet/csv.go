@@ -29,9 +29,16 @@ func readCSV(data []byte, lim Limits) (*Table, error) {
 	// encoding/csv builds a whole record before handing it over, and a line
 	// of nothing but commas would make that millions of fields, each a
 	// 16-byte string header: refuse what Excel could never have written
-	// before parsing, so memory stays near the file's size.
-	if line, fields := widestRecord(text, delim); fields > maxXLSXCols {
-		return nil, &Error{Line: line, Reason: fmt.Sprintf("line %d has more than %d columns", line, maxXLSXCols)}
+	// before parsing, so memory stays near the file's size. A record longer
+	// than MaxCols cells of MaxCell characters can hold (each cell's quotes
+	// doubled, the two around it and its delimiter) must have a cell too long
+	// or too many; say so before encoding/csv buffers it whole.
+	m := measureRecords(text, delim)
+	if m.fields > maxXLSXCols {
+		return nil, &Error{Line: m.widest, Reason: fmt.Sprintf("line %d has more than %d columns", m.widest, maxXLSXCols)}
+	}
+	if maxLine := lim.MaxCols * (2*lim.MaxCell + 3); m.chars > maxLine {
+		return nil, &Error{Line: m.longest, Reason: fmt.Sprintf("line %d is longer than %d characters", m.longest, maxLine)}
 	}
 	cr := csv.NewReader(strings.NewReader(text))
 	cr.Comma = delim
@@ -120,13 +127,30 @@ func decodeText(data []byte) (string, error) {
 	return text, nil
 }
 
-// widestRecord finds the record with the most fields and returns its line
-// (counted as Read counts them) and field count. Quotes are followed simply,
-// each one toggling: a doubled quote toggles twice, and malformed quoting is
-// left for encoding/csv to report.
-func widestRecord(text string, delim rune) (line, fields int) {
-	row, n, quoted := 1, 1, false
+// records describes a text's widest and longest records, counted as Read
+// counts lines.
+type records struct {
+	widest, fields int // the line with the most fields, and how many
+	longest, chars int // the line with the most characters, and how many
+}
+
+// measureRecords finds the record with the most fields and the one with the
+// most characters. Quotes are followed simply, each one toggling: a doubled
+// quote toggles twice, and malformed quoting is left for encoding/csv to
+// report.
+func measureRecords(text string, delim rune) records {
+	var m records
+	row, n, chars, quoted := 1, 1, 0, false
+	end := func() {
+		if n > m.fields {
+			m.widest, m.fields = row, n
+		}
+		if chars > m.chars {
+			m.longest, m.chars = row, chars
+		}
+	}
 	for _, r := range text {
+		chars++
 		switch {
 		case r == '"':
 			quoted = !quoted
@@ -134,16 +158,13 @@ func widestRecord(text string, delim rune) (line, fields int) {
 		case r == delim:
 			n++
 		case r == '\n':
-			if n > fields {
-				line, fields = row, n
-			}
-			row, n = row+1, 1
+			chars-- // the line end is not part of the line
+			end()
+			row, n, chars = row+1, 1, 0
 		}
 	}
-	if n > fields {
-		line, fields = row, n
-	}
-	return line, fields
+	end()
+	return m
 }
 
 // sniffDelimiter picks the delimiter from the header line, the first line

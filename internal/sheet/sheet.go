@@ -43,18 +43,34 @@ const (
 )
 
 // Limits protect the server from hostile uploads. A zero field takes its
-// default, so Limits{} is the normal choice.
+// default, so Limits{} is the normal choice; callers that know their table
+// (how many rows a real file of theirs has) set MaxRows, and the limits that
+// follow from it shrink with it.
+//
+// What a Table costs in memory is bounded by MaxRows, MaxCols and MaxText:
+// at most MaxRows × (32 + 16 × MaxCols) bytes of row and cell headers plus
+// MaxText bytes of text. Reading an XLSX costs besides a bounded amount
+// whatever the table (see xlsx.go: the worksheet and the shared strings are
+// streamed from disk, never held unpacked in memory).
 type Limits struct {
 	MaxBytes int64 // whole file; default 20 MiB
 	MaxRows  int   // data rows (excluding the header); default 200_000
 	MaxCols  int   // default 64
 	MaxCell  int   // characters per cell; default 1_000
 
+	// MaxText bounds the text of all the Table's cells together, in bytes
+	// of UTF-8; default 512 bytes a row (MaxRows × 512). A cell may be long,
+	// but a file whose every cell is long is not a table anyone typed.
+	MaxText int64
+
 	// MaxUnzipped bounds the total unpacked size of an XLSX (a ZIP archive),
-	// as its directory declares it; default 10 × MaxBytes. Deflate can expand
-	// a kilobyte into a gigabyte, so MaxBytes alone bounds nothing for XLSX;
-	// this also bounds what excelize holds unpacked in memory. The default leaves room for what MaxRows allows: 100,000 rows of 8 columns
-	// unpack to about 46 MB (from 3.7 MB), so 200,000 rows of 16 columns fit.
+	// as its directory declares it (archive/zip refuses to inflate an entry
+	// past its declared size). Deflate can expand a kilobyte into a
+	// megabyte, so MaxBytes alone bounds nothing for XLSX. Default: 1 KiB a
+	// row and 1 MiB for the rest of the workbook, in whole MiB. A row of
+	// Excel's own form (shared strings) takes 30–40 bytes of XML a cell
+	// besides its text, so 1 KiB holds the 11-column staff file's longest
+	// rows and any other of up to 20 columns.
 	MaxUnzipped int64
 }
 
@@ -64,6 +80,9 @@ const (
 	DefaultMaxRows  = 200_000
 	DefaultMaxCols  = 64
 	DefaultMaxCell  = 1_000
+
+	textPerRow     = 512     // default MaxText per row
+	unzippedPerRow = 1 << 10 // default MaxUnzipped per row
 )
 
 func (l Limits) withDefaults() Limits {
@@ -79,11 +98,22 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxCell <= 0 {
 		l.MaxCell = DefaultMaxCell
 	}
+	// Whole MiB, so that messages read well.
+	if l.MaxText <= 0 {
+		l.MaxText = wholeMiB(int64(l.MaxRows) * textPerRow)
+	}
 	if l.MaxUnzipped <= 0 {
-		l.MaxUnzipped = 10 * l.MaxBytes
+		l.MaxUnzipped = wholeMiB(int64(l.MaxRows)*unzippedPerRow + 1<<20)
 	}
 	return l
 }
+
+func wholeMiB(n int64) int64 { return (n + 1<<20 - 1) &^ (1<<20 - 1) }
+
+// Resolved returns the limits with every default filled in: what Read will
+// apply. Callers use it to state their limits (in documentation, or in the
+// upload benchmark) without repeating the rules.
+func (l Limits) Resolved() Limits { return l.withDefaults() }
 
 // Table is a file's first sheet: the header row and the data rows, cells
 // trimmed of surrounding space.
@@ -152,6 +182,12 @@ func Read(r io.Reader, lim Limits) (*Table, error) {
 	if err != nil {
 		return nil, &Error{Reason: "the file could not be read", Err: err}
 	}
+	return ReadBytes(data, lim)
+}
+
+// ReadBytes is Read for a file already in memory, which it does not copy.
+func ReadBytes(data []byte, lim Limits) (*Table, error) {
+	lim = lim.withDefaults()
 	if int64(len(data)) > lim.MaxBytes {
 		return nil, &Error{Reason: "the file is larger than " + formatBytes(lim.MaxBytes)}
 	}
@@ -266,8 +302,9 @@ func trim(s string) string {
 // both formats share: skip empty rows, take the first other row as the
 // header, and hold every row to the limits.
 type builder struct {
-	lim Limits
-	t   *Table
+	lim  Limits
+	t    *Table
+	text int64 // bytes of cell text kept so far
 }
 
 func newBuilder(f Format, lim Limits) *builder {
@@ -275,15 +312,17 @@ func newBuilder(f Format, lim Limits) *builder {
 }
 
 // add takes the cells of one row at line. It may change cells in place and
-// does not keep the slice.
+// does not keep the slice or its strings.
 func (b *builder) add(line int, cells []string) error {
 	n := 0 // columns up to the last one with text
+	size := 0
 	for i, c := range cells {
 		c = trim(c)
 		cells[i] = c
 		if c != "" {
 			n = i + 1
 		}
+		size += len(c)
 	}
 	if n == 0 {
 		return nil
@@ -300,6 +339,9 @@ func (b *builder) add(line int, cells []string) error {
 			return &Error{Line: line, Column: col, Reason: fmt.Sprintf("cell %s%d is longer than %d characters", col, line, b.lim.MaxCell)}
 		}
 	}
+	if b.text += int64(size); b.text > b.lim.MaxText {
+		return &Error{Line: line, Reason: fmt.Sprintf("the file holds more than %s of text by line %d; a table of at most %d rows holds less", formatBytes(b.lim.MaxText), line, b.lim.MaxRows)}
+	}
 	if b.t.Header == nil {
 		return b.setHeader(line, cells)
 	}
@@ -312,10 +354,28 @@ func (b *builder) add(line int, cells []string) error {
 		col := ColumnName(n - 1)
 		return &Error{Line: line, Column: col, Reason: fmt.Sprintf("cell %s%d has a value but column %s has no header", col, line, col)}
 	}
-	row := make([]string, width)
-	copy(row, cells)
-	b.t.Rows = append(b.t.Rows, Row{Line: line, Cells: row})
+	b.t.Rows = append(b.t.Rows, Row{Line: line, Cells: packRow(cells, width, size)})
 	return nil
+}
+
+// packRow copies a row's cells into one string, which the cells then slice:
+// a row costs one allocation for its text and one for its cells, whatever
+// the parser gave (a string a cell, or a record's string that also holds
+// the whitespace trimmed away), and nothing of the parser's is kept.
+func packRow(cells []string, width, size int) []string {
+	var sb strings.Builder
+	sb.Grow(size)
+	for _, c := range cells {
+		sb.WriteString(c)
+	}
+	all := sb.String()
+	row := make([]string, width)
+	at := 0
+	for i, c := range cells {
+		row[i] = all[at : at+len(c)]
+		at += len(c)
+	}
+	return row
 }
 
 func (b *builder) setHeader(line int, cells []string) error {
@@ -332,8 +392,16 @@ func (b *builder) setHeader(line int, cells []string) error {
 		}
 		seen[k] = true
 	}
-	b.t.Header = append([]string(nil), cells...)
+	b.t.Header = packRow(cells, len(cells), sumLen(cells))
 	return nil
+}
+
+func sumLen(cells []string) int {
+	n := 0
+	for _, c := range cells {
+		n += len(c)
+	}
+	return n
 }
 
 func (b *builder) finish() (*Table, error) {
