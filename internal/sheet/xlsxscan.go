@@ -86,7 +86,7 @@ type cellState struct {
 	rowCells    int   // c elements in the current row
 	rowValued   int   // cells with text in the current row
 	text        int64 // text of the part's cells
-	depth       int  // open elements
+	depth       int   // open elements
 	inCell      bool
 	isShared    bool // the cell names a shared string (t="s")
 	inV, inF    bool
@@ -336,7 +336,6 @@ func (s *scanner) row(st *cellState, tag []byte) error {
 	st.rowCells, st.rowValued = 0, 0
 	return nil
 }
-
 
 // cell starts a cell.
 func (s *scanner) cell(st *cellState, tag []byte) error {

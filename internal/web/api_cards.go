@@ -150,6 +150,11 @@ func (s *Server) apiImportResult(r *http.Request, p *auth.Principal) (int, any, 
 	if err != nil {
 		return 0, nil, err
 	}
+	release, err := s.uploads.enter(r.Context())
+	if err != nil {
+		return 0, nil, err
+	}
+	defer release()
 	data, err := readUpload(r, 20<<20)
 	if err != nil {
 		return 0, nil, err
@@ -395,6 +400,11 @@ func (s *Server) apiStaffCardApplications(r *http.Request, p *auth.Principal) (i
 	if p.Role != auth.Employer {
 		return 0, nil, errs.E(errs.Forbidden, "only the employer's HR applies for its staff in bulk")
 	}
+	release, err := s.uploads.enter(r.Context())
+	if err != nil {
+		return 0, nil, err
+	}
+	defer release()
 	data, err := readUpload(r, 20<<20)
 	if err != nil {
 		return 0, nil, err

@@ -315,6 +315,11 @@ type bulkJSON struct {
 }
 
 func (s *Server) apiBulkStaff(r *http.Request, p *auth.Principal) (int, any, error) {
+	release, err := s.uploads.enter(r.Context())
+	if err != nil {
+		return 0, nil, err
+	}
+	defer release()
 	data, err := readUpload(r, 20<<20)
 	if err != nil {
 		return 0, nil, err

@@ -184,21 +184,33 @@ func (s *Server) cardsPage(w http.ResponseWriter, r *http.Request, p *auth.Princ
 
 func (s *Server) cardsAction(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	ctx := r.Context()
-	id, _ := strconv.ParseInt(r.PostFormValue("id"), 10, 64)
+	// Read from the form only once the case knows: the result file is read within an upload slot,
+	// and reading any field would read the file first.
+	id := func() int64 {
+		n, _ := strconv.ParseInt(r.PostFormValue("id"), 10, 64)
+		return n
+	}
+	back := func() string { return r.PostFormValue("back") }
 	var err error
 	switch r.PathValue("action") {
 	case "approve":
-		_, err = s.Cards.Approve(ctx, p, id)
+		_, err = s.Cards.Approve(ctx, p, id())
 	case "reject":
-		_, err = s.Cards.Reject(ctx, p, id, r.PostFormValue("reason"))
+		_, err = s.Cards.Reject(ctx, p, id(), r.PostFormValue("reason"))
 	case "collect":
-		_, err = s.Cards.Collect(ctx, p, id, r.PostFormValue("id_number"), r.PostFormValue("card_number"))
+		_, err = s.Cards.Collect(ctx, p, id(), r.PostFormValue("id_number"), r.PostFormValue("card_number"))
 	case "batch":
 		if len(p.Regions) == 0 {
 			return errs.E(errs.Forbidden, "no region")
 		}
 		_, err = s.Cards.CreateBatch(ctx, p, p.Regions[0])
 	case "result":
+		var release func()
+		if release, err = s.uploads.enter(ctx); err != nil {
+			back = func() string { return "" } // the form stays unread
+			break
+		}
+		defer release()
 		var data []byte
 		if data, _, err = formFile(r, "file", 20<<20, "choose the manufacturer's result file"); err != nil {
 			break
@@ -212,10 +224,10 @@ func (s *Server) cardsAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return errs.E(errs.NotFound, "no such action")
 	}
 	if err == nil {
-		http.Redirect(w, r, "/cards?state="+r.PostFormValue("back"), http.StatusSeeOther)
+		http.Redirect(w, r, "/cards?state="+back(), http.StatusSeeOther)
 		return nil
 	}
-	v, verr := s.cardsView(r, p, r.PostFormValue("back"))
+	v, verr := s.cardsView(r, p, back())
 	if verr != nil {
 		return verr
 	}
@@ -253,7 +265,9 @@ func formFile(r *http.Request, field string, max int64, missing string) (data []
 		// The file and the form's few other fields: nothing bigger is read, not even to disk.
 		r.Body = http.MaxBytesReader(nil, r.Body, max+1<<20)
 	}
-	if err := r.ParseMultipartForm(min(max, 32<<20)); err != nil {
+	// The form's other fields are small; the file goes to a temporary file (removed by net/http
+	// after the request) and is read from there once, instead of held twice in memory.
+	if err := r.ParseMultipartForm(64 << 10); err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, "", tooLarge
 		}

@@ -293,6 +293,12 @@ func (s *Server) staffAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 			Base: r.PostFormValue("base"), Month: r.PostFormValue("month")})
 		data.Notice = l.T("staff.based")
 	case "bulk":
+		release, err := s.uploads.enter(ctx)
+		if err != nil {
+			actErr = err
+			break
+		}
+		defer release()
 		file, name, err := formFile(r, "file", 20<<20, "choose a file")
 		if err != nil {
 			actErr = err
@@ -306,6 +312,12 @@ func (s *Server) staffAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		if err := p.Require(auth.ApplyCard); err != nil {
 			return err
 		}
+		release, err := s.uploads.enter(ctx)
+		if err != nil {
+			actErr = err
+			break
+		}
+		defer release()
 		file, _, err := formFile(r, "file", 20<<20, "choose a file")
 		if err != nil {
 			actErr = err

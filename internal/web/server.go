@@ -46,6 +46,8 @@ type Deps struct {
 	SecureCookies bool
 	Version       string
 	Now           func() time.Time // nil = the database's clock
+	UploadSlots   int              // uploaded tables read at once; 0 = uploadSlots
+	UploadWait    time.Duration    // how long an upload waits for a slot; 0 = uploadWait
 }
 
 // Server handles every HTTP request.
@@ -57,7 +59,8 @@ type Server struct {
 	pages       *pages
 	metrics     *metrics
 	handler     http.Handler
-	runs        runTracker // monthly runs started from the portal
+	runs        runTracker  // monthly runs started from the portal
+	uploads     *uploadGate // uploaded tables being read
 }
 
 // Route is one registered endpoint.
@@ -75,7 +78,8 @@ func New(d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = d.DB.Now // the one clock: what a page shows agrees with what was written
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux(), publicLimit: auth.NewLimiter(20, 10*time.Minute, d.Now)}
+	s := &Server{Deps: d, mux: http.NewServeMux(), publicLimit: auth.NewLimiter(20, 10*time.Minute, d.Now),
+		uploads: newUploadGate(d.UploadSlots, d.UploadWait)}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err

@@ -1,0 +1,72 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/shebao/shebao/internal/errs"
+)
+
+// The uploaded tables — staff files, card application files, manufacturers' result files — are
+// read whole into memory, checked whole and applied whole. One costs up to a few hundred megabytes
+// at the limits package sheet and its callers set (docs/decisions.md, "What an upload may cost"),
+// so the server reads at most uploadSlots of them at once: all uploads together cost at most that
+// many times one. A request over the limit waits for a slot up to uploadWait, its body unread (so
+// waiting costs a connection, not a file in memory), then is answered 503 with Retry-After.
+//
+// Two slots because reading a table is CPU work: on the two cores the server is sized for, a
+// third would only slow the other two down. The wait is about what the largest real file takes to
+// read and apply (100,000 rows: some 10 s), so that two people uploading at once both succeed.
+const (
+	uploadSlots = 2
+	uploadWait  = 15 * time.Second
+)
+
+// errUploadsBusy is the cause of the answer to an upload that found no slot in time.
+var errUploadsBusy = errors.New("every upload slot is taken")
+
+// uploadGate hands out the upload slots.
+type uploadGate struct {
+	slots chan struct{}
+	wait  time.Duration
+}
+
+func newUploadGate(slots int, wait time.Duration) *uploadGate {
+	if slots <= 0 {
+		slots = uploadSlots
+	}
+	if wait <= 0 {
+		wait = uploadWait
+	}
+	return &uploadGate{slots: make(chan struct{}, slots), wait: wait}
+}
+
+// enter waits for a slot and returns the function that gives it back. Call it before reading the
+// request body.
+func (g *uploadGate) enter(ctx context.Context) (release func(), err error) {
+	select {
+	case g.slots <- struct{}{}:
+		return func() { <-g.slots }, nil
+	default:
+	}
+	t := time.NewTimer(g.wait)
+	defer t.Stop()
+	select {
+	case g.slots <- struct{}{}:
+		return func() { <-g.slots }, nil
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil, &errs.Error{Code: errs.Unavailable, Err: errUploadsBusy,
+		Message: "the server is reading other uploaded files; send this file again in a few seconds",
+		Fields:  map[string]string{"file": "not read: the server is busy with other uploads"}}
+}
+
+// retryAfter tells the client of a busy answer when to try again: after about one upload's
+// time.
+func (g *uploadGate) retryAfter(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(g.wait/time.Second)))
+}
