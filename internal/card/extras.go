@@ -18,7 +18,10 @@ import (
 
 // StaffApplicationLimits bound the file of ApplyForStaff: the staff file's shape, at most 50,000
 // rows (five batches' worth).
-var StaffApplicationLimits = sheet.Limits{MaxRows: 50_000, MaxCols: 32}
+var StaffApplicationLimits = sheet.Limits{MaxRows: 50_000, MaxCols: 32, Keep: [][]string{idColumn}}
+
+// idColumn names the ID number column of a staff file.
+var idColumn = []string{"身份证号", "id_number", "公民身份号码"}
 
 // ApplyForStaff applies, for an employer, for the cards of many staff at once from a file (XLSX or
 // CSV) with an ID number column. The file is checked whole — every row's ID number, that the person
@@ -35,7 +38,7 @@ func (s *Service) ApplyForStaff(ctx context.Context, by *auth.Principal, data []
 		}
 		return 0, errs.Field("file", "not an XLSX or CSV table")
 	}
-	col := t.Column("身份证号", "id_number", "公民身份号码")
+	col := t.Column(idColumn...)
 	if col < 0 {
 		return 0, errs.Field("file", "the header needs a column 身份证号 (id_number)")
 	}
@@ -53,7 +56,7 @@ func (s *Service) ApplyForStaff(ctx context.Context, by *auth.Principal, data []
 		var ok []todo
 		for _, r := range t.Rows {
 			bad := func(reason string) {
-				problems.Add(errs.RowProblem{Line: r.Line, Column: sheet.ColumnName(col), Field: "id_number", Reason: reason})
+				problems.Add(errs.RowProblem{Line: r.Line, Column: t.Letter(col), Field: "id_number", Reason: reason})
 			}
 			idn, err := ident.ParseIDNumber(r.Cells[col], period.Today(s.now()))
 			if err != nil {

@@ -73,10 +73,19 @@ type BulkResult struct {
 const MaxBulkRows = 100_000
 
 // StaffLimits are the limits a staff file is read within: MaxBulkRows rows of at most 32 columns
-// (the template's 11 and what HR adds of its own), and what follows from them (sheet.Limits):
-// 49 MiB of text in all, 512 bytes a row where a long real row takes some 400; 99 MiB unpacked,
-// 1 KiB a row where a row as Excel writes it takes some 500 bytes.
-var StaffLimits = sheet.Limits{MaxRows: MaxBulkRows, MaxCols: 32}
+// (the template's 11 and what HR adds of its own, which is read and dropped), and what follows
+// from them (sheet.Limits): 49 MiB of text in the template's columns, 512 bytes a row where a long
+// real row takes some 250; 99 MiB unpacked, 1 KiB a row where a row as Excel writes it takes some
+// 500 bytes.
+var StaffLimits = sheet.Limits{MaxRows: MaxBulkRows, MaxCols: 32, Keep: staffKeep()}
+
+func staffKeep() [][]string {
+	keep := make([][]string, len(StaffColumns))
+	for i, c := range StaffColumns {
+		keep[i] = []string{c.ZH, c.Field}
+	}
+	return keep
+}
 
 // ImportStaff validates a whole staff file and applies it only when every row is good. Every bad
 // row is reported with its line, column and reason, and nothing is written. The same file (by its
@@ -107,9 +116,13 @@ func (s *Service) ImportStaff(ctx context.Context, by *auth.Principal, uscc, fil
 	if err != nil {
 		return BulkResult{}, err
 	}
+	rows := len(table.Rows)
 	if problems.Lines > 0 {
-		return BulkResult{}, bulkError(problems, len(table.Rows))
+		return BulkResult{}, bulkError(problems, rows)
 	}
+	// The changes hold what the rows said; the rows themselves (a string header a cell) can go
+	// while the changes are checked and applied. The header stays, to locate problems.
+	table.Rows = nil
 	var res BulkResult
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		// A concurrent upload of the same file loses here rather than applying twice.
@@ -118,7 +131,7 @@ func (s *Service) ImportStaff(ctx context.Context, by *auth.Principal, uscc, fil
 			return err
 		}
 		if again > 0 {
-			res = BulkResult{Rows: len(table.Rows), Repeated: true}
+			res = BulkResult{Rows: rows, Repeated: true}
 			return nil
 		}
 		st, err := loadState(ctx, tx, e.ID, changes)
@@ -126,7 +139,7 @@ func (s *Service) ImportStaff(ctx context.Context, by *auth.Principal, uscc, fil
 			return err
 		}
 		if ps := checkAgainst(st, e.ID, changes); len(ps) > 0 {
-			return bulkError(locate(ps, table), len(table.Rows))
+			return bulkError(locate(ps, table), rows)
 		}
 		var uploadID int64
 		if err := tx.QueryRowContext(ctx, `INSERT INTO bulk_uploads(employer_id, sha256, file_name, rows_applied, uploaded_by, uploaded_at)
@@ -141,9 +154,9 @@ func (s *Service) ImportStaff(ctx context.Context, by *auth.Principal, uscc, fil
 		for _, c := range changes {
 			counts[c.op]++
 		}
-		res = BulkResult{Rows: len(table.Rows), Applied: n}
+		res = BulkResult{Rows: rows, Applied: n}
 		return audit.Record(ctx, tx, by.Actor(), "staff.bulk", "employer:"+string(e.USCC), e.Region, map[string]any{
-			"upload": uploadID, "sha256": digest, "rows": len(table.Rows), "add": counts[OpAdd], "remove": counts[OpRemove], "change_base": counts[OpChangeBase]})
+			"upload": uploadID, "sha256": digest, "rows": rows, "add": counts[OpAdd], "remove": counts[OpRemove], "change_base": counts[OpChangeBase]})
 	})
 	return res, err
 }
@@ -193,7 +206,7 @@ func (s *Service) parseTable(t *sheet.Table, region string) ([]change, *errs.Row
 	for _, r := range t.Rows {
 		op, ok := parseOp(cell(r, "operation"))
 		if !ok {
-			problems.Add(errs.RowProblem{Line: r.Line, Column: sheet.ColumnName(col["operation"]), Field: "operation",
+			problems.Add(errs.RowProblem{Line: r.Line, Column: t.Letter(col["operation"]), Field: "operation",
 				Reason: "增员, 减员 or 调基 (add, remove, change_base)"})
 			continue
 		}
@@ -203,7 +216,7 @@ func (s *Service) parseTable(t *sheet.Table, region string) ([]change, *errs.Row
 		for _, p := range ps {
 			c := ""
 			if i, ok := col[p.field]; ok && i >= 0 {
-				c = sheet.ColumnName(i)
+				c = t.Letter(i)
 			}
 			problems.Add(errs.RowProblem{Line: r.Line, Column: c, Field: p.field, Reason: p.reason})
 		}
@@ -226,7 +239,7 @@ func locate(ps []problem, t *sheet.Table) *errs.RowProblems {
 	col := map[string]string{}
 	for _, sc := range StaffColumns {
 		if i := t.Column(sc.ZH, sc.Field); i >= 0 {
-			col[sc.Field] = sheet.ColumnName(i)
+			col[sc.Field] = t.Letter(i)
 		}
 	}
 	out := &errs.RowProblems{}

@@ -72,6 +72,14 @@ type Limits struct {
 	// besides its text, so 1 KiB holds the 11-column staff file's longest
 	// rows and any other of up to 20 columns.
 	MaxUnzipped int64
+
+	// Keep, when set, names the columns the Table keeps, each entry the
+	// names one column answers to (as Column takes them). The other columns
+	// are read and held to the limits like the kept ones (a value under no
+	// header is still an error), then dropped: a caller that reads a few
+	// columns of a wide file does not hold the rest, and MaxText counts only
+	// what is kept. Header still lists every column.
+	Keep [][]string
 }
 
 // The defaults; see Limits.
@@ -121,6 +129,7 @@ type Table struct {
 	Format Format   // XLSX or CSV
 	Header []string // the first row with any text in it
 	Rows   []Row    // data rows in file order; entirely empty rows are skipped (but line numbers stay true)
+	kept   []int    // with Limits.Keep: the header column of each cell of a row
 }
 
 // Row is one data row of a Table.
@@ -131,8 +140,9 @@ type Row struct {
 	// spans several lines is one record, as it is one row when Excel opens
 	// the file, and an empty line counts as an (empty) record.
 	Line int
-	// Cells holds one string per header column. Short rows are padded with
-	// "", and empty cells beyond the header are dropped.
+	// Cells holds one string per header column (with Limits.Keep, per kept
+	// column: see Column and Letter). Short rows are padded with "", and
+	// empty cells beyond the header are dropped.
 	Cells []string
 }
 
@@ -233,29 +243,59 @@ func ColumnName(i int) string {
 	return string(b[n:])
 }
 
-// Column returns the index of the first header column matching any of names,
-// or -1. Matching ignores case, spaces, full-width forms (so "（" is "(" and
+// Column returns the index in Row.Cells of the first header column matching
+// any of names, or -1 (also for a column Limits.Keep did not keep). Matching ignores case, spaces, full-width forms (so "（" is "(" and
 // "ＩＤ" is "ID") and an asterisk at either end (templates mark required
 // columns "*姓名"). A header that ends in a parenthesised part matches the part
 // before it and the part inside too: "身份证号 (id_number)" matches
 // "身份证号", "id_number" and the whole.
 func (t *Table) Column(names ...string) int {
+	want := normalizeAll(names)
+	for i, h := range t.Header {
+		if matches(h, want) {
+			if t.kept == nil {
+				return i
+			}
+			for c, k := range t.kept {
+				if k == i {
+					return c
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// Letter is the spreadsheet column letter of cell i of a row ("C"), for
+// messages.
+func (t *Table) Letter(i int) string {
+	if t.kept != nil && i >= 0 && i < len(t.kept) {
+		i = t.kept[i]
+	}
+	return ColumnName(i)
+}
+
+// matches reports whether header cell h answers to any of the normalized
+// names in want.
+func matches(h string, want []string) bool {
+	for _, k := range headerKeys(h) {
+		for _, w := range want {
+			if k == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func normalizeAll(names []string) []string {
 	want := make([]string, 0, len(names))
 	for _, n := range names {
 		if k := normalize(n); k != "" {
 			want = append(want, k)
 		}
 	}
-	for i, h := range t.Header {
-		for _, k := range headerKeys(h) {
-			for _, w := range want {
-				if k == w {
-					return i
-				}
-			}
-		}
-	}
-	return -1
+	return want
 }
 
 // normalize is the form in which header names are compared.
@@ -304,7 +344,8 @@ func trim(s string) string {
 type builder struct {
 	lim  Limits
 	t    *Table
-	text int64 // bytes of cell text kept so far
+	text int64    // bytes of cell text kept so far
+	keep []string // the kept cells of a row, reused
 }
 
 func newBuilder(f Format, lim Limits) *builder {
@@ -339,6 +380,14 @@ func (b *builder) add(line int, cells []string) error {
 			return &Error{Line: line, Column: col, Reason: fmt.Sprintf("cell %s%d is longer than %d characters", col, line, b.lim.MaxCell)}
 		}
 	}
+	if b.t.kept != nil {
+		size = 0
+		for _, k := range b.t.kept {
+			if k < n {
+				size += len(cells[k])
+			}
+		}
+	}
 	if b.text += int64(size); b.text > b.lim.MaxText {
 		return &Error{Line: line, Reason: fmt.Sprintf("the file holds more than %s of text by line %d; a table of at most %d rows holds less", formatBytes(b.lim.MaxText), line, b.lim.MaxRows)}
 	}
@@ -353,6 +402,18 @@ func (b *builder) add(line int, cells []string) error {
 		// n is the last column with text, and it lies beyond the header.
 		col := ColumnName(n - 1)
 		return &Error{Line: line, Column: col, Reason: fmt.Sprintf("cell %s%d has a value but column %s has no header", col, line, col)}
+	}
+	if b.t.kept != nil {
+		keep := b.keep[:0]
+		for _, k := range b.t.kept {
+			c := ""
+			if k < n {
+				c = cells[k]
+			}
+			keep = append(keep, c)
+		}
+		b.keep = keep
+		cells, width = keep, len(keep)
 	}
 	b.t.Rows = append(b.t.Rows, Row{Line: line, Cells: packRow(cells, width, size)})
 	return nil
@@ -393,6 +454,17 @@ func (b *builder) setHeader(line int, cells []string) error {
 		seen[k] = true
 	}
 	b.t.Header = packRow(cells, len(cells), sumLen(cells))
+	if b.lim.Keep != nil {
+		b.t.kept = []int{}
+		for i, h := range b.t.Header {
+			for _, names := range b.lim.Keep {
+				if matches(h, normalizeAll(names)) {
+					b.t.kept = append(b.t.kept, i)
+					break
+				}
+			}
+		}
+	}
 	return nil
 }
 

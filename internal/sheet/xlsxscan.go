@@ -26,27 +26,33 @@ import (
 //     16,384 cells: excelize builds a whole row before the builder sees it;
 //   - rows and cells in all, a few times what MaxRows rows of MaxCols
 //     columns need: each costs excelize time even when empty;
-//   - a part's text, MaxText: a cell that names a shared string costs 20
-//     bytes of XML however long the string, so a small worksheet can make a
-//     table of gigabytes; the scan counts each reference at its string's
-//     length;
+//   - a part's text, MaxUnzipped: a cell that names a shared string costs
+//     20 bytes of XML however long the string, so a small worksheet can make
+//     excelize produce gigabytes of text; the scan counts each reference at
+//     its string's length, and allows as much text as the workbook may
+//     unpack to (what the Table keeps of it is held to MaxText by the
+//     builder);
 //   - shared strings, sharedPerRow a row: excelize keeps an index entry (some
 //     50 bytes) for each;
 //   - XML elements in the parts excelize parses into structures (styles
-//     above all, some 150 bytes a parsed element): maxParsedElements;
+//     above all, some 150 bytes a parsed element): MaxParsedElements;
 //   - a number format of more than maxFormatCode bytes or maxFormatAt "@":
 //     every "@" repeats the cell's text, so "@@@…" multiplies it.
 const (
-	maxRun            = 64 << 10
-	maxExcelCols      = 16_384
-	rowsPerRow        = 2 // row elements allowed for each row MaxRows allows: room for formatted empty rows
-	cellsPerCol       = 2 // cell elements allowed for each cell MaxRows × MaxCols allows: room for formatted empty cells
-	sharedPerRow      = 8 // shared strings allowed for each row MaxRows allows
-	maxParsedElements = 100_000
-	maxFormatCode     = 2 << 10
-	maxFormatAt       = 4
-	maxBytesPerChar   = 10
+	maxRun          = 64 << 10
+	maxExcelCols    = 16_384
+	rowsPerRow      = 2 // row elements allowed for each row MaxRows allows: room for formatted empty rows
+	cellsPerCol     = 2 // cell elements allowed for each cell MaxRows × MaxCols allows: room for formatted empty cells
+	sharedPerRow    = 8 // shared strings allowed for each row MaxRows allows
+	maxFormatCode   = 2 << 10
+	maxFormatAt     = 4
+	maxBytesPerChar = 10
 )
+
+// MaxParsedElements bounds the XML elements of the parts excelize parses into structures, in
+// all: ten times the styles of a workbook with some thousands of cell formats, which HR files
+// copied from file to file for years do reach.
+const MaxParsedElements = 100_000
 
 // scanParts scans the kept parts, the shared strings first: a worksheet's
 // cells are measured by the strings they name.
@@ -246,8 +252,8 @@ func (s *scanner) element(p part, st *cellState, tag []byte) error {
 		st.depth++
 	}
 	if p.kind == parsed {
-		if s.parsed++; s.parsed > maxParsedElements {
-			return &Error{Reason: fmt.Sprintf("the workbook's styles and other parts besides its sheets have more than %d elements", maxParsedElements)}
+		if s.parsed++; s.parsed > MaxParsedElements {
+			return &Error{Reason: fmt.Sprintf("the workbook's styles and other parts besides its sheets have more than %d elements", MaxParsedElements)}
 		}
 	}
 	if st.inV {
@@ -387,8 +393,8 @@ func (s *scanner) endCell(st *cellState) error {
 	if st.rowValued++; st.rowValued > s.lim.MaxCols {
 		return &Error{Line: st.line, Reason: fmt.Sprintf("line %d has more than %d columns", st.line, s.lim.MaxCols)}
 	}
-	if st.text += size; st.text > s.lim.MaxText {
-		return &Error{Line: st.line, Reason: fmt.Sprintf("the file holds more than %s of text by line %d; a table of at most %d rows holds less", formatBytes(s.lim.MaxText), st.line, s.lim.MaxRows)}
+	if st.text += size; st.text > s.lim.MaxUnzipped {
+		return &Error{Line: st.line, Reason: fmt.Sprintf("the worksheet's cells hold more than %s of text by line %d, more than the workbook may unpack to", formatBytes(s.lim.MaxUnzipped), st.line)}
 	}
 	return nil
 }

@@ -278,7 +278,7 @@ func formFile(r *http.Request, field string, max int64, missing string) (data []
 		return nil, "", errs.Field(field, missing)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	b, err := readAllSized(io.LimitReader(f, max+1), hdr.Size, max)
 	if err != nil {
 		return nil, "", errs.Field(field, "the upload could not be read")
 	}
