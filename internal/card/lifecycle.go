@@ -287,33 +287,9 @@ var ResultLimits = sheet.Limits{MaxBytes: 4 << 20, MaxRows: MaxBatch, MaxCols: 4
 // produced. Every bad line is reported; nothing is applied unless every line is good and every
 // card of the batch is present.
 func (s *Service) ImportResult(ctx context.Context, by *auth.Principal, batchID int64, data []byte) (int, error) {
-	t, err := sheet.ReadBytes(data, ResultLimits)
+	lines, problems, end, err := parseResult(data)
 	if err != nil {
-		if se, ok := err.(*sheet.Error); ok {
-			return 0, errs.Field("file", se.Reason)
-		}
-		return 0, errs.Field("file", "a CSV file with a header line and one line per card")
-	}
-	if len(t.Header) != 4 || len(t.Rows) == 0 {
-		return 0, errs.Field("file", "a CSV file with a header line and one line per card, 4 columns: application_no, card_number, chip_serial, atr")
-	}
-	var lines []resultLine
-	problems := &errs.RowProblems{}
-	end := 0 // the line after the last
-	for _, r := range t.Rows {
-		line := r.Line
-		end = line + 1
-		l := resultLine{line: line, appNo: r.Cells[0], number: strings.ToUpper(r.Cells[1]), serial: strings.ToUpper(r.Cells[2]), atr: strings.ToUpper(r.Cells[3])}
-		if _, err := ident.ParseCardNumber(l.number); err != nil {
-			problems.Add(errs.RowProblem{Line: line, Column: "B", Field: "card_number", Reason: err.Error()})
-		}
-		if len(l.serial) != 8 || !hexRE.MatchString(l.serial) {
-			problems.Add(errs.RowProblem{Line: line, Column: "C", Field: "chip_serial", Reason: "8 hexadecimal digits"})
-		}
-		if len(l.atr) < 4 || len(l.atr) > 66 || len(l.atr)%2 != 0 || !hexRE.MatchString(l.atr) {
-			problems.Add(errs.RowProblem{Line: line, Column: "D", Field: "atr", Reason: "2 to 33 bytes in hexadecimal"})
-		}
-		lines = append(lines, l)
+		return 0, err
 	}
 	applied := 0
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
@@ -387,6 +363,38 @@ func (s *Service) ImportResult(ctx context.Context, by *auth.Principal, batchID 
 		return err
 	})
 	return applied, err
+}
+
+// parseResult reads a result file and checks each line on its own. end is the line after the
+// last, where a problem with the file as a whole is reported.
+func parseResult(data []byte) (lines []resultLine, problems *errs.RowProblems, end int, err error) {
+	t, err := sheet.ReadBytes(data, ResultLimits)
+	if err != nil {
+		if se, ok := err.(*sheet.Error); ok {
+			return nil, nil, 0, errs.Field("file", se.Reason)
+		}
+		return nil, nil, 0, errs.Field("file", "a CSV file with a header line and one line per card")
+	}
+	if len(t.Header) != 4 || len(t.Rows) == 0 {
+		return nil, nil, 0, errs.Field("file", "a CSV file with a header line and one line per card, 4 columns: application_no, card_number, chip_serial, atr")
+	}
+	problems = &errs.RowProblems{}
+	for _, r := range t.Rows {
+		line := r.Line
+		end = line + 1
+		l := resultLine{line: line, appNo: r.Cells[0], number: strings.ToUpper(r.Cells[1]), serial: strings.ToUpper(r.Cells[2]), atr: strings.ToUpper(r.Cells[3])}
+		if _, err := ident.ParseCardNumber(l.number); err != nil {
+			problems.Add(errs.RowProblem{Line: line, Column: "B", Field: "card_number", Reason: err.Error()})
+		}
+		if len(l.serial) != 8 || !hexRE.MatchString(l.serial) {
+			problems.Add(errs.RowProblem{Line: line, Column: "C", Field: "chip_serial", Reason: "8 hexadecimal digits"})
+		}
+		if len(l.atr) < 4 || len(l.atr) > 66 || len(l.atr)%2 != 0 || !hexRE.MatchString(l.atr) {
+			problems.Add(errs.RowProblem{Line: line, Column: "D", Field: "atr", Reason: "2 to 33 bytes in hexadecimal"})
+		}
+		lines = append(lines, l)
+	}
+	return lines, problems, end, nil
 }
 
 // Distribute sends every produced card of a batch to a service outlet.

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -30,6 +31,34 @@ func Bomb(size int64) []byte {
 	zw.Close()
 	return buf.Bytes()
 }
+
+// Raw is a workbook of the given sheetData and parts: the worksheet is rows (the XML inside
+// <sheetData>), and parts adds parts or replaces those of the frame (content types, relationships,
+// the workbook, its styles) by name, in the order of their names.
+func Raw(rows string, parts map[string]string) []byte {
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	frame := map[string]string{}
+	writeFrameTo(func(name, body string) { frame[name] = body }, 0)
+	frame["xl/worksheets/sheet1.xml"] = sheetHead + rows + sheetTail
+	for name, body := range parts {
+		frame[name] = body
+	}
+	names := make([]string, 0, len(frame))
+	for name := range frame {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		w, _ := zw.Create(name)
+		io.WriteString(w, frame[name])
+	}
+	zw.Close()
+	return buf.Bytes()
+}
+
+// NS is the SpreadsheetML namespace, for parts given to Raw.
+const NS = ns
 
 // Workbook is a one-sheet workbook to write: a header row and data rows.
 type Workbook struct {
@@ -147,11 +176,15 @@ const sharedRel = `<Relationship Id="rId3" Type="http://schemas.openxmlformats.o
 // written: excelize finds the table by its name, and a workbook without one is still read.
 func writeFrame(zw *zip.Writer, styles int) int64 {
 	var n int64
-	put := func(name, body string) {
+	writeFrameTo(func(name, body string) {
 		w, _ := zw.Create(name)
 		io.WriteString(w, body)
 		n += int64(len(body))
-	}
+	}, styles)
+	return n
+}
+
+func writeFrameTo(put func(name, body string), styles int) {
 	put("[Content_Types].xml", `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>`+"\n"+
 		`<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">`+
 		`<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>`+
@@ -185,7 +218,6 @@ func writeFrame(zw *zip.Writer, styles int) int64 {
 	}
 	st.WriteString(`</cellXfs></styleSheet>`)
 	put("xl/styles.xml", st.String())
-	return n
 }
 
 // writeInline writes a cell with an inline string; an empty one as an empty cell, which keeps its
