@@ -138,9 +138,9 @@ const (
 	streamAbove = 64 << 10
 
 	// The parts excelize holds in memory, in all (styles, the workbook, its
-	// relationships, the content types and small worksheets): Excel's styles
-	// for its maximum of 64,000 cell formats take about 6 MiB, the styles of
-	// a real HR file a few tens of kilobytes.
+	// relationships, the content types and small worksheets): the styles of a
+	// real HR file take a few tens of kilobytes, those of one that collected
+	// tens of thousands of cell formats over the years a few megabytes.
 	maxHeld = 4 << 20
 )
 

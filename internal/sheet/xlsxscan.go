@@ -19,9 +19,13 @@ import (
 //     excelize) buffers a whole run, so one 190 MiB cell would become a
 //     190 MiB string; no cell of MaxCell characters, and no tag of a real
 //     workbook, is near it;
-//   - a cell's text: longer than MaxCell characters can be written (10
-//     bytes a character at most, as &#1114111;) is refused before excelize
-//     builds the row;
+//   - a cell's text, and a shared string's: longer than MaxCell characters
+//     can be written (10 bytes a character at most, as &#1114111;) is
+//     refused before excelize builds the row;
+//   - markup excelize and the scan could read differently (a cell inside a
+//     cell, a shared string that is not a child of the table's root, a DTD):
+//     refused as damaged, so that what the scan measured is what excelize
+//     reads;
 //   - a row with more than MaxCols cells with text, or more than Excel's
 //     16,384 cells: excelize builds a whole row before the builder sees it;
 //   - rows and cells in all, a few times what MaxRows rows of MaxCols
@@ -49,9 +53,10 @@ const (
 	maxBytesPerChar = 10
 )
 
-// MaxParsedElements bounds the XML elements of the parts excelize parses into structures, in
-// all: ten times the styles of a workbook with some thousands of cell formats, which HR files
-// copied from file to file for years do reach.
+// MaxParsedElements bounds the XML elements of the parts excelize parses into structures (the
+// workbook, its relationships, the styles), in all: room for the styles of tens of thousands of
+// cell formats, which HR files copied from file to file for years do reach (Excel's own maximum is
+// 64,000).
 const MaxParsedElements = 100_000
 
 // scanParts scans the kept parts, the shared strings first: a worksheet's

@@ -46,8 +46,6 @@ type Deps struct {
 	SecureCookies bool
 	Version       string
 	Now           func() time.Time // nil = the database's clock
-	UploadSlots   int              // uploaded tables read at once; 0 = uploadSlots
-	UploadWait    time.Duration    // how long an upload waits for a slot; 0 = uploadWait
 }
 
 // Server handles every HTTP request.
@@ -79,7 +77,7 @@ func New(d Deps) (*Server, error) {
 		d.Now = d.DB.Now // the one clock: what a page shows agrees with what was written
 	}
 	s := &Server{Deps: d, mux: http.NewServeMux(), publicLimit: auth.NewLimiter(20, 10*time.Minute, d.Now),
-		uploads: newUploadGate(d.UploadSlots, d.UploadWait)}
+		uploads: newUploadGate(uploadSlots, uploadWait)}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err

@@ -37,12 +37,6 @@ type uploadGate struct {
 }
 
 func newUploadGate(slots int, wait time.Duration) *uploadGate {
-	if slots <= 0 {
-		slots = uploadSlots
-	}
-	if wait <= 0 {
-		wait = uploadWait
-	}
 	return &uploadGate{slots: make(chan struct{}, slots), wait: wait}
 }
 
