@@ -150,15 +150,11 @@ func (s *Server) apiImportResult(r *http.Request, p *auth.Principal) (int, any, 
 	if err != nil {
 		return 0, nil, err
 	}
-	release, err := s.uploads.enter(r.Context())
+	data, release, err := s.upload(r, 20<<20)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer release()
-	data, err := readUpload(r, 20<<20)
-	if err != nil {
-		return 0, nil, err
-	}
 	n, err := s.Cards.ImportResult(r.Context(), p, id, data)
 	if err != nil {
 		return 0, nil, err
@@ -400,15 +396,11 @@ func (s *Server) apiStaffCardApplications(r *http.Request, p *auth.Principal) (i
 	if p.Role != auth.Employer {
 		return 0, nil, errs.E(errs.Forbidden, "only the employer's HR applies for its staff in bulk")
 	}
-	release, err := s.uploads.enter(r.Context())
+	data, release, err := s.upload(r, 20<<20)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer release()
-	data, err := readUpload(r, 20<<20)
-	if err != nil {
-		return 0, nil, err
-	}
 	n, err := s.Cards.ApplyForStaff(r.Context(), p, data)
 	if err != nil {
 		return 0, nil, err
@@ -469,10 +461,11 @@ func (s *Server) apiSetPhoto(r *http.Request, p *auth.Principal) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	data, err := readUpload(r, 20<<20)
+	data, release, err := s.upload(r, 20<<20)
 	if err != nil {
 		return 0, nil, err
 	}
+	defer release()
 	c, err := s.Cards.SetPhoto(r.Context(), p, id, data)
 	if err != nil {
 		return 0, nil, err

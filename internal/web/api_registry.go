@@ -314,15 +314,11 @@ type bulkJSON struct {
 }
 
 func (s *Server) apiBulkStaff(r *http.Request, p *auth.Principal) (int, any, error) {
-	release, err := s.uploads.enter(r.Context())
+	data, release, err := s.upload(r, 20<<20)
 	if err != nil {
 		return 0, nil, err
 	}
 	defer release()
-	data, err := readUpload(r, 20<<20)
-	if err != nil {
-		return 0, nil, err
-	}
 	res, err := s.Registry.ImportStaff(r.Context(), p, r.PathValue("uscc"), r.URL.Query().Get("file_name"), data)
 	if err != nil {
 		return 0, nil, err

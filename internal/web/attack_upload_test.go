@@ -191,6 +191,16 @@ func TestAttackUploadConcurrency(t *testing.T) {
 		if status != http.StatusServiceUnavailable || header.Get("Retry-After") == "" || !strings.Contains(body, `id="problem"`) {
 			t.Fatalf("staff page with every slot taken: %d %q", status, header.Get("Retry-After"))
 		}
+		// Materials and photos are files read into memory too, and wait for the same slots.
+		for _, path := range []string{"/api/v1/enrolments/1/materials?code=id_card", "/api/v1/cards/1/photo"} {
+			role := auth.Clerk
+			if strings.Contains(path, "photo") {
+				role = auth.Resident
+			}
+			if status, header, body := e.postFile(role, path, testPDF); status != http.StatusServiceUnavailable || header.Get("Retry-After") == "" {
+				t.Fatalf("%s with every slot taken: %d %s", path, status, body)
+			}
+		}
 		// A slot freed while a request waits is taken by it.
 		go func() { time.Sleep(100 * time.Millisecond); held[0]() }()
 		if status, _, body := e.postFile(auth.Employer, staffAPI, file); status != http.StatusOK {

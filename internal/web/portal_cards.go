@@ -81,10 +81,20 @@ func (s *Server) myCardPage(w http.ResponseWriter, r *http.Request, p *auth.Prin
 // replace, e-card sign-up.
 func (s *Server) myCardAction(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	ctx := r.Context()
-	id, _ := strconv.ParseInt(r.PostFormValue("id"), 10, 64)
+	// The photo forms are read within an upload slot and their size limit: no field is read before.
+	id := func() int64 {
+		n, _ := strconv.ParseInt(r.PostFormValue("id"), 10, 64)
+		return n
+	}
 	var err error
 	switch r.PathValue("action") {
 	case "apply", "photo":
+		release, gerr := s.uploads.enter(ctx)
+		if gerr != nil {
+			err = gerr
+			break
+		}
+		defer release()
 		photo, perr := formPhoto(r)
 		if perr != nil {
 			err = perr
@@ -100,23 +110,24 @@ func (s *Server) myCardAction(w http.ResponseWriter, r *http.Request, p *auth.Pr
 				err = aerr
 				break
 			}
-			id = c.ID
+			_, err = s.Cards.SetPhoto(ctx, p, c.ID, photo)
+			break
 		}
-		_, err = s.Cards.SetPhoto(ctx, p, id, photo)
+		_, err = s.Cards.SetPhoto(ctx, p, id(), photo)
 	case "activate":
 		if r.PostFormValue("pin") != r.PostFormValue("pin2") {
 			err = errs.Field("pin2", "the two PINs differ")
 		} else {
-			_, err = s.Cards.Activate(ctx, p, id, r.PostFormValue("pin"))
+			_, err = s.Cards.Activate(ctx, p, id(), r.PostFormValue("pin"))
 		}
 	case "temporary-loss":
-		_, err = s.Cards.ReportTemporaryLoss(ctx, p, id)
+		_, err = s.Cards.ReportTemporaryLoss(ctx, p, id())
 	case "unlock":
-		_, err = s.Cards.Unlock(ctx, p, id)
+		_, err = s.Cards.Unlock(ctx, p, id())
 	case "loss":
-		_, err = s.Cards.ReportLoss(ctx, p, id)
+		_, err = s.Cards.ReportLoss(ctx, p, id())
 	case "replace":
-		_, err = s.Cards.Replace(ctx, p, id, r.PostFormValue("reason"))
+		_, err = s.Cards.Replace(ctx, p, id(), r.PostFormValue("reason"))
 	case "ecard":
 		_, err = s.Cards.SignUpECard(ctx, p)
 	default:

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -168,6 +169,12 @@ func (s *Server) enrolmentAction(w http.ResponseWriter, r *http.Request, p *auth
 	var actErr error
 	switch r.PathValue("action") {
 	case "upload":
+		release, err := s.uploads.enter(ctx)
+		if err != nil {
+			actErr = err
+			break
+		}
+		defer release()
 		data, name, err := formFile(r, "file", maxMaterial, "choose a file")
 		if err != nil {
 			actErr = err
@@ -196,6 +203,9 @@ func (s *Server) enrolmentAction(w http.ResponseWriter, r *http.Request, p *auth
 			return e
 		}
 		v.Problem = e
+		if errors.Is(actErr, errUploadsBusy) {
+			s.uploads.retryAfter(w)
+		}
 		return s.render(w, r, statusOf(e.Code), "enrolment", v)
 	}
 	http.Redirect(w, r, "/enrolments/"+strconv.FormatInt(id, 10), http.StatusSeeOther)

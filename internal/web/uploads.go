@@ -12,19 +12,23 @@ import (
 	"github.com/shebao/shebao/internal/errs"
 )
 
-// The uploaded tables — staff files, card application files, manufacturers' result files — are
-// read whole into memory, checked whole and applied whole. One costs up to a few hundred megabytes
-// at the limits package sheet and its callers set (docs/decisions.md, "What an upload may cost"),
-// so the server reads at most uploadSlots of them at once: all uploads together cost at most that
-// many times one. A request over the limit waits for a slot up to uploadWait, its body unread (so
-// waiting costs a connection, not a file in memory), then is answered 503 with Retry-After.
+// Every uploaded file is read whole into memory: the tables (staff files, card application files,
+// manufacturers' result files) are also checked whole and applied whole, and one of them costs up
+// to a few hundred megabytes at the limits package sheet and its callers set (docs/decisions.md,
+// "What an upload may cost"); a material or a photo costs a few times its size (at most 50 and
+// 20 MiB). So the server takes in at most uploadSlots files at once: all uploads together cost at
+// most that many times the costliest. A request over the limit waits for a slot up to uploadWait,
+// its body unread (so waiting costs a connection, not a file in memory), then is answered 503 with
+// Retry-After.
 //
 // Two slots because reading a table is CPU work: on the two cores the server is sized for, a
 // third would only slow the other two down. The wait is about what the largest real file takes to
-// read and apply (100,000 rows: some 10 s), so that two people uploading at once both succeed.
+// read and apply (100,000 rows: some 10 s), so that a third upload arriving as two end goes
+// through; and short enough that waiting and then reading the largest file stay within the
+// server's 60 s to answer.
 const (
 	uploadSlots = 2
-	uploadWait  = 15 * time.Second
+	uploadWait  = 10 * time.Second
 )
 
 // errUploadsBusy is the cause of the answer to an upload that found no slot in time.
@@ -59,6 +63,20 @@ func (g *uploadGate) enter(ctx context.Context) (release func(), err error) {
 	return nil, &errs.Error{Code: errs.Unavailable, Err: errUploadsBusy,
 		Message: "the server is reading other uploaded files; send this file again in a few seconds",
 		Fields:  map[string]string{"file": "not read: the server is busy with other uploads"}}
+}
+
+// upload takes an upload slot and reads the request body, a file of at most max bytes. The caller
+// calls release once it no longer holds the file or what it made of it.
+func (s *Server) upload(r *http.Request, max int64) (data []byte, release func(), err error) {
+	release, err = s.uploads.enter(r.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	if data, err = readUpload(r, max); err != nil {
+		release()
+		return nil, nil, err
+	}
+	return data, release, nil
 }
 
 // readAllSized reads r to its end into one buffer of the size announced (a Content-Length, a form
