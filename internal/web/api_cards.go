@@ -150,11 +150,10 @@ func (s *Server) apiImportResult(r *http.Request, p *auth.Principal) (int, any, 
 	if err != nil {
 		return 0, nil, err
 	}
-	data, release, err := s.upload(r, 20<<20)
+	data, err := readUpload(r, 20<<20)
 	if err != nil {
 		return 0, nil, err
 	}
-	defer release()
 	n, err := s.Cards.ImportResult(r.Context(), p, id, data)
 	if err != nil {
 		return 0, nil, err
@@ -396,11 +395,10 @@ func (s *Server) apiStaffCardApplications(r *http.Request, p *auth.Principal) (i
 	if p.Role != auth.Employer {
 		return 0, nil, errs.E(errs.Forbidden, "only the employer's HR applies for its staff in bulk")
 	}
-	data, release, err := s.upload(r, 20<<20)
+	data, err := readUpload(r, 20<<20)
 	if err != nil {
 		return 0, nil, err
 	}
-	defer release()
 	n, err := s.Cards.ApplyForStaff(r.Context(), p, data)
 	if err != nil {
 		return 0, nil, err
@@ -461,11 +459,10 @@ func (s *Server) apiSetPhoto(r *http.Request, p *auth.Principal) (int, any, erro
 	if err != nil {
 		return 0, nil, err
 	}
-	data, release, err := s.upload(r, 20<<20)
+	data, err := readUpload(r, 20<<20)
 	if err != nil {
 		return 0, nil, err
 	}
-	defer release()
 	c, err := s.Cards.SetPhoto(r.Context(), p, id, data)
 	if err != nil {
 		return 0, nil, err

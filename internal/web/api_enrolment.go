@@ -158,11 +158,10 @@ func (s *Server) apiAddMaterial(r *http.Request, p *auth.Principal) (int, any, e
 	if err != nil {
 		return 0, nil, err
 	}
-	data, release, err := s.upload(r, maxMaterial)
+	data, err := readUpload(r, maxMaterial)
 	if err != nil {
 		return 0, nil, err
 	}
-	defer release()
 	q := r.URL.Query()
 	m, err := s.Registry.AddMaterial(r.Context(), p, id, q.Get("code"), q.Get("file_name"), data)
 	if err != nil {

@@ -314,11 +314,10 @@ type bulkJSON struct {
 }
 
 func (s *Server) apiBulkStaff(r *http.Request, p *auth.Principal) (int, any, error) {
-	data, release, err := s.upload(r, 20<<20)
+	data, err := readUpload(r, 20<<20)
 	if err != nil {
 		return 0, nil, err
 	}
-	defer release()
 	res, err := s.Registry.ImportStaff(r.Context(), p, r.PathValue("uscc"), r.URL.Query().Get("file_name"), data)
 	if err != nil {
 		return 0, nil, err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"sync"
@@ -207,6 +208,21 @@ func TestAttackUploadConcurrency(t *testing.T) {
 			t.Fatalf("after a slot was freed: %d %s", status, body)
 		}
 		held[1]()
+		// An upload that has waited for its slot still has its time to be read and applied, though
+		// the server's own deadlines (here half a second) passed while it waited.
+		strict := httptest.NewUnstartedServer(e.srv)
+		strict.Config.ReadTimeout, strict.Config.WriteTimeout = 500*time.Millisecond, 500*time.Millisecond
+		strict.Start()
+		defer strict.Close()
+		e.srv.uploads = newUploadGate(1, 5*time.Second)
+		release, _ := e.srv.uploads.enter(context.Background())
+		go func() { time.Sleep(time.Second); release() }()
+		req, _ := http.NewRequest("POST", strict.URL+staffAPI, bytes.NewReader([]byte("操作,身份证号,姓名,缴费基数,月份\n增员,"+e.newID()+",迟到,8000,"+thisMonth(e)+"\n")))
+		req.Header.Set("Authorization", "Bearer "+e.tokens[auth.Employer])
+		if status, _, body := send(t, http.DefaultClient, req); status != http.StatusOK {
+			t.Fatalf("an upload that waited past the server's deadlines: %d %s", status, body)
+		}
+		e.srv.uploads = newUploadGate(2, 300*time.Millisecond)
 		// Every slot is back: two uploads at once both go through.
 		var wg sync.WaitGroup
 		for i := range 2 {

@@ -89,7 +89,7 @@ func (s *Server) myCardAction(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	var err error
 	switch r.PathValue("action") {
 	case "apply", "photo":
-		release, gerr := s.uploads.enter(ctx)
+		release, gerr := s.enterUpload(w, r)
 		if gerr != nil {
 			err = gerr
 			break
@@ -217,7 +217,7 @@ func (s *Server) cardsAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		_, err = s.Cards.CreateBatch(ctx, p, p.Regions[0])
 	case "result":
 		var release func()
-		if release, err = s.uploads.enter(ctx); err != nil {
+		if release, err = s.enterUpload(w, r); err != nil {
 			back = func() string { return "" } // the form stays unread
 			break
 		}

@@ -169,7 +169,7 @@ func (s *Server) enrolmentAction(w http.ResponseWriter, r *http.Request, p *auth
 	var actErr error
 	switch r.PathValue("action") {
 	case "upload":
-		release, err := s.uploads.enter(ctx)
+		release, err := s.enterUpload(w, r)
 		if err != nil {
 			actErr = err
 			break
@@ -303,7 +303,7 @@ func (s *Server) staffAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 			Base: r.PostFormValue("base"), Month: r.PostFormValue("month")})
 		data.Notice = l.T("staff.based")
 	case "bulk":
-		release, err := s.uploads.enter(ctx)
+		release, err := s.enterUpload(w, r)
 		if err != nil {
 			actErr = err
 			break
@@ -322,7 +322,7 @@ func (s *Server) staffAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		if err := p.Require(auth.ApplyCard); err != nil {
 			return err
 		}
-		release, err := s.uploads.enter(ctx)
+		release, err := s.enterUpload(w, r)
 		if err != nil {
 			actErr = err
 			break
