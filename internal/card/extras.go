@@ -16,6 +16,13 @@ import (
 	"github.com/shebao/shebao/internal/sheet"
 )
 
+// StaffApplicationLimits bound the file of ApplyForStaff: the staff file's shape, at most 50,000
+// rows (five batches' worth).
+var StaffApplicationLimits = sheet.Limits{MaxRows: 50_000, MaxCols: 32, Keep: [][]string{idColumn}}
+
+// idColumn names the ID number column of a staff file.
+var idColumn = []string{"身份证号", "id_number", "公民身份号码"}
+
 // ApplyForStaff applies, for an employer, for the cards of many staff at once from a file (XLSX or
 // CSV) with an ID number column. The file is checked whole — every row's ID number, that the person
 // is on the employer's staff, insured, without a card in use or on its way, and not twice in the
@@ -24,14 +31,14 @@ func (s *Service) ApplyForStaff(ctx context.Context, by *auth.Principal, data []
 	if by.Role != auth.Employer || by.EmployerID == 0 {
 		return 0, errs.E(errs.Forbidden, "only an employer's HR applies for its staff in bulk")
 	}
-	t, err := sheet.Read(bytes.NewReader(data), sheet.Limits{MaxRows: 50_000, MaxCols: 32})
+	t, err := sheet.ReadBytes(data, StaffApplicationLimits)
 	if err != nil {
 		if se, ok := err.(*sheet.Error); ok {
 			return 0, errs.Field("file", se.Reason)
 		}
 		return 0, errs.Field("file", "not an XLSX or CSV table")
 	}
-	col := t.Column("身份证号", "id_number", "公民身份号码")
+	col := t.Column(idColumn...)
 	if col < 0 {
 		return 0, errs.Field("file", "the header needs a column 身份证号 (id_number)")
 	}
@@ -40,7 +47,7 @@ func (s *Service) ApplyForStaff(ctx context.Context, by *auth.Principal, data []
 	}
 	n := 0
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
-		var problems []errs.RowProblem
+		problems := &errs.RowProblems{}
 		seen := map[ident.IDNumber]int{}
 		type todo struct {
 			personID int64
@@ -49,7 +56,7 @@ func (s *Service) ApplyForStaff(ctx context.Context, by *auth.Principal, data []
 		var ok []todo
 		for _, r := range t.Rows {
 			bad := func(reason string) {
-				problems = append(problems, errs.RowProblem{Line: r.Line, Column: sheet.ColumnName(col), Field: "id_number", Reason: reason})
+				problems.Add(errs.RowProblem{Line: r.Line, Column: t.Letter(col), Field: "id_number", Reason: reason})
 			}
 			idn, err := ident.ParseIDNumber(r.Cells[col], period.Today(s.now()))
 			if err != nil {
@@ -80,9 +87,8 @@ func (s *Service) ApplyForStaff(ctx context.Context, by *auth.Principal, data []
 			}
 			ok = append(ok, todo{pid, region})
 		}
-		if len(problems) > 0 {
-			return &errs.Error{Code: errs.Invalid, Message: fmt.Sprintf("%d of %d rows have problems; nothing was applied for", len(problems), len(t.Rows)),
-				Fields: map[string]string{"file": "rows with problems"}, Rows: problems}
+		if err := problems.Err(fmt.Sprintf("%d of %d rows have problems; nothing was applied for", problems.Lines, len(t.Rows))); err != nil {
+			return err
 		}
 		for _, x := range ok {
 			if _, err := s.insertApplication(ctx, tx, by, x.personID, x.region, 0); err != nil {

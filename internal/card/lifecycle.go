@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/csv"
 	"encoding/hex"
 	"fmt"
 	"math/big"
@@ -189,7 +188,7 @@ func (s *Service) CreateBatch(ctx context.Context, by *auth.Principal, region st
 	}
 	var b Batch
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
-		rows, err := tx.QueryContext(ctx, "SELECT id FROM cards WHERE region = $1 AND state = 'approved' ORDER BY id LIMIT 10000", region)
+		rows, err := tx.QueryContext(ctx, "SELECT id FROM cards WHERE region = $1 AND state = 'approved' ORDER BY id LIMIT $2", region, MaxBatch)
 		if err != nil {
 			return err
 		}
@@ -288,36 +287,21 @@ type resultLine struct {
 	atr    string
 }
 
+// MaxBatch is the most applications one production batch gathers.
+const MaxBatch = 10_000
+
+// ResultLimits bound the manufacturer's result file: a header and a line per card of the batch,
+// four short columns.
+var ResultLimits = sheet.Limits{MaxBytes: 4 << 20, MaxRows: MaxBatch, MaxCols: 4, MaxCell: 100}
+
 // ImportResult reads the manufacturer's result file for a batch — application_no, card_number,
-// chip_serial (8 hex digits), atr (hex) per line — and marks the cards produced. Every bad line is
-// reported; nothing is applied unless every line is good and every card of the batch is present.
+// chip_serial (8 hex digits), atr (hex) per line, after a header line — and marks the cards
+// produced. Every bad line is reported; nothing is applied unless every line is good and every
+// card of the batch is present.
 func (s *Service) ImportResult(ctx context.Context, by *auth.Principal, batchID int64, data []byte) (int, error) {
-	r := csv.NewReader(bytes.NewReader(data))
-	r.FieldsPerRecord = -1
-	recs, err := r.ReadAll()
-	if err != nil || len(recs) < 2 {
-		return 0, errs.Field("file", "a CSV file with a header line and one line per card")
-	}
-	var lines []resultLine
-	var problems []errs.RowProblem
-	for i, rec := range recs[1:] {
-		line := i + 2
-		if len(rec) != 4 {
-			problems = append(problems, errs.RowProblem{Line: line, Reason: "4 columns: application_no, card_number, chip_serial, atr"})
-			continue
-		}
-		l := resultLine{line: line, appNo: strings.TrimSpace(rec[0]), number: strings.ToUpper(strings.TrimSpace(rec[1])),
-			serial: strings.ToUpper(strings.TrimSpace(rec[2])), atr: strings.ToUpper(strings.TrimSpace(rec[3]))}
-		if _, err := ident.ParseCardNumber(l.number); err != nil {
-			problems = append(problems, errs.RowProblem{Line: line, Column: "B", Field: "card_number", Reason: err.Error()})
-		}
-		if len(l.serial) != 8 || !hexRE.MatchString(l.serial) {
-			problems = append(problems, errs.RowProblem{Line: line, Column: "C", Field: "chip_serial", Reason: "8 hexadecimal digits"})
-		}
-		if len(l.atr) < 4 || len(l.atr) > 66 || len(l.atr)%2 != 0 || !hexRE.MatchString(l.atr) {
-			problems = append(problems, errs.RowProblem{Line: line, Column: "D", Field: "atr", Reason: "2 to 33 bytes in hexadecimal"})
-		}
-		lines = append(lines, l)
+	lines, problems, end, err := parseResult(data)
+	if err != nil {
+		return 0, err
 	}
 	applied := 0
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
@@ -347,22 +331,21 @@ func (s *Service) ImportResult(ctx context.Context, by *auth.Principal, batchID 
 			c, ok := cards[l.appNo]
 			switch {
 			case !ok:
-				problems = append(problems, errs.RowProblem{Line: l.line, Column: "A", Field: "application_no", Reason: "not in this batch"})
+				problems.Add(errs.RowProblem{Line: l.line, Column: "A", Field: "application_no", Reason: "not in this batch"})
 			case seen[l.appNo] != 0:
-				problems = append(problems, errs.RowProblem{Line: l.line, Column: "A", Field: "application_no", Reason: fmt.Sprintf("already on line %d", seen[l.appNo])})
+				problems.Add(errs.RowProblem{Line: l.line, Column: "A", Field: "application_no", Reason: fmt.Sprintf("already on line %d", seen[l.appNo])})
 			case c.CardNumber != l.number:
-				problems = append(problems, errs.RowProblem{Line: l.line, Column: "B", Field: "card_number", Reason: "not the number assigned to this application"})
+				problems.Add(errs.RowProblem{Line: l.line, Column: "B", Field: "card_number", Reason: "not the number assigned to this application"})
 			case c.State != InProduction:
-				problems = append(problems, errs.RowProblem{Line: l.line, Column: "A", Field: "application_no", Reason: "the card is " + string(c.State)})
+				problems.Add(errs.RowProblem{Line: l.line, Column: "A", Field: "application_no", Reason: "the card is " + string(c.State)})
 			}
 			seen[l.appNo] = l.line
 		}
-		if len(problems) == 0 && len(seen) != len(cards) {
-			problems = append(problems, errs.RowProblem{Line: len(recs) + 1, Reason: fmt.Sprintf("the file has %d of the batch's %d cards", len(seen), len(cards))})
+		if problems.Lines == 0 && len(seen) != len(cards) {
+			problems.Add(errs.RowProblem{Line: end, Reason: fmt.Sprintf("the file has %d of the batch's %d cards", len(seen), len(cards))})
 		}
-		if len(problems) > 0 {
-			return &errs.Error{Code: errs.Invalid, Message: fmt.Sprintf("%d problems in the result file; nothing was imported", len(problems)),
-				Fields: map[string]string{"file": "lines with problems"}, Rows: problems}
+		if err := problems.Err(fmt.Sprintf("%d lines of the result file have problems; nothing was imported", problems.Lines)); err != nil {
+			return err
 		}
 		rules, err := s.rules(ctx, tx, region)
 		if err != nil {
@@ -392,6 +375,38 @@ func (s *Service) ImportResult(ctx context.Context, by *auth.Principal, batchID 
 		return err
 	})
 	return applied, err
+}
+
+// parseResult reads a result file and checks each line on its own. end is the line after the
+// last, where a problem with the file as a whole is reported.
+func parseResult(data []byte) (lines []resultLine, problems *errs.RowProblems, end int, err error) {
+	t, err := sheet.ReadBytes(data, ResultLimits)
+	if err != nil {
+		if se, ok := err.(*sheet.Error); ok {
+			return nil, nil, 0, errs.Field("file", se.Reason)
+		}
+		return nil, nil, 0, errs.Field("file", "a CSV file with a header line and one line per card")
+	}
+	if len(t.Header) != 4 || len(t.Rows) == 0 {
+		return nil, nil, 0, errs.Field("file", "a CSV file with a header line and one line per card, 4 columns: application_no, card_number, chip_serial, atr")
+	}
+	problems = &errs.RowProblems{}
+	for _, r := range t.Rows {
+		line := r.Line
+		end = line + 1
+		l := resultLine{line: line, appNo: r.Cells[0], number: strings.ToUpper(r.Cells[1]), serial: strings.ToUpper(r.Cells[2]), atr: strings.ToUpper(r.Cells[3])}
+		if _, err := ident.ParseCardNumber(l.number); err != nil {
+			problems.Add(errs.RowProblem{Line: line, Column: "B", Field: "card_number", Reason: err.Error()})
+		}
+		if len(l.serial) != 8 || !hexRE.MatchString(l.serial) {
+			problems.Add(errs.RowProblem{Line: line, Column: "C", Field: "chip_serial", Reason: "8 hexadecimal digits"})
+		}
+		if len(l.atr) < 4 || len(l.atr) > 66 || len(l.atr)%2 != 0 || !hexRE.MatchString(l.atr) {
+			problems.Add(errs.RowProblem{Line: line, Column: "D", Field: "atr", Reason: "2 to 33 bytes in hexadecimal"})
+		}
+		lines = append(lines, l)
+	}
+	return lines, problems, end, nil
 }
 
 // Distribute sends every produced card of a batch to a service outlet.

@@ -52,60 +52,70 @@ func runBench(ctx context.Context, io IO, args []string) error {
 		return benchKeys(ctx, io, rest)
 	case "contributions":
 		return benchContributions(ctx, io, rest)
+	case "upload":
+		return benchUpload(ctx, io, rest)
 	}
-	return fmt.Errorf("%w: unknown benchmark %q (have: import, keys, contributions)", errUsage, args[0])
+	return fmt.Errorf("%w: unknown benchmark %q (have: import, keys, contributions, upload)", errUsage, args[0])
 }
 
 // benchDB opens a fresh database for a benchmark: SQLite in a temporary directory, or a new
 // schema on the PostgreSQL server of url. cleanup removes it.
 func benchDB(ctx context.Context, url string) (d *db.DB, where string, cleanup func(), err error) {
+	d, where, _, cleanup, err = openBench(ctx, url)
+	return d, where, cleanup, err
+}
+
+// openBench is benchDB, and also gives the flags with which `shebao serve` opens the same
+// database.
+func openBench(ctx context.Context, url string) (d *db.DB, where string, serveArgs []string, cleanup func(), err error) {
 	if url == "" {
 		dir, err := os.MkdirTemp("", "shebao-bench-")
 		if err != nil {
-			return nil, "", nil, err
+			return nil, "", nil, nil, err
 		}
 		d, err := db.Open(ctx, db.Options{Dir: dir})
 		if err != nil {
 			os.RemoveAll(dir)
-			return nil, "", nil, err
+			return nil, "", nil, nil, err
 		}
 		if _, err := d.Migrate(ctx); err != nil {
 			d.Close()
 			os.RemoveAll(dir)
-			return nil, "", nil, err
+			return nil, "", nil, nil, err
 		}
-		return d, "sqlite " + dir, func() { d.Close(); os.RemoveAll(dir) }, nil
+		return d, "sqlite " + dir, []string{"--data", dir}, func() { d.Close(); os.RemoveAll(dir) }, nil
 	}
 	if !strings.HasPrefix(url, "postgres") {
-		return nil, "", nil, fmt.Errorf("%w: --db must be a postgres:// URL", errUsage)
+		return nil, "", nil, nil, fmt.Errorf("%w: --db must be a postgres:// URL", errUsage)
 	}
 	var b [4]byte
 	_, _ = rand.Read(b[:])
 	schema := "bench_" + hex.EncodeToString(b[:])
 	admin, err := sql.Open("pgx", url)
 	if err != nil {
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
 	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 		admin.Close()
-		return nil, "", nil, fmt.Errorf("create benchmark schema: %w", err)
+		return nil, "", nil, nil, fmt.Errorf("create benchmark schema: %w", err)
 	}
 	drop := func() { _, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE"); admin.Close() }
 	sep := "?"
 	if strings.Contains(url, "?") {
 		sep = "&"
 	}
-	d, err = db.Open(ctx, db.Options{URL: url + sep + "search_path=" + schema})
+	url += sep + "search_path=" + schema
+	d, err = db.Open(ctx, db.Options{URL: url})
 	if err != nil {
 		drop()
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
 	if _, err := d.Migrate(ctx); err != nil {
 		d.Close()
 		drop()
-		return nil, "", nil, err
+		return nil, "", nil, nil, err
 	}
-	return d, "postgres schema " + schema, func() { d.Close(); drop() }, nil
+	return d, "postgres schema " + schema, []string{"--db", url}, func() { d.Close(); drop() }, nil
 }
 
 // jsonLine prints the final machine-readable line.

@@ -36,7 +36,7 @@ type Error struct {
 	Code    Code
 	Message string
 	Fields  map[string]string // field name → what is wrong with it
-	Rows    []RowProblem      // for uploaded tables: every bad row
+	Rows    []RowProblem      // for uploaded tables: the bad rows, at most MaxRowProblems
 	Err     error
 }
 
@@ -46,6 +46,46 @@ type RowProblem struct {
 	Column string `json:"column"` // the spreadsheet column letter, "" when about the whole row
 	Field  string `json:"field"`  // the API field name of the column
 	Reason string `json:"reason"`
+}
+
+// MaxRowProblems is how many row problems an error lists. A file with more has something wrong
+// throughout (the wrong columns, the wrong file) that the first ones show, and listing each of a
+// hundred thousand rows would cost the server a hundred megabytes to say nothing more.
+const MaxRowProblems = 1_000
+
+// RowProblems gathers an uploaded table's problems as they are found, a row at a time: it keeps
+// the first MaxRowProblems and counts every row that has one. A row's problems must be added
+// together, as a loop over the rows does.
+type RowProblems struct {
+	List  []RowProblem
+	Lines int // rows with a problem, all of them
+	last  int
+	more  bool // some problems are not in List
+}
+
+// Add records one problem.
+func (p *RowProblems) Add(rp RowProblem) {
+	if p.Lines == 0 || rp.Line != p.last {
+		p.Lines++
+		p.last = rp.Line
+	}
+	if len(p.List) < MaxRowProblems {
+		p.List = append(p.List, rp)
+	} else {
+		p.more = true
+	}
+}
+
+// Err is the error for the problems found, or nil when there are none: message, then a note when
+// some problems are not listed. Field "file" says "rows with problems".
+func (p *RowProblems) Err(message string) error {
+	if p.Lines == 0 {
+		return nil
+	}
+	if p.more {
+		message += fmt.Sprintf(" The first %d problems are listed.", MaxRowProblems)
+	}
+	return &Error{Code: Invalid, Message: message, Fields: map[string]string{"file": "rows with problems"}, Rows: p.List}
 }
 
 func (e *Error) Error() string {

@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -68,8 +67,25 @@ type BulkResult struct {
 	Repeated bool // the same file was applied before; nothing changed
 }
 
-// MaxBulkRows bounds one upload.
-const MaxBulkRows = 200_000
+// MaxBulkRows bounds one upload: 100,000 rows, the file of `shebao bench import`. Only a handful
+// of employers have more staff in one pooling region; they split the file, which is applied whole
+// file by file.
+const MaxBulkRows = 100_000
+
+// StaffLimits are the limits a staff file is read within: MaxBulkRows rows of at most 32 columns
+// (the template's 11 and what HR adds of its own, which is read and dropped), and what follows
+// from them (sheet.Limits): 49 MiB of text in the template's columns, 512 bytes a row where a long
+// real row takes some 250; 99 MiB unpacked, 1 KiB a row where a row as Excel writes it takes some
+// 500 bytes.
+var StaffLimits = sheet.Limits{MaxRows: MaxBulkRows, MaxCols: 32, Keep: staffKeep()}
+
+func staffKeep() [][]string {
+	keep := make([][]string, len(StaffColumns))
+	for i, c := range StaffColumns {
+		keep[i] = []string{c.ZH, c.Field}
+	}
+	return keep
+}
 
 // ImportStaff validates a whole staff file and applies it only when every row is good. Every bad
 // row is reported with its line, column and reason, and nothing is written. The same file (by its
@@ -85,7 +101,7 @@ func (s *Service) ImportStaff(ctx context.Context, by *auth.Principal, uscc, fil
 	if err := s.db.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM bulk_uploads WHERE employer_id = $1 AND sha256 = $2", e.ID, digest).Scan(&done); err != nil {
 		return BulkResult{}, fmt.Errorf("registry: bulk: %w", err)
 	}
-	table, err := sheet.Read(bytes.NewReader(data), sheet.Limits{MaxRows: MaxBulkRows, MaxCols: 32})
+	table, err := sheet.ReadBytes(data, StaffLimits)
 	if err != nil {
 		if se, ok := err.(*sheet.Error); ok {
 			return BulkResult{}, &errs.Error{Code: errs.Invalid, Message: "the file cannot be read: " + se.Reason,
@@ -100,9 +116,13 @@ func (s *Service) ImportStaff(ctx context.Context, by *auth.Principal, uscc, fil
 	if err != nil {
 		return BulkResult{}, err
 	}
-	if len(problems) > 0 {
-		return BulkResult{}, bulkError(problems, len(table.Rows))
+	rows := len(table.Rows)
+	if problems.Lines > 0 {
+		return BulkResult{}, bulkError(problems, rows)
 	}
+	// The changes hold what the rows said; the rows themselves (a string header a cell) can go
+	// while the changes are checked and applied. The header stays, to locate problems.
+	table.Rows = nil
 	var res BulkResult
 	err = s.db.Write(ctx, func(tx *db.Tx) error {
 		// A concurrent upload of the same file loses here rather than applying twice.
@@ -111,7 +131,7 @@ func (s *Service) ImportStaff(ctx context.Context, by *auth.Principal, uscc, fil
 			return err
 		}
 		if again > 0 {
-			res = BulkResult{Rows: len(table.Rows), Repeated: true}
+			res = BulkResult{Rows: rows, Repeated: true}
 			return nil
 		}
 		st, err := loadState(ctx, tx, e.ID, changes)
@@ -119,7 +139,7 @@ func (s *Service) ImportStaff(ctx context.Context, by *auth.Principal, uscc, fil
 			return err
 		}
 		if ps := checkAgainst(st, e.ID, e.Region, changes); len(ps) > 0 {
-			return bulkError(locate(ps, table), len(table.Rows))
+			return bulkError(locate(ps, table), rows)
 		}
 		var uploadID int64
 		if err := tx.QueryRowContext(ctx, `INSERT INTO bulk_uploads(employer_id, sha256, file_name, rows_applied, uploaded_by, uploaded_at)
@@ -134,9 +154,9 @@ func (s *Service) ImportStaff(ctx context.Context, by *auth.Principal, uscc, fil
 		for _, c := range changes {
 			counts[c.op]++
 		}
-		res = BulkResult{Rows: len(table.Rows), Applied: n}
+		res = BulkResult{Rows: rows, Applied: n}
 		return audit.Record(ctx, tx, by.Actor(), "staff.bulk", "employer:"+string(e.USCC), e.Region, map[string]any{
-			"upload": uploadID, "sha256": digest, "rows": len(table.Rows), "add": counts[OpAdd], "remove": counts[OpRemove], "change_base": counts[OpChangeBase]})
+			"upload": uploadID, "sha256": digest, "rows": rows, "add": counts[OpAdd], "remove": counts[OpRemove], "change_base": counts[OpChangeBase]})
 	})
 	return res, err
 }
@@ -157,8 +177,8 @@ func rowsIf(se *sheet.Error) []errs.RowProblem {
 }
 
 // parseTable maps the header and validates every row on its own. Problems carry their line and
-// spreadsheet column.
-func (s *Service) parseTable(t *sheet.Table, region string) ([]change, []errs.RowProblem, error) {
+// spreadsheet column; the first errs.MaxRowProblems are kept, and every row with one counted.
+func (s *Service) parseTable(t *sheet.Table, region string) ([]change, *errs.RowProblems, error) {
 	col := map[string]int{}
 	var missing []string
 	for _, c := range StaffColumns {
@@ -181,12 +201,12 @@ func (s *Service) parseTable(t *sheet.Table, region string) ([]change, []errs.Ro
 		}
 		return ""
 	}
-	var changes []change
-	var problems []errs.RowProblem
+	changes := make([]change, 0, len(t.Rows))
+	problems := &errs.RowProblems{}
 	for _, r := range t.Rows {
 		op, ok := parseOp(cell(r, "operation"))
 		if !ok {
-			problems = append(problems, errs.RowProblem{Line: r.Line, Column: sheet.ColumnName(col["operation"]), Field: "operation",
+			problems.Add(errs.RowProblem{Line: r.Line, Column: t.Letter(col["operation"]), Field: "operation",
 				Reason: "增员, 减员 or 调基 (add, remove, change_base)"})
 			continue
 		}
@@ -196,45 +216,40 @@ func (s *Service) parseTable(t *sheet.Table, region string) ([]change, []errs.Ro
 		for _, p := range ps {
 			c := ""
 			if i, ok := col[p.field]; ok && i >= 0 {
-				c = sheet.ColumnName(i)
+				c = t.Letter(i)
 			}
-			problems = append(problems, errs.RowProblem{Line: r.Line, Column: c, Field: p.field, Reason: p.reason})
+			problems.Add(errs.RowProblem{Line: r.Line, Column: c, Field: p.field, Reason: p.reason})
 		}
-		changes = append(changes, ch)
+		if problems.Lines == 0 {
+			changes = append(changes, ch) // once a row is bad nothing will be applied: keep no more
+		}
 	}
-	if len(problems) > 0 {
+	if problems.Lines > 0 {
 		return nil, problems, nil
 	}
 	// Checks against the database run after the file is whole, in loadState/checkAgainst; their
 	// problems are located with locate.
-	return changes, nil, nil
+	return changes, problems, nil
 }
 
-// locate turns database-check problems into row problems with their column letters.
-func locate(ps []problem, t *sheet.Table) []errs.RowProblem {
-	out := make([]errs.RowProblem, 0, len(ps))
-	for _, p := range ps {
-		c := ""
-		for _, sc := range StaffColumns {
-			if sc.Field == p.field {
-				if i := t.Column(sc.ZH, sc.Field); i >= 0 {
-					c = sheet.ColumnName(i)
-				}
-			}
+// locate turns database-check problems into row problems with their column letters, in line
+// order.
+func locate(ps []problem, t *sheet.Table) *errs.RowProblems {
+	slices.SortStableFunc(ps, func(a, b problem) int { return a.line - b.line })
+	col := map[string]string{}
+	for _, sc := range StaffColumns {
+		if i := t.Column(sc.ZH, sc.Field); i >= 0 {
+			col[sc.Field] = t.Letter(i)
 		}
-		out = append(out, errs.RowProblem{Line: p.line, Column: c, Field: p.field, Reason: p.reason})
+	}
+	out := &errs.RowProblems{}
+	for _, p := range ps {
+		out.Add(errs.RowProblem{Line: p.line, Column: col[p.field], Field: p.field, Reason: p.reason})
 	}
 	return out
 }
 
-// bulkError reports every bad row; nothing was written.
-func bulkError(ps []errs.RowProblem, rows int) error {
-	slices.SortStableFunc(ps, func(a, b errs.RowProblem) int { return a.Line - b.Line })
-	lines := map[int]bool{}
-	for _, p := range ps {
-		lines[p.Line] = true
-	}
-	return &errs.Error{Code: errs.Invalid,
-		Message: fmt.Sprintf("%d of %d rows have problems; nothing was imported. Fix them and upload the file again.", len(lines), rows),
-		Fields:  map[string]string{"file": "rows with problems"}, Rows: ps}
+// bulkError reports the bad rows; nothing was written.
+func bulkError(ps *errs.RowProblems, rows int) error {
+	return ps.Err(fmt.Sprintf("%d of %d rows have problems; nothing was imported. Fix them and upload the file again.", ps.Lines, rows))
 }

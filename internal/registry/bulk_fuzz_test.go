@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/sheet"
 )
 
@@ -31,12 +32,15 @@ func FuzzStaffFile(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, p := range problems {
+		for _, p := range problems.List {
 			if p.Line < 1 || p.Reason == "" {
 				t.Fatalf("problem without a line or reason: %+v", p)
 			}
 		}
-		if len(problems) == 0 && len(changes) != len(tab.Rows) {
+		if len(problems.List) > errs.MaxRowProblems || (problems.Lines > 0) != (len(problems.List) > 0) {
+			t.Fatalf("%d problems listed for %d bad rows", len(problems.List), problems.Lines)
+		}
+		if problems.Lines == 0 && len(changes) != len(tab.Rows) {
 			t.Fatalf("%d rows became %d changes", len(tab.Rows), len(changes))
 		}
 		for _, c := range changes {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
@@ -22,18 +21,25 @@ func readCSV(data []byte, lim Limits) (*Table, error) {
 	}
 	// Old Macintosh CSV ends lines with a lone CR, which encoding/csv would
 	// read as one long line.
-	if !strings.Contains(text, "\n") {
-		text = strings.ReplaceAll(text, "\r", "\n")
+	if bytes.IndexByte(text, '\n') < 0 {
+		text = bytes.ReplaceAll(text, []byte("\r"), []byte("\n"))
 	}
 	delim := sniffDelimiter(text)
 	// encoding/csv builds a whole record before handing it over, and a line
 	// of nothing but commas would make that millions of fields, each a
 	// 16-byte string header: refuse what Excel could never have written
-	// before parsing, so memory stays near the file's size.
-	if line, fields := widestRecord(text, delim); fields > maxXLSXCols {
-		return nil, &Error{Line: line, Reason: fmt.Sprintf("line %d has more than %d columns", line, maxXLSXCols)}
+	// before parsing, so memory stays near the file's size. A record longer
+	// than MaxCols cells of MaxCell characters can hold (each cell's quotes
+	// doubled, the two around it and its delimiter) must have a cell too long
+	// or too many; say so before encoding/csv buffers it whole.
+	m := measureRecords(text, delim)
+	if m.fields > maxXLSXCols {
+		return nil, &Error{Line: m.widest, Reason: fmt.Sprintf("line %d has more than %d columns", m.widest, maxXLSXCols)}
 	}
-	cr := csv.NewReader(strings.NewReader(text))
+	if maxLine := lim.MaxCols * (2*lim.MaxCell + 3); m.chars > maxLine {
+		return nil, &Error{Line: m.longest, Reason: fmt.Sprintf("line %d is longer than %d characters", m.longest, maxLine)}
+	}
+	cr := csv.NewReader(bytes.NewReader(text))
 	cr.Comma = delim
 	cr.FieldsPerRecord = -1 // rows of any length; builder pads and checks them
 	cr.ReuseRecord = true
@@ -64,7 +70,7 @@ func readCSV(data []byte, lim Limits) (*Table, error) {
 		start, _ := cr.FieldPos(0)
 		row += start - nlBefore
 		end := cr.InputOffset()
-		nlBefore += strings.Count(text[offset:end], "\n")
+		nlBefore += bytes.Count(text[offset:end], []byte("\n"))
 		offset = end
 		if err := b.add(row, rec); err != nil {
 			return nil, err
@@ -84,49 +90,67 @@ func quoteProblem(err error) string {
 	}
 }
 
-// decodeText turns the file into UTF-8 text, or says it is not text.
-func decodeText(data []byte) (string, error) {
-	var text string
+// decodeText turns the file into UTF-8 text, or says it is not text. Text
+// that is UTF-8 already is the file itself, not a copy.
+func decodeText(data []byte) ([]byte, error) {
+	var text []byte
 	switch {
 	case bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}):
 		// UTF-16 is never guessed at without its BOM: GB18030 is far more
 		// likely here, and any bytes at all decode as one or the other.
 		out, err := unicode.UTF16(unicode.LittleEndian, unicode.ExpectBOM).NewDecoder().Bytes(data)
 		if err != nil {
-			return "", notTable()
+			return nil, notTable()
 		}
-		text = string(out)
+		text = out
 	case utf8.Valid(data):
-		text = string(data)
+		text = data
 	default:
 		// GB18030 contains GBK and GB2312, so one decoder covers what every
 		// version of Chinese Excel and WPS writes. Bytes it cannot place come
 		// back as U+FFFD, and that is how binary files are told from text.
 		out, err := simplifiedchinese.GB18030.NewDecoder().Bytes(data)
 		if err != nil || bytes.ContainsRune(out, utf8.RuneError) {
-			return "", notTable()
+			return nil, notTable()
 		}
-		text = string(out)
+		text = out
 	}
-	text = strings.TrimPrefix(text, utf8BOM)
+	text = bytes.TrimPrefix(text, []byte(utf8BOM))
 	// Text tables hold no control characters but tab and line ends; anything
 	// else (NUL above all) means a binary file, and reading it as CSV would
 	// give the person a confusing complaint about columns or quotes.
-	for _, r := range text {
+	for _, r := range string(text) { // ranging over the conversion copies nothing
 		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f {
-			return "", notTable()
+			return nil, notTable()
 		}
 	}
 	return text, nil
 }
 
-// widestRecord finds the record with the most fields and returns its line
-// (counted as Read counts them) and field count. Quotes are followed simply,
-// each one toggling: a doubled quote toggles twice, and malformed quoting is
-// left for encoding/csv to report.
-func widestRecord(text string, delim rune) (line, fields int) {
-	row, n, quoted := 1, 1, false
-	for _, r := range text {
+// records describes a text's widest and longest records, counted as Read
+// counts lines.
+type records struct {
+	widest, fields int // the line with the most fields, and how many
+	longest, chars int // the line with the most characters, and how many
+}
+
+// measureRecords finds the record with the most fields and the one with the
+// most characters. Quotes are followed simply, each one toggling: a doubled
+// quote toggles twice, and malformed quoting is left for encoding/csv to
+// report.
+func measureRecords(text []byte, delim rune) records {
+	var m records
+	row, n, chars, quoted := 1, 1, 0, false
+	end := func() {
+		if n > m.fields {
+			m.widest, m.fields = row, n
+		}
+		if chars > m.chars {
+			m.longest, m.chars = row, chars
+		}
+	}
+	for _, r := range string(text) {
+		chars++
 		switch {
 		case r == '"':
 			quoted = !quoted
@@ -134,32 +158,29 @@ func widestRecord(text string, delim rune) (line, fields int) {
 		case r == delim:
 			n++
 		case r == '\n':
-			if n > fields {
-				line, fields = row, n
-			}
-			row, n = row+1, 1
+			chars-- // the line end is not part of the line
+			end()
+			row, n, chars = row+1, 1, 0
 		}
 	}
-	if n > fields {
-		line, fields = row, n
-	}
-	return line, fields
+	end()
+	return m
 }
 
 // sniffDelimiter picks the delimiter from the header line, the first line
 // with any text: a tab or semicolon when it occurs there more often than a
 // comma (outside quotes), else a comma. European-locale Excel writes
 // semicolons, and copying from Excel gives tabs.
-func sniffDelimiter(text string) rune {
+func sniffDelimiter(text []byte) rune {
 	for len(text) > 0 {
-		line, rest, _ := strings.Cut(text, "\n")
+		line, rest, _ := bytes.Cut(text, []byte("\n"))
 		text = rest
-		if strings.Trim(line, " \t\r,;\"") == "" {
+		if len(bytes.Trim(line, " \t\r,;\"")) == 0 {
 			continue
 		}
 		var comma, tab, semi int
 		quoted := false
-		for _, r := range line {
+		for _, r := range string(line) {
 			switch {
 			case r == '"':
 				quoted = !quoted

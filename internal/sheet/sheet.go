@@ -44,19 +44,43 @@ const (
 )
 
 // Limits protect the server from hostile uploads. A zero field takes its
-// default, so Limits{} is the normal choice.
+// default, so Limits{} is the normal choice; callers that know their table
+// (how many rows a real file of theirs has) set MaxRows, and the limits that
+// follow from it shrink with it.
+//
+// What a Table costs in memory is bounded by MaxRows, MaxCols and MaxText:
+// at most MaxRows × (32 + 16 × MaxCols) bytes of row and cell headers plus
+// MaxText bytes of text. Reading an XLSX costs besides a bounded amount
+// whatever the table (see xlsx.go: the worksheet and the shared strings are
+// streamed from disk, never held unpacked in memory).
 type Limits struct {
 	MaxBytes int64 // whole file; default 20 MiB
 	MaxRows  int   // data rows (excluding the header); default 200_000
 	MaxCols  int   // default 64
 	MaxCell  int   // characters per cell; default 1_000
 
+	// MaxText bounds the text of all the Table's cells together, in bytes
+	// of UTF-8; default 512 bytes a row (MaxRows × 512). A cell may be long,
+	// but a file whose every cell is long is not a table anyone typed.
+	MaxText int64
+
 	// MaxUnzipped bounds the total unpacked size of an XLSX (a ZIP archive),
-	// as its directory declares it; default 10 × MaxBytes. Deflate can expand
-	// a kilobyte into a gigabyte, so MaxBytes alone bounds nothing for XLSX;
-	// this also bounds what excelize holds unpacked in memory. The default leaves room for what MaxRows allows: 100,000 rows of 8 columns
-	// unpack to about 46 MB (from 3.7 MB), so 200,000 rows of 16 columns fit.
+	// as its directory declares it (archive/zip refuses to inflate an entry
+	// past its declared size). Deflate can expand a kilobyte into a
+	// megabyte, so MaxBytes alone bounds nothing for XLSX. Default: 1 KiB a
+	// row and 1 MiB for the rest of the workbook, in whole MiB. A row of
+	// Excel's own form (shared strings) takes 30–40 bytes of XML a cell
+	// besides its text, so 1 KiB holds the 11-column staff file's longest
+	// rows and any other of up to 20 columns.
 	MaxUnzipped int64
+
+	// Keep, when set, names the columns the Table keeps, each entry the
+	// names one column answers to (as Column takes them). The other columns
+	// are read and held to the limits like the kept ones (a value under no
+	// header is still an error), then dropped: a caller that reads a few
+	// columns of a wide file does not hold the rest, and MaxText counts only
+	// what is kept. Header still lists every column.
+	Keep [][]string
 }
 
 // The defaults; see Limits.
@@ -65,6 +89,9 @@ const (
 	DefaultMaxRows  = 200_000
 	DefaultMaxCols  = 64
 	DefaultMaxCell  = 1_000
+
+	textPerRow     = 512     // default MaxText per row
+	unzippedPerRow = 1 << 10 // default MaxUnzipped per row
 )
 
 func (l Limits) withDefaults() Limits {
@@ -80,11 +107,22 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxCell <= 0 {
 		l.MaxCell = DefaultMaxCell
 	}
+	// Whole MiB, so that messages read well.
+	if l.MaxText <= 0 {
+		l.MaxText = wholeMiB(int64(l.MaxRows) * textPerRow)
+	}
 	if l.MaxUnzipped <= 0 {
-		l.MaxUnzipped = 10 * l.MaxBytes
+		l.MaxUnzipped = wholeMiB(int64(l.MaxRows)*unzippedPerRow + 1<<20)
 	}
 	return l
 }
+
+func wholeMiB(n int64) int64 { return (n + 1<<20 - 1) &^ (1<<20 - 1) }
+
+// Resolved returns the limits with every default filled in: what Read will
+// apply. Callers use it to state their limits (in documentation, or in the
+// upload benchmark) without repeating the rules.
+func (l Limits) Resolved() Limits { return l.withDefaults() }
 
 // Table is a file's first sheet: the header row and the data rows, cells
 // trimmed of surrounding space.
@@ -92,6 +130,7 @@ type Table struct {
 	Format Format   // XLSX or CSV
 	Header []string // the first row with any text in it
 	Rows   []Row    // data rows in file order; entirely empty rows are skipped (but line numbers stay true)
+	kept   []int    // with Limits.Keep: the header column of each cell of a row
 }
 
 // Row is one data row of a Table.
@@ -102,8 +141,9 @@ type Row struct {
 	// spans several lines is one record, as it is one row when Excel opens
 	// the file, and an empty line counts as an (empty) record.
 	Line int
-	// Cells holds one string per header column. Short rows are padded with
-	// "", and empty cells beyond the header are dropped.
+	// Cells holds one string per header column (with Limits.Keep, per kept
+	// column: see Column and Letter). Short rows are padded with "", and
+	// empty cells beyond the header are dropped.
 	Cells []string
 }
 
@@ -153,6 +193,12 @@ func Read(r io.Reader, lim Limits) (*Table, error) {
 	if err != nil {
 		return nil, &Error{Reason: "the file could not be read", Err: err}
 	}
+	return ReadBytes(data, lim)
+}
+
+// ReadBytes is Read for a file already in memory, which it does not copy.
+func ReadBytes(data []byte, lim Limits) (*Table, error) {
+	lim = lim.withDefaults()
 	if int64(len(data)) > lim.MaxBytes {
 		return nil, &Error{Reason: "the file is larger than " + formatBytes(lim.MaxBytes)}
 	}
@@ -198,29 +244,59 @@ func ColumnName(i int) string {
 	return string(b[n:])
 }
 
-// Column returns the index of the first header column matching any of names,
-// or -1. Matching ignores case, spaces, full-width forms (so "（" is "(" and
+// Column returns the index in Row.Cells of the first header column matching
+// any of names, or -1 (also for a column Limits.Keep did not keep). Matching ignores case, spaces, full-width forms (so "（" is "(" and
 // "ＩＤ" is "ID") and an asterisk at either end (templates mark required
 // columns "*姓名"). A header that ends in a parenthesised part matches the part
 // before it and the part inside too: "身份证号 (id_number)" matches
 // "身份证号", "id_number" and the whole.
 func (t *Table) Column(names ...string) int {
+	want := normalizeAll(names)
+	for i, h := range t.Header {
+		if matches(h, want) {
+			if t.kept == nil {
+				return i
+			}
+			for c, k := range t.kept {
+				if k == i {
+					return c
+				}
+			}
+		}
+	}
+	return -1
+}
+
+// Letter is the spreadsheet column letter of cell i of a row ("C"), for
+// messages.
+func (t *Table) Letter(i int) string {
+	if t.kept != nil && i >= 0 && i < len(t.kept) {
+		i = t.kept[i]
+	}
+	return ColumnName(i)
+}
+
+// matches reports whether header cell h answers to any of the normalized
+// names in want.
+func matches(h string, want []string) bool {
+	for _, k := range headerKeys(h) {
+		for _, w := range want {
+			if k == w {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func normalizeAll(names []string) []string {
 	want := make([]string, 0, len(names))
 	for _, n := range names {
 		if k := normalize(n); k != "" {
 			want = append(want, k)
 		}
 	}
-	for i, h := range t.Header {
-		for _, k := range headerKeys(h) {
-			for _, w := range want {
-				if k == w {
-					return i
-				}
-			}
-		}
-	}
-	return -1
+	return want
 }
 
 // normalize is the form in which header names are compared.
@@ -267,8 +343,10 @@ func trim(s string) string {
 // both formats share: skip empty rows, take the first other row as the
 // header, and hold every row to the limits.
 type builder struct {
-	lim Limits
-	t   *Table
+	lim  Limits
+	t    *Table
+	text int64    // bytes of cell text kept so far
+	keep []string // the kept cells of a row, reused
 }
 
 func newBuilder(f Format, lim Limits) *builder {
@@ -276,9 +354,10 @@ func newBuilder(f Format, lim Limits) *builder {
 }
 
 // add takes the cells of one row at line. It may change cells in place and
-// does not keep the slice.
+// does not keep the slice or its strings.
 func (b *builder) add(line int, cells []string) error {
 	n := 0 // columns up to the last one with text
+	size := 0
 	for i, c := range cells {
 		// The apostrophe a writer put before a formula start is the writer's
 		// escape, not data (see defuse).
@@ -287,6 +366,7 @@ func (b *builder) add(line int, cells []string) error {
 		if c != "" {
 			n = i + 1
 		}
+		size += len(c)
 	}
 	if n == 0 {
 		return nil
@@ -303,6 +383,17 @@ func (b *builder) add(line int, cells []string) error {
 			return &Error{Line: line, Column: col, Reason: fmt.Sprintf("cell %s%d is longer than %d characters", col, line, b.lim.MaxCell)}
 		}
 	}
+	if b.t.kept != nil {
+		size = 0
+		for _, k := range b.t.kept {
+			if k < n {
+				size += len(cells[k])
+			}
+		}
+	}
+	if b.text += int64(size); b.text > b.lim.MaxText {
+		return &Error{Line: line, Reason: fmt.Sprintf("the file holds more than %s of text by line %d; a table of at most %d rows holds less", formatBytes(b.lim.MaxText), line, b.lim.MaxRows)}
+	}
 	if b.t.Header == nil {
 		return b.setHeader(line, cells)
 	}
@@ -315,10 +406,40 @@ func (b *builder) add(line int, cells []string) error {
 		col := ColumnName(n - 1)
 		return &Error{Line: line, Column: col, Reason: fmt.Sprintf("cell %s%d has a value but column %s has no header", col, line, col)}
 	}
-	row := make([]string, width)
-	copy(row, cells)
-	b.t.Rows = append(b.t.Rows, Row{Line: line, Cells: row})
+	if b.t.kept != nil {
+		keep := b.keep[:0]
+		for _, k := range b.t.kept {
+			c := ""
+			if k < n {
+				c = cells[k]
+			}
+			keep = append(keep, c)
+		}
+		b.keep = keep
+		cells, width = keep, len(keep)
+	}
+	b.t.Rows = append(b.t.Rows, Row{Line: line, Cells: packRow(cells, width, size)})
 	return nil
+}
+
+// packRow copies a row's cells into one string, which the cells then slice:
+// a row costs one allocation for its text and one for its cells, whatever
+// the parser gave (a string a cell, or a record's string that also holds
+// the whitespace trimmed away), and nothing of the parser's is kept.
+func packRow(cells []string, width, size int) []string {
+	var sb strings.Builder
+	sb.Grow(size)
+	for _, c := range cells {
+		sb.WriteString(c)
+	}
+	all := sb.String()
+	row := make([]string, width)
+	at := 0
+	for i, c := range cells {
+		row[i] = all[at : at+len(c)]
+		at += len(c)
+	}
+	return row
 }
 
 func (b *builder) setHeader(line int, cells []string) error {
@@ -335,8 +456,27 @@ func (b *builder) setHeader(line int, cells []string) error {
 		}
 		seen[k] = true
 	}
-	b.t.Header = append([]string(nil), cells...)
+	b.t.Header = packRow(cells, len(cells), sumLen(cells))
+	if b.lim.Keep != nil {
+		b.t.kept = []int{}
+		for i, h := range b.t.Header {
+			for _, names := range b.lim.Keep {
+				if matches(h, normalizeAll(names)) {
+					b.t.kept = append(b.t.kept, i)
+					break
+				}
+			}
+		}
+	}
 	return nil
+}
+
+func sumLen(cells []string) int {
+	n := 0
+	for _, c := range cells {
+		n += len(c)
+	}
+	return n
 }
 
 func (b *builder) finish() (*Table, error) {

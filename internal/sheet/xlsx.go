@@ -2,11 +2,15 @@ package sheet
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"fmt"
 	"io"
 	"os"
+	"path"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
@@ -18,16 +22,38 @@ func damaged() *Error {
 	return &Error{Reason: "the file is a ZIP archive but not a readable XLSX workbook"}
 }
 
+// Reading an XLSX goes in three steps, so that what excelize (a large parser
+// facing hostile input) is given is bounded before it starts:
+//
+//  1. the archive's directory: at most maxParts entries, their declared sizes
+//     within MaxUnzipped in all and maxHeld for the parts excelize keeps
+//     unpacked in memory (see openArchive, keptParts);
+//  2. a streaming scan of every part kept, in constant memory (xlsxscan.go):
+//     rows, cells, the text they hold, shared strings, styles;
+//  3. excelize reads the kept parts from a temporary file, streaming the
+//     worksheet and the shared strings from disk, row by row into the Table.
+//
+// Parts a table does not need (drawings, images, the calculation chain,
+// themes, document properties…) are left out of what excelize is given, so
+// it neither unpacks nor parses them.
 func readXLSX(data []byte, lim Limits) (t *Table, err error) {
-	// excelize is a large parser facing hostile input; should some archive
-	// still find a panic in it, the person gets an answer and the process (a
-	// bulk import in the CLI has no net/http recover around it) lives on.
+	// Should some archive still find a panic in excelize, the person gets an
+	// answer and the process (a bulk import in the CLI has no net/http
+	// recover around it) lives on.
 	defer func() {
 		if p := recover(); p != nil {
 			t, err = nil, damaged()
 		}
 	}()
-	if err := checkUnzipped(data, lim.MaxUnzipped); err != nil {
+	zr, err := openArchive(data)
+	if err != nil {
+		return nil, err
+	}
+	kept, err := keptParts(zr, lim)
+	if err != nil {
+		return nil, err
+	}
+	if err := scanParts(kept, lim); err != nil {
 		return nil, err
 	}
 	// excelize unpacks large parts to temporary files and, when opening fails
@@ -38,14 +64,17 @@ func readXLSX(data []byte, lim Limits) (t *Table, err error) {
 		return nil, &Error{Reason: "the workbook could not be unpacked on the server", Err: err}
 	}
 	defer os.RemoveAll(tmp)
-	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{
+	book, err := writeParts(tmp, kept)
+	if err != nil {
+		return nil, &Error{Reason: "the workbook could not be unpacked on the server", Err: err}
+	}
+	f, err := excelize.OpenFile(book, excelize.Options{
 		TmpDir: tmp,
-		// Bounds what excelize unpacks, checked against each entry's declared
-		// size (archive/zip refuses to inflate past it).
+		// Checked already, and enforced again as excelize unpacks.
 		UnzipSizeLimit: lim.MaxUnzipped,
 		// A worksheet or string table larger than this is unpacked to a
 		// temporary file and streamed from there instead of from memory.
-		UnzipXMLSizeLimit: min(lim.MaxUnzipped/4, 16<<20),
+		UnzipXMLSizeLimit: streamAbove,
 		// Cell values: formatted, not raw. A person checks an upload against
 		// what Excel shows them, and error messages quote the cell; raw values
 		// would turn dates into serial numbers ("45306") and percentages into
@@ -94,23 +123,148 @@ func readXLSX(data []byte, lim Limits) (t *Table, err error) {
 	return b.finish()
 }
 
-// checkUnzipped refuses a ZIP whose entries would unpack to more than limit
-// bytes in all, before excelize starts inflating it, so the person is told
-// what is wrong in words rather than by excelize's message.
-func checkUnzipped(data []byte, limit int64) error {
+// Bounds on the archive itself. They are far above what any workbook made by
+// Excel, WPS or LibreOffice needs, and they keep what excelize holds in
+// memory to a few megabytes whatever the table.
+const (
+	// A workbook made by Excel has a dozen or so parts; one with a hundred
+	// sheets and their drawings, a few hundred. Go's archive/zip reads every
+	// directory entry into memory (some 200 bytes each) before anything can
+	// be checked, so the entries are counted first.
+	maxParts = 1_000
+
+	// excelize keeps every part unpacked in memory, except worksheets and the
+	// shared strings larger than this, which it unpacks to disk and streams.
+	streamAbove = 64 << 10
+
+	// The parts excelize holds in memory, in all (styles, the workbook, its
+	// relationships, the content types and small worksheets): the styles of a
+	// real HR file take a few tens of kilobytes, those of one that collected
+	// tens of thousands of cell formats over the years a few megabytes.
+	maxHeld = 4 << 20
+)
+
+// openArchive opens the ZIP directory, refusing before archive/zip reads it
+// a directory of more than maxParts entries. Every directory entry begins
+// with the signature PK\x01\x02, so counting those in the whole file bounds
+// what archive/zip can find, wherever the directory claims to start. (The
+// four bytes turn up by chance in compressed data about once in 4 GiB.)
+func openArchive(data []byte) (*zip.Reader, error) {
+	if bytes.Count(data, []byte("PK\x01\x02")) > maxParts {
+		return nil, &Error{Reason: fmt.Sprintf("the workbook has more than %d parts", maxParts)}
+	}
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
-		return damaged() // most often a download cut short
+		return nil, damaged() // most often a download cut short
 	}
-	var total uint64
+	return zr, nil
+}
+
+// part is one entry of the archive that excelize will be given.
+type part struct {
+	f    *zip.File
+	name string // as excelize names it: backslashes turned to slashes
+	kind partKind
+}
+
+type partKind int
+
+const (
+	parsed    partKind = iota // held in memory and parsed into structures (styles, workbook, rels…)
+	worksheet                 // read row by row, from memory or disk
+	shared                    // the shared strings table
+)
+
+// keptParts chooses the parts a table needs and checks their declared sizes:
+// all of them within MaxUnzipped, those excelize would hold in memory within
+// maxHeld. It mirrors excelize's own rules (lib.go: ReadZipReader) for which
+// parts go to disk.
+func keptParts(zr *zip.Reader, lim Limits) ([]part, error) {
+	var kept []part
+	var total, held uint64
+	seen := map[string]bool{}
+	limit := uint64(lim.MaxUnzipped)
 	for _, f := range zr.File {
-		// Checking each entry first keeps the sum from overflowing.
-		if f.UncompressedSize64 > uint64(limit) || total+f.UncompressedSize64 > uint64(limit) {
-			return &Error{Reason: "the workbook unpacks to more than " + formatBytes(limit)}
+		name := strings.ReplaceAll(f.Name, "\\", "/")
+		lower := strings.ToLower(name)
+		if !needed(lower) {
+			continue
 		}
-		total += f.UncompressedSize64
+		// Two entries that excelize would take for one part leave it to
+		// chance which one it reads; the scan must see what excelize reads.
+		if seen[lower] {
+			return nil, damaged()
+		}
+		seen[lower] = true
+		size := f.UncompressedSize64
+		// Checking each entry first keeps the sums from overflowing.
+		if size > limit || total+size > limit {
+			return nil, &Error{Reason: "the workbook unpacks to more than " + formatBytes(lim.MaxUnzipped)}
+		}
+		total += size
+		p := part{f: f, name: name, kind: parsed}
+		switch {
+		case lower == "xl/sharedstrings.xml":
+			p.kind = shared
+		case strings.HasPrefix(lower, "xl/worksheets/sheet"):
+			p.kind = worksheet
+		}
+		if p.kind == parsed || size <= streamAbove {
+			if held += size; held > maxHeld {
+				return nil, &Error{Reason: "the workbook's styles and other parts besides its sheets unpack to more than " + formatBytes(maxHeld)}
+			}
+		}
+		kept = append(kept, p)
 	}
-	return nil
+	return kept, nil
+}
+
+// needed reports whether a table needs the part of this (lower-case) name:
+// the package's content types and relationships, the workbook's own XML
+// parts (workbook, styles, shared strings) but not its calculation chain,
+// and the worksheets. Anything else — drawings, images, comments, themes,
+// document properties, pivot caches, macros — excelize would unpack or parse
+// without Read ever using it.
+func needed(name string) bool {
+	switch {
+	case name == "[content_types].xml", name == "_rels/.rels":
+		return true
+	case name == "xl/calcchain.xml":
+		return false
+	}
+	dir, file := path.Split(name)
+	switch dir {
+	case "xl/", "xl/worksheets/":
+		return strings.HasSuffix(file, ".xml")
+	case "xl/_rels/":
+		return strings.HasSuffix(file, ".rels")
+	}
+	return false
+}
+
+// writeParts writes the kept parts, still compressed, to a new archive in
+// dir and returns its path.
+func writeParts(dir string, kept []part) (string, error) {
+	name := filepath.Join(dir, "book.xlsx")
+	out, err := os.Create(name)
+	if err != nil {
+		return "", err
+	}
+	defer out.Close()
+	w := bufio.NewWriter(out)
+	zw := zip.NewWriter(w)
+	for _, p := range kept {
+		if err := zw.Copy(p.f); err != nil {
+			return "", err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return "", err
+	}
+	if err := w.Flush(); err != nil {
+		return "", err
+	}
+	return name, out.Close()
 }
 
 // unscientific rewrites a number that excelize formatted in scientific

@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -319,7 +318,7 @@ func (s *Server) apiChangeBase(r *http.Request, p *auth.Principal) (int, any, er
 
 // readUpload reads a raw request body of at most max bytes.
 func readUpload(r *http.Request, max int64) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, max))
+	b, err := readAllSized(http.MaxBytesReader(nil, r.Body, max), r.ContentLength, max)
 	if err != nil {
 		if _, ok := err.(*http.MaxBytesError); ok {
 			return nil, errs.Field("file", "larger than "+strconv.FormatInt(max>>20, 10)+" MiB")

@@ -64,6 +64,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Code == errs.TooMany {
 		w.Header().Set("Retry-After", "60")
 	}
+	if errors.Is(err, errUploadsBusy) {
+		s.uploads.retryAfter(w)
+	}
 	if isAPI(r) {
 		writeJSON(w, status, errorBody{Code: string(e.Code), Message: e.Message, Fields: e.Fields, Rows: e.Rows})
 		return

@@ -181,12 +181,30 @@ func (s *Server) guard(action auth.Action, r *http.Request) (*http.Request, *aut
 type apiFunc func(r *http.Request, p *auth.Principal) (int, any, error)
 
 func (s *Server) api(pattern string, action auth.Action, summary string, h apiFunc) {
+	s.apiRoute(pattern, action, summary, h, false)
+}
+
+// apiUpload registers an API route whose handler reads an uploaded file: once the caller is
+// authenticated and allowed, it runs within an upload slot (uploads.go).
+func (s *Server) apiUpload(pattern string, action auth.Action, summary string, h apiFunc) {
+	s.apiRoute(pattern, action, summary, h, true)
+}
+
+func (s *Server) apiRoute(pattern string, action auth.Action, summary string, h apiFunc, upload bool) {
 	s.addRoute(pattern, action, true, summary)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		r, p, err := s.guard(action, r)
 		if err != nil {
 			s.fail(w, r, err)
 			return
+		}
+		if upload {
+			release, err := s.enterUpload(w, r)
+			if err != nil {
+				s.fail(w, r, err)
+				return
+			}
+			defer release()
 		}
 		status, v, err := h(r, p)
 		if err != nil {

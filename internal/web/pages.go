@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -255,11 +256,15 @@ func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value s
 // else goes to the error page.
 func (s *Server) formError(w http.ResponseWriter, r *http.Request, v *View, name string, err error) error {
 	e := s.publicError(r, err)
-	switch e.Code {
-	case errs.Invalid, errs.Conflict, errs.Unauthorized, errs.TooMany, errs.BadRequest:
+	busy := errors.Is(err, errUploadsBusy)
+	switch {
+	case e.Code == errs.Invalid, e.Code == errs.Conflict, e.Code == errs.Unauthorized, e.Code == errs.TooMany, e.Code == errs.BadRequest, busy:
 		v.Problem = e
 		if e.Code == errs.TooMany {
 			w.Header().Set("Retry-After", "60")
+		}
+		if busy {
+			s.uploads.retryAfter(w)
 		}
 		return s.render(w, r, statusOf(e.Code), name, v)
 	}

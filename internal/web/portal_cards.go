@@ -81,10 +81,20 @@ func (s *Server) myCardPage(w http.ResponseWriter, r *http.Request, p *auth.Prin
 // replace, e-card sign-up.
 func (s *Server) myCardAction(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	ctx := r.Context()
-	id, _ := strconv.ParseInt(r.PostFormValue("id"), 10, 64)
+	// The photo forms are read within an upload slot and their size limit: no field is read before.
+	id := func() int64 {
+		n, _ := strconv.ParseInt(r.PostFormValue("id"), 10, 64)
+		return n
+	}
 	var err error
 	switch r.PathValue("action") {
 	case "apply", "photo":
+		release, gerr := s.enterUpload(w, r)
+		if gerr != nil {
+			err = gerr
+			break
+		}
+		defer release()
 		photo, perr := formPhoto(r)
 		if perr != nil {
 			err = perr
@@ -100,23 +110,24 @@ func (s *Server) myCardAction(w http.ResponseWriter, r *http.Request, p *auth.Pr
 				err = aerr
 				break
 			}
-			id = c.ID
+			_, err = s.Cards.SetPhoto(ctx, p, c.ID, photo)
+			break
 		}
-		_, err = s.Cards.SetPhoto(ctx, p, id, photo)
+		_, err = s.Cards.SetPhoto(ctx, p, id(), photo)
 	case "activate":
 		if r.PostFormValue("pin") != r.PostFormValue("pin2") {
 			err = errs.Field("pin2", "the two PINs differ")
 		} else {
-			_, err = s.Cards.Activate(ctx, p, id, r.PostFormValue("pin"))
+			_, err = s.Cards.Activate(ctx, p, id(), r.PostFormValue("pin"))
 		}
 	case "temporary-loss":
-		_, err = s.Cards.ReportTemporaryLoss(ctx, p, id)
+		_, err = s.Cards.ReportTemporaryLoss(ctx, p, id())
 	case "unlock":
-		_, err = s.Cards.Unlock(ctx, p, id)
+		_, err = s.Cards.Unlock(ctx, p, id())
 	case "loss":
-		_, err = s.Cards.ReportLoss(ctx, p, id)
+		_, err = s.Cards.ReportLoss(ctx, p, id())
 	case "replace":
-		_, err = s.Cards.Replace(ctx, p, id, r.PostFormValue("reason"))
+		_, err = s.Cards.Replace(ctx, p, id(), r.PostFormValue("reason"))
 	case "ecard":
 		_, err = s.Cards.SignUpECard(ctx, p)
 	default:
@@ -184,21 +195,33 @@ func (s *Server) cardsPage(w http.ResponseWriter, r *http.Request, p *auth.Princ
 
 func (s *Server) cardsAction(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	ctx := r.Context()
-	id, _ := strconv.ParseInt(r.PostFormValue("id"), 10, 64)
+	// Read from the form only once the case knows: the result file is read within an upload slot,
+	// and reading any field would read the file first.
+	id := func() int64 {
+		n, _ := strconv.ParseInt(r.PostFormValue("id"), 10, 64)
+		return n
+	}
+	back := func() string { return r.PostFormValue("back") }
 	var err error
 	switch r.PathValue("action") {
 	case "approve":
-		_, err = s.Cards.Approve(ctx, p, id)
+		_, err = s.Cards.Approve(ctx, p, id())
 	case "reject":
-		_, err = s.Cards.Reject(ctx, p, id, r.PostFormValue("reason"))
+		_, err = s.Cards.Reject(ctx, p, id(), r.PostFormValue("reason"))
 	case "collect":
-		_, err = s.Cards.Collect(ctx, p, id, r.PostFormValue("id_number"), r.PostFormValue("card_number"))
+		_, err = s.Cards.Collect(ctx, p, id(), r.PostFormValue("id_number"), r.PostFormValue("card_number"))
 	case "batch":
 		if len(p.Regions) == 0 {
 			return errs.E(errs.Forbidden, "no region")
 		}
 		_, err = s.Cards.CreateBatch(ctx, p, p.Regions[0])
 	case "result":
+		var release func()
+		if release, err = s.enterUpload(w, r); err != nil {
+			back = func() string { return "" } // the form stays unread
+			break
+		}
+		defer release()
 		var data []byte
 		if data, _, err = formFile(r, "file", 20<<20, "choose the manufacturer's result file"); err != nil {
 			break
@@ -212,10 +235,10 @@ func (s *Server) cardsAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return errs.E(errs.NotFound, "no such action")
 	}
 	if err == nil {
-		http.Redirect(w, r, "/cards?state="+r.PostFormValue("back"), http.StatusSeeOther)
+		http.Redirect(w, r, "/cards?state="+back(), http.StatusSeeOther)
 		return nil
 	}
-	v, verr := s.cardsView(r, p, r.PostFormValue("back"))
+	v, verr := s.cardsView(r, p, back())
 	if verr != nil {
 		return verr
 	}
@@ -253,7 +276,9 @@ func formFile(r *http.Request, field string, max int64, missing string) (data []
 		// The file and the form's few other fields: nothing bigger is read, not even to disk.
 		r.Body = http.MaxBytesReader(nil, r.Body, max+1<<20)
 	}
-	if err := r.ParseMultipartForm(min(max, 32<<20)); err != nil {
+	// The form's other fields are small; the file goes to a temporary file (removed by net/http
+	// after the request) and is read from there once, instead of held twice in memory.
+	if err := r.ParseMultipartForm(64 << 10); err != nil {
 		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
 			return nil, "", tooLarge
 		}
@@ -264,7 +289,7 @@ func formFile(r *http.Request, field string, max int64, missing string) (data []
 		return nil, "", errs.Field(field, missing)
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, max+1))
+	b, err := readAllSized(io.LimitReader(f, max+1), hdr.Size, max)
 	if err != nil {
 		return nil, "", errs.Field(field, "the upload could not be read")
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -189,6 +190,12 @@ func (s *Server) enrolmentAction(w http.ResponseWriter, r *http.Request, p *auth
 	var actErr error
 	switch r.PathValue("action") {
 	case "upload":
+		release, err := s.enterUpload(w, r)
+		if err != nil {
+			actErr = err
+			break
+		}
+		defer release()
 		data, name, err := formFile(r, "file", maxMaterial, "choose a file")
 		if err != nil {
 			actErr = err
@@ -217,6 +224,9 @@ func (s *Server) enrolmentAction(w http.ResponseWriter, r *http.Request, p *auth
 			return e
 		}
 		v.Problem = e
+		if errors.Is(actErr, errUploadsBusy) {
+			s.uploads.retryAfter(w)
+		}
 		return s.render(w, r, statusOf(e.Code), "enrolment", v)
 	}
 	http.Redirect(w, r, "/enrolments/"+strconv.FormatInt(id, 10), http.StatusSeeOther)
@@ -314,6 +324,12 @@ func (s *Server) staffAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 			Base: r.PostFormValue("base"), Month: r.PostFormValue("month")})
 		data.Notice = l.T("staff.based")
 	case "bulk":
+		release, err := s.enterUpload(w, r)
+		if err != nil {
+			actErr = err
+			break
+		}
+		defer release()
 		file, name, err := formFile(r, "file", 20<<20, "choose a file")
 		if err != nil {
 			actErr = err
@@ -327,6 +343,12 @@ func (s *Server) staffAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		if err := p.Require(auth.ApplyCard); err != nil {
 			return err
 		}
+		release, err := s.enterUpload(w, r)
+		if err != nil {
+			actErr = err
+			break
+		}
+		defer release()
 		file, _, err := formFile(r, "file", 20<<20, "choose a file")
 		if err != nil {
 			actErr = err

@@ -60,7 +60,8 @@ type Server struct {
 	pages       *pages
 	metrics     *metrics
 	handler     http.Handler
-	runs        runTracker // monthly runs started from the portal
+	runs        runTracker  // monthly runs started from the portal
+	uploads     *uploadGate // uploaded tables being read
 }
 
 // Route is one registered endpoint.
@@ -78,7 +79,8 @@ func New(d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = d.DB.Now // the one clock: what a page shows agrees with what was written
 	}
-	s := &Server{Deps: d, mux: http.NewServeMux(), publicLimit: auth.NewLimiter(20, 10*time.Minute, d.Now)}
+	s := &Server{Deps: d, mux: http.NewServeMux(), publicLimit: auth.NewLimiter(20, 10*time.Minute, d.Now),
+		uploads: newUploadGate(uploadSlots, uploadWait)}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
@@ -139,13 +141,13 @@ func (s *Server) registerRoutes() {
 	s.api("POST /api/v1/employers/{uscc}/operators", auth.CreateLogin, "Create an HR operator login for the employer", s.apiCreateOperator)
 	s.api("GET /api/v1/employers/{uscc}/staff", auth.ReadStaff, "The employer's staff", s.apiListStaff)
 	s.api("POST /api/v1/employers/{uscc}/staff", auth.ManageStaff, "Add a member of staff (增员)", s.apiAddStaff)
-	s.api("POST /api/v1/employers/{uscc}/staff/bulk", auth.ManageStaff, "Apply a staff file (XLSX or CSV) whole or not at all", s.apiBulkStaff)
+	s.apiUpload("POST /api/v1/employers/{uscc}/staff/bulk", auth.ManageStaff, "Apply a staff file (XLSX or CSV) whole or not at all", s.apiBulkStaff)
 	s.api("POST /api/v1/employers/{uscc}/staff/{id_number}/remove", auth.ManageStaff, "Remove a member of staff (减员)", s.apiRemoveStaff)
 	s.api("POST /api/v1/employers/{uscc}/staff/{id_number}/base", auth.ManageStaff, "Change a base (调基)", s.apiChangeBase)
 	s.api("POST /api/v1/enrolments", auth.PrepareEnrolment, "Prepare an enrolment application", s.apiCreateEnrolment)
 	s.api("GET /api/v1/enrolments", auth.ReadEnrolment, "Enrolment applications", s.apiListEnrolments)
 	s.api("GET /api/v1/enrolments/{id}", auth.ReadEnrolment, "An enrolment application with its checklist", s.apiGetEnrolment)
-	s.api("POST /api/v1/enrolments/{id}/materials", auth.PrepareEnrolment, "Upload a material", s.apiAddMaterial)
+	s.apiUpload("POST /api/v1/enrolments/{id}/materials", auth.PrepareEnrolment, "Upload a material", s.apiAddMaterial)
 	s.api("GET /api/v1/enrolments/{id}/materials/{material_id}", auth.ReadEnrolment, "Download a material", s.apiGetMaterial)
 	s.api("POST /api/v1/enrolments/{id}/materials/{material_id}/check", auth.PrepareEnrolment, "Accept or reject a material", s.apiCheckMaterial)
 	s.api("POST /api/v1/enrolments/{id}/submit", auth.PrepareEnrolment, "Submit for review", s.apiSubmitEnrolment)
@@ -167,11 +169,11 @@ func (s *Server) registerRoutes() {
 
 	s.api("POST /api/v1/cards", auth.ApplyCard, "Apply for a social security card", s.apiApplyCard)
 	s.api("POST /api/v1/cards/temporary", auth.HandOutCard, "Issue a temporary card at the outlet", s.apiTemporaryCard)
-	s.api("POST /api/v1/employers/{uscc}/card-applications", auth.ApplyCard, "Apply for many staff's cards from a file, whole or not at all", s.apiStaffCardApplications)
+	s.apiUpload("POST /api/v1/employers/{uscc}/card-applications", auth.ApplyCard, "Apply for many staff's cards from a file, whole or not at all", s.apiStaffCardApplications)
 	s.public("GET /api/v1/public/card-progress", s.publicProgress)
 	s.api("GET /api/v1/cards/{id}", auth.ReadCard, "A card", s.apiGetCard)
 	s.api("GET /api/v1/cards/{id}/progress", auth.ReadCard, "A card's steps with their dates", s.apiCardProgress)
-	s.api("POST /api/v1/cards/{id}/photo", auth.ApplyCard, "The photo for the card face (JPEG or PNG)", s.apiSetPhoto)
+	s.apiUpload("POST /api/v1/cards/{id}/photo", auth.ApplyCard, "The photo for the card face (JPEG or PNG)", s.apiSetPhoto)
 	s.api("GET /api/v1/cards/{id}/photo", auth.ReadCard, "The card's photo", s.apiGetPhoto)
 	s.api("POST /api/v1/cards/{id}/approve", auth.ReviewCard, "Approve a card application", s.apiApproveCard)
 	s.api("POST /api/v1/cards/{id}/reject", auth.ReviewCard, "Reject a card application", s.apiRejectCard)
@@ -186,7 +188,7 @@ func (s *Server) registerRoutes() {
 	s.api("POST /api/v1/cards/{id}/pin-reset", auth.HandOutCard, "Reset the PIN at the outlet (ID checked)", s.apiPINReset)
 	s.api("POST /api/v1/card-batches", auth.ProduceCards, "Gather approved applications into a production batch", s.apiCreateBatch)
 	s.api("GET /api/v1/card-batches/{id}/manufacturer-file", auth.ProduceCards, "The batch's file for the manufacturer (CSV)", s.apiManufacturerFile)
-	s.api("POST /api/v1/card-batches/{id}/result", auth.ProduceCards, "Import the manufacturer's result file (CSV), whole or not at all", s.apiImportResult)
+	s.apiUpload("POST /api/v1/card-batches/{id}/result", auth.ProduceCards, "Import the manufacturer's result file (CSV), whole or not at all", s.apiImportResult)
 	s.api("POST /api/v1/card-batches/{id}/distribute", auth.ProduceCards, "Send the batch's cards to a service outlet", s.apiDistribute)
 	s.api("GET /api/v1/me/contributions", auth.ReadOwnInsurance, "The resident's contributions by month and personal accounts with their movements", s.apiMyContributions)
 	s.api("GET /api/v1/persons/{id_number}/contributions", auth.ReadAccounts, "A person's contributions by month and personal accounts with their movements", s.apiPersonContributions)
