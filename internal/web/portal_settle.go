@@ -221,8 +221,9 @@ func parseItemLines(text string) ([]settle.ItemIn, []int, error) {
 	var items []settle.ItemIn
 	var nos []int
 	for i, line := range strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n") {
-		line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))
-		if line == "" {
+		// Only spaces come off the line's ends: a tab there separates an empty first or last field.
+		line = strings.Trim(line, " \r")
+		if strings.TrimSpace(line) == "" {
 			continue
 		}
 		if len(items) == 500 {
