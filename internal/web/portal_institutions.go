@@ -1,6 +1,7 @@
 package web
 
 import (
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -172,7 +173,7 @@ type settlementsPage struct {
 	IDNumber     string
 	From, To     string
 	Rows         []settlementRow
-	Next         string // the query of the next page, "" on the last
+	Next         template.URL // the next page, "" on the last
 	First        bool
 }
 
@@ -227,7 +228,7 @@ func (s *Server) settlementsPage(w http.ResponseWriter, r *http.Request, p *auth
 				next.Set(k, val)
 			}
 		}
-		data.Next = next.Encode()
+		data.Next = template.URL("/settlements?" + next.Encode()) // built here from escaped parts
 	}
 	return s.render(w, r, http.StatusOK, "settlements", v)
 }

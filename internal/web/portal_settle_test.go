@@ -90,7 +90,7 @@ func TestCounterFormSettlesWhatTheServiceStores(t *testing.T) {
 		if err != nil || len(m) == 0 {
 			t.Fatal(m, err)
 		}
-		e.fundMedical(string(m[len(m)-1].IDNumber), 30_00)
+		e.fundMedical(string(m[0].IDNumber), 30_00) // the newest: the card just issued
 		counter := e.portalClient(auth.Institution)
 		status, form, _ := getPage(t, counter, e.http.URL+"/counter")
 		key := hiddenIdem.FindStringSubmatch(form)
@@ -278,4 +278,118 @@ func FuzzParseItemLines(f *testing.F) {
 			t.Fatalf("written back %q, read %v (%v); first %v", back, again, err, items)
 		}
 	})
+}
+
+// TestBureauSettlementPages: the clerk registers an institution on the portal and the reviewer,
+// who alone sees the button, approves it; the clerk opens its operator's login; the settlements
+// list pages with the API's cursor and filters by person; the bureau reads an institution's day;
+// the clerk prepares a month's clearing and the reviewer approves it.
+func TestBureauSettlementPages(t *testing.T) {
+	e := newTestEnv(t, dbtest.SQLite(t, dbtest.Options{}))
+	ctx := context.Background()
+	clerk, reviewer, auditor := e.portalClient(auth.Clerk), e.portalClient(auth.Reviewer), e.portalClient(auth.Auditor)
+
+	const code = "P33010000007"
+	status, page, _ := postPage(t, clerk, e.http.URL+"/institutions/register", url.Values{"code": {code}, "name": {"测试大药房"}, "kind": {"pharmacy"},
+		"level": {"3"}, "bank_account": {"62220000333"}})
+	if status != 422 || !strings.Contains(page, "a pharmacy has no level") || !strings.Contains(page, `value="测试大药房"`) || strings.Contains(page, "invalid level") {
+		t.Fatalf("a pharmacy with a level: %d", status)
+	}
+	status, page, _ = postPage(t, clerk, e.http.URL+"/institutions/register", url.Values{"code": {code}, "name": {"测试大药房"}, "kind": {"pharmacy"},
+		"level": {"0"}, "bank_account": {"62220000333"}})
+	if status != 201 || !strings.Contains(page, `id="inst-`+code+`"`) || strings.Contains(page, "approve-institution") {
+		t.Fatalf("register: %d (the clerk must not see the approval)", status)
+	}
+	_, page, _ = getPage(t, reviewer, e.http.URL+"/institutions")
+	if !strings.Contains(page, `<input type="hidden" name="code" value="`+code+`"><button type="submit" class="approve-institution">`) || strings.Contains(page, `id="register-form"`) {
+		t.Fatal("the reviewer does not see the pending institution's button, or sees the clerk's form")
+	}
+	if status, page, _ = postPage(t, reviewer, e.http.URL+"/institutions/approve", url.Values{"code": {code}}); status != 200 || !strings.Contains(page, "定点") {
+		t.Fatalf("approve: %d", status)
+	}
+	if in, err := e.settle.Institution(ctx, e.principal(auth.Clerk), code); err != nil || in.Status != "approved" || in.ApprovedBy != userName(auth.Reviewer) {
+		t.Fatalf("after approval: %+v %v", in, err)
+	}
+	status, page, _ = postPage(t, clerk, e.http.URL+"/institutions/operator", url.Values{"code": {code}, "username": {"pharmacy-op"}, "name": {"药房收银"},
+		"phone": {"13912347777"}})
+	if status != 201 || !strings.Contains(page, "pharmacy-op") {
+		t.Fatalf("operator login: %d", status)
+	}
+	if u, err := e.auth.UserByName(ctx, "pharmacy-op"); err != nil || u.InstitutionCode != code || u.Role != auth.Institution {
+		t.Fatalf("operator: %+v %v", u, err)
+	}
+
+	// 51 settlements of one person: a page of 50, then the 51st through the cursor.
+	number := e.medicalCard()
+	for i := range 51 {
+		if _, err := e.settle.Settle(ctx, e.principal(auth.Institution), settle.Request{IdemKey: fmt.Sprintf("page-%d", i), Kind: "outpatient",
+			Date: period.Today(e.db.Now()).Format("2006-01-02"), Identity: settle.Identity{MedicalCard: number},
+			Items: []settle.ItemIn{{Code: "001", Name: "诊查费", Category: "A", Amount: "1.00"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := e.settlement()
+	_, page, _ = getPage(t, auditor, e.http.URL+"/settlements?institution="+testInstitution)
+	next := regexp.MustCompile(`href="(/settlements\?[^"]+)" id="older"`).FindStringSubmatch(page)
+	if n := strings.Count(page, `<tr data-id=`); n != 50 || next == nil || !strings.Contains(page, `data-id="`+other+`"`) {
+		t.Fatalf("first page: %d rows, next %v", n, next)
+	}
+	_, page, _ = getPage(t, auditor, e.http.URL+html.UnescapeString(next[1]))
+	if n := strings.Count(page, `<tr data-id=`); n != 2 || strings.Contains(page, `id="older"`) {
+		t.Fatalf("second page: %d rows", n)
+	}
+	ms, _ := e.cards.MedicalCards(ctx, e.principal(auth.Bank))
+	var holder string
+	for _, m := range ms {
+		if m.CardNumber == number {
+			holder = string(m.IDNumber)
+		}
+	}
+	_, page, _ = getPage(t, auditor, e.http.URL+"/settlements?id_number="+holder)
+	if n := strings.Count(page, `<tr data-id=`); n != 50 || strings.Contains(page, `data-id="`+other+`"`) {
+		t.Fatalf("by person: %d rows", n)
+	}
+	if status, page, _ = getPage(t, auditor, e.http.URL+"/settlements?from=2026-13-01"); status != 422 || !strings.Contains(page, "field-problem") {
+		t.Fatalf("a bad date: %d", status)
+	}
+
+	// The bureau's look at the hospital's day, with the detail file.
+	_, page, _ = getPage(t, reviewer, e.http.URL+"/reconciliation?institution="+testInstitution+"&date="+period.Today(e.db.Now()).Format("2006-01-02"))
+	if !strings.Contains(page, `id="t-count">52<`) || !strings.Contains(page, `id="t-total">61.00<`) {
+		t.Fatal("the day's totals are not the 52 settlements")
+	}
+	csvLink := regexp.MustCompile(`href="([^"]+format=csv[^"]*)"`).FindStringSubmatch(page)
+	if csvLink == nil {
+		t.Fatal("no detail file link")
+	}
+	resp, err := reviewer.Get(e.http.URL + html.UnescapeString(csvLink[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Count(string(b), "\n") != 53 {
+		t.Fatalf("detail file: %d, %d lines", resp.StatusCode, strings.Count(string(b), "\n"))
+	}
+
+	// The clearing of last month: the clerk prepares, the reviewer approves and posts.
+	month := period.MonthOf(e.db.Now()).Add(-1).String()
+	if status, page, _ = postPage(t, clerk, e.http.URL+"/clearings/prepare", url.Values{"institution": {testInstitution}, "month": {"2026-99"}}); status != 422 {
+		t.Fatalf("a bad month: %d", status)
+	}
+	if status, page, _ = postPage(t, clerk, e.http.URL+"/clearings/prepare", url.Values{"institution": {testInstitution}, "month": {month}}); status != 200 ||
+		!strings.Contains(page, `id="clearing-`+testInstitution+`-`+month+`"`) || strings.Contains(page, "approve-clearing") {
+		t.Fatalf("prepare: %d", status)
+	}
+	if _, page, _ = getPage(t, reviewer, e.http.URL+"/clearings"); !strings.Contains(page, "approve-clearing") {
+		t.Fatal("the reviewer has no approval button")
+	}
+	if status, page, _ = postPage(t, reviewer, e.http.URL+"/clearings/approve", url.Values{"institution": {testInstitution}, "month": {month}}); status != 200 ||
+		strings.Contains(page, "approve-clearing") {
+		t.Fatalf("approve: %d", status)
+	}
+	cs, err := e.settle.Clearings(ctx, e.principal(auth.Auditor), 10)
+	if err != nil || len(cs) != 1 || cs[0].Status != settle.Posted || cs[0].ApprovedBy != userName(auth.Reviewer) {
+		t.Fatalf("clearings: %+v %v", cs, err)
+	}
 }
