@@ -113,4 +113,8 @@ func TestBrowserSettleWithTheECard(t *testing.T) {
 	if got := br.text("#r-cash"); got != api["cash"] {
 		t.Errorf("the resident's receipt shows the cash %q", got)
 	}
+	if wide, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`)); err != nil || wide {
+		t.Errorf("the receipt is wider than 375 px (%v)", err)
+	}
+	br.shot("resident-receipt")
 }

@@ -178,6 +178,15 @@ func TestCounterFormSettlesWhatTheServiceStores(t *testing.T) {
 			t.Fatalf("a refused bill stored something: %d settlements", n)
 		}
 
+		// The hospital's home page counts the day so far.
+		if _, home, _ := getPage(t, counter, e.http.URL+"/"); !strings.Contains(home, "今日已结算 1 笔，医疗费合计 102.50 元") {
+			t.Fatal("the home page does not count today's settlement")
+		}
+		// Another person's receipt is not the resident's to read.
+		if status, _, _ := getPage(t, e.portalClient(auth.Resident), e.http.URL+"/settlements/"+id); status != 404 {
+			t.Fatalf("the resident opened another person's receipt: %d", status)
+		}
+
 		// The refund: a confirmation first, then once however often it is pressed.
 		status, confirm, _ := getPage(t, counter, e.http.URL+"/settlements/"+id+"/refund")
 		rkey := hiddenIdem.FindStringSubmatch(confirm)
