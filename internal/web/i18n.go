@@ -576,6 +576,7 @@ var messages = map[string][2]string{
 	"counter.or_medical":           {"或使用医保卡（限政策允许的类别和金额）：", "Or the medical insurance card (only the kinds and amounts the policy allows):"},
 	"counter.bank_if":              {"发卡银行（卡号重复时填写）", "Issuing bank (when the number is not unique)"},
 	"counter.sscard":               {"社会保障卡结算需要读卡器由卡片计算交易密码，浏览器无法完成：请使用医院信息系统或命令行终端", "Settling with the social security card needs the card reader (the card computes the transaction cryptogram), which a browser cannot do: use the hospital's system or the terminal"},
+	"counter.identity_problem":     {"请扫描电子社保卡二维码，或填写医保卡号（二者选一）。", "Scan the electronic card's code or type the medical card's number (one of the two)."},
 	"counter.settle_submit":        {"结算", "Settle"},
 	"item.code":                    {"项目编码", "Code"},
 	"item.name":                    {"项目名称", "Name"},

@@ -192,6 +192,10 @@ func (s *Server) settleProblem(w http.ResponseWriter, r *http.Request, v *View, 
 			lines = append(lines, fmt.Sprintf(v.T("counter.line_problem"), n, what, problem))
 		}
 	}
+	if _, ok := shown.Fields["identity"]; ok {
+		// The service names its API fields; the cashier has a code to scan or a number to type.
+		shown.Fields["identity"] = v.T("counter.identity_problem")
+	}
 	if p, ok := shown.Fields["lines"]; ok {
 		lines = append([]string{p}, lines...)
 	}

@@ -174,6 +174,12 @@ func TestCounterFormSettlesWhatTheServiceStores(t *testing.T) {
 		if status != 422 || !strings.Contains(again, `id="row-problem-2"`) || !strings.Contains(again, `value="45,55"`) || strings.Contains(again, "items[") {
 			t.Fatalf("a bad amount: %d", status)
 		}
+		bad.Set("amount2", "45.55")
+		bad.Del("medical_card")
+		status, again, _ = postPage(t, counter, e.http.URL+"/counter/settle", bad)
+		if status != 422 || !strings.Contains(again, `id="identity-problem">请扫描电子社保卡二维码`) {
+			t.Fatalf("no identity: %d", status)
+		}
 		if n := count(); n != 1 {
 			t.Fatalf("a refused bill stored something: %d settlements", n)
 		}
