@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -172,8 +174,13 @@ func (s *Server) settleProblem(w http.ResponseWriter, r *http.Request, v *View, 
 		return s.formError(w, r, v, "counter", err)
 	}
 	shown := &errs.Error{Code: e.Code, Message: v.T("form.fix"), Fields: map[string]string{}}
-	var lines []string
-	for name, problem := range e.Fields {
+	type lineProblem struct {
+		n    int
+		text string
+	}
+	var byLine []lineProblem
+	for _, name := range slices.Sorted(maps.Keys(e.Fields)) {
+		problem := e.Fields[name]
 		m := itemField.FindStringSubmatch(name)
 		if m == nil {
 			shown.Fields[name] = problem
@@ -189,8 +196,14 @@ func (s *Server) settleProblem(w http.ResponseWriter, r *http.Request, v *View, 
 			row := &f.Rows[k-1]
 			row.Problem = strings.TrimSpace(row.Problem + " " + what + ": " + problem)
 		} else {
-			lines = append(lines, fmt.Sprintf(v.T("counter.line_problem"), n, what, problem))
+			k, _ := strconv.Atoi(n)
+			byLine = append(byLine, lineProblem{k, fmt.Sprintf(v.T("counter.line_problem"), n, what, problem)})
 		}
+	}
+	slices.SortStableFunc(byLine, func(a, b lineProblem) int { return a.n - b.n })
+	var lines []string
+	for _, l := range byLine {
+		lines = append(lines, l.text)
 	}
 	if _, ok := shown.Fields["identity"]; ok {
 		// The service names its API fields; the cashier has a code to scan or a number to type.
@@ -200,9 +213,6 @@ func (s *Server) settleProblem(w http.ResponseWriter, r *http.Request, v *View, 
 		lines = append([]string{p}, lines...)
 	}
 	f.LinesIssue = strings.Join(lines, "\n")
-	if items, ok := shown.Fields["items"]; ok && f.LinesIssue == "" {
-		f.LinesIssue = items
-	}
 	v.Problem = shown
 	return s.render(w, r, statusOf(e.Code), "counter", v)
 }
