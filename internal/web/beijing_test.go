@@ -17,6 +17,7 @@ import (
 	"github.com/shebao/shebao/internal/db/dbtest"
 	"github.com/shebao/shebao/internal/money"
 	"github.com/shebao/shebao/internal/period"
+	"github.com/shebao/shebao/internal/settle"
 )
 
 // lateEvening is 23:30 UTC on 1 December 2026: 07:30 on 2 December in Beijing. Between 16:00 and
@@ -73,6 +74,20 @@ func TestPagesShowBeijingTimes(t *testing.T) {
 		t.Fatalf("a payment dated the Beijing date at 23:30 UTC: %v", err)
 	}
 	e.cardAt(card.Approved, e.personID)
+	// The resident settles at the hospital with their medical insurance card: the settlement's
+	// date and time are Beijing's on the receipt, My medical, the lists and the day's page.
+	bank := e.principal(auth.Bank)
+	if _, err := e.cards.IssueMedical(ctx, bank, e.personID, "6214830099990001"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cards.ChangeMedical(ctx, bank, "6214830099990001", "activate"); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.settle.Settle(ctx, e.principal(auth.Institution), settle.Request{IdemKey: "BJ-S", Kind: "outpatient", Date: "2026-12-02",
+		Identity: settle.Identity{MedicalCard: "6214830099990001"}, Items: []settle.ItemIn{{Code: "001", Name: "诊查费", Category: "A", Amount: "10.00"}}})
+	if err != nil {
+		t.Fatalf("a settlement dated the Beijing date at 23:30 UTC: %v", err)
+	}
 
 	const beijingDay, utcDay = "2026-12-02", "2026-12-01"
 	// A time of day printed with the date: Beijing's is 07:3x, UTC's 23:3x.
@@ -89,6 +104,11 @@ func TestPagesShowBeijingTimes(t *testing.T) {
 		{auth.Auditor, "/audit", "<table"},
 		{auth.Clerk, "/bills?payer=" + url.QueryEscape(e.employerUSCC), `name="paid_on"`},
 		{auth.Employer, "/bills", `id="payments"`},
+		{auth.Institution, "/settlements/" + st.ID, `id="r-date"`},
+		{auth.Institution, "/reconciliation", `id="day-settlements"`},
+		{auth.Auditor, "/settlements", `id="settlements"`},
+		{auth.Resident, "/medical", `id="my-settlements"`},
+		{auth.Reviewer, "/institutions", `id="institutions"`},
 	} {
 		html := e.page(p.role, p.path)
 		if !strings.Contains(html, p.want) {

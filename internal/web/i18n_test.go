@@ -48,6 +48,9 @@ func TestEveryKeyTranslated(t *testing.T) {
 	for _, i := range policy.Insurances {
 		used["ins."+string(i)] = true
 	}
+	for _, k := range policy.SettlementKinds {
+		used["kind."+k] = true
+	}
 	for _, st := range card.States {
 		used["cstate."+string(st)] = true
 	}
@@ -57,7 +60,10 @@ func TestEveryKeyTranslated(t *testing.T) {
 	for _, k := range []string{"status.draft", "status.submitted", "status.approved", "status.rejected", "check.pending", "check.accepted",
 		"check.rejected", "check.missing", "pstatus.pending", "pstatus.approved", "pstatus.rejected", "when.local_hukou", "when.non_local_hukou",
 		"mstate.issued", "mstate.active", "mstate.lost", "mstate.cancelled", "bank.activate", "bank.lose", "bank.cancel",
-		"keys.kind.generate", "keys.kind.rotate", "keys.kind.export", "keys.kind.destroy", "keys.mode.production", "keys.mode.development"} {
+		"keys.kind.generate", "keys.kind.rotate", "keys.kind.export", "keys.kind.destroy", "keys.mode.production", "keys.mode.development",
+		"cat.A", "cat.B", "cat.C", "means.social_security_card", "means.ecard", "means.medical_card", "item.code", "item.name", "item.category",
+		"item.amount", "cause.settlement", "cause.reversal", "cause.other", "ikind.hospital", "ikind.pharmacy", "level.0", "level.1", "level.2",
+		"level.3", "istatus.pending", "istatus.approved", "clstatus.prepared", "clstatus.posted"} {
 		used[k] = true
 	}
 	if len(used) < 50 {

@@ -61,7 +61,7 @@ func parsePages() (*pages, error) {
 		}
 		p.byName[name] = t
 	}
-	for _, need := range []string{"login", "home", "account", "users", "audit", "error", "window", "enrolments", "enrolment", "staff", "guide", "policies", "keys", "mycard", "cards", "bank", "counter"} {
+	for _, need := range []string{"login", "home", "account", "users", "audit", "error", "window", "enrolments", "enrolment", "staff", "guide", "policies", "keys", "mycard", "cards", "bank", "counter", "receipt", "mymedical", "institutions", "settlements", "reconciliation", "clearings"} {
 		if p.byName[need] == nil {
 			return nil, fmt.Errorf("web: template %s.html is missing", need)
 		}
@@ -149,6 +149,14 @@ var menu = []struct {
 	{"menu.cards", "/cards", auth.ReviewCard},
 	{"menu.bank", "/bank", auth.ActivateCardBank},
 	{"menu.counter", "/counter", auth.VerifyECard},
+	{"menu.mymedical", "/medical", auth.OwnMedical},
+	{"menu.settlements", "/settlements", auth.ReadSettlements},
+	{"menu.reconciliation", "/reconciliation", auth.Reconcile},
+	{"menu.clearings", "/clearings", auth.ReadSettlements},
+	// The bureau's list of institutions; an institution's operator has its own on the counter.
+	{"menu.institutions", "/institutions", auth.RegisterInstitution},
+	{"menu.institutions", "/institutions", auth.ReviewInstitution},
+	{"menu.institutions", "/institutions", auth.ReadMedicalYear},
 	{"menu.policies", "/policies", auth.ReadPolicy},
 	{"menu.keys", "/keys", auth.ReadKeys},
 	{"menu.users", "/admin/users", auth.ListUsers},

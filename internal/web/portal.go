@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/registry"
 )
 
@@ -84,15 +86,18 @@ type homePage struct {
 
 // homeSections: per role, the panels of the home page as message keys {title, text, link}.
 var homeSections = map[auth.Role][][3]string{
-	auth.Resident:    {{"sec.card", "sec.card.text", "/card"}, {"sec.contrib", "sec.contrib.text", "/contributions"}, {"sec.guide", "sec.guide.text", "/guide"}},
-	auth.Employer:    {{"sec.staff", "sec.staff.text", "/staff"}, {"sec.bills", "sec.bills.text", "/bills"}},
-	auth.Clerk:       {{"sec.window", "sec.window.text", "/window"}, {"sec.enrolments", "sec.enrolments.text", "/enrolments"}},
-	auth.Reviewer:    {{"sec.review", "sec.review.text", "/enrolments?status=submitted"}, {"sec.policies", "sec.policies.text", "/policies"}},
+	auth.Resident: {{"sec.card", "sec.card.text", "/card"}, {"sec.contrib", "sec.contrib.text", "/contributions"}, {"sec.medical", "sec.medical.text", "/medical"},
+		{"sec.guide", "sec.guide.text", "/guide"}},
+	auth.Employer: {{"sec.staff", "sec.staff.text", "/staff"}, {"sec.bills", "sec.bills.text", "/bills"}},
+	auth.Clerk: {{"sec.window", "sec.window.text", "/window"}, {"sec.enrolments", "sec.enrolments.text", "/enrolments"},
+		{"sec.institutions", "sec.institutions.text", "/institutions"}, {"sec.clearings", "sec.clearings.text", "/clearings"}},
+	auth.Reviewer: {{"sec.review", "sec.review.text", "/enrolments?status=submitted"}, {"sec.policies", "sec.policies.text", "/policies"},
+		{"sec.institutions", "sec.institutions.review", "/institutions"}, {"sec.clearings", "sec.clearings.review", "/clearings"}},
 	auth.CardOfficer: {{"sec.batches", "sec.batches.text", "/cards"}},
 	auth.Bank:        {{"sec.bankcards", "sec.bankcards.text", "/bank"}},
-	auth.Institution: {{"sec.counter", "sec.counter.text", "/counter"}, {"sec.settle", "sec.settle.none", ""}},
+	auth.Institution: {{"sec.counter", "sec.counter.text", "/counter"}, {"sec.settle", "sec.settle.none", "/reconciliation"}},
 	auth.Custodian:   {{"sec.keys", "sec.keys.text", "/keys"}},
-	auth.Auditor:     {{"sec.auditlog", "sec.auditlog.text", "/audit"}},
+	auth.Auditor:     {{"sec.auditlog", "sec.auditlog.text", "/audit"}, {"sec.settlements", "sec.settlements.text", "/settlements"}},
 	auth.Admin:       {{"sec.admin", "sec.admin.text", "/admin/users"}},
 }
 
@@ -111,10 +116,33 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request, p *auth.Principal)
 			continue
 		}
 		for _, sec := range homeSections[role] {
-			data.Sections = append(data.Sections, homeSection{Title: l.T(sec[0]), Text: l.T(sec[1]), Link: sec[2]})
+			hs := homeSection{Title: l.T(sec[0]), Text: l.T(sec[1]), Link: sec[2]}
+			if sec[0] == "sec.settle" {
+				if err := s.settleSection(r, p, l, &hs); err != nil {
+					return err
+				}
+			}
+			data.Sections = append(data.Sections, hs)
 		}
 	}
 	return s.render(w, r, http.StatusOK, "home", s.view(r, p, "menu.home", data))
+}
+
+// settleSection is an institution's day so far on its home page: how many settlements, what they
+// came to and what the pool and the accounts owe it; "none yet" until the first.
+func (s *Server) settleSection(r *http.Request, p *auth.Principal, l lang, hs *homeSection) error {
+	if p.InstitutionCode == "" {
+		return nil
+	}
+	day, err := s.Settle.DayOf(r.Context(), p, p.InstitutionCode, period.Today(s.Now()))
+	if err != nil {
+		return err
+	}
+	if n := len(day.Settlements); n > 0 {
+		t := day.Totals
+		hs.Text = fmt.Sprintf(l.T("sec.settle.today"), t.Count, t.Total, t.Pool+t.Account, n-t.Count)
+	}
+	return nil
 }
 
 type accountPage struct {

@@ -2,11 +2,13 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/card"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/settle"
 )
 
 // bankPage is a co-operating bank's counter: the social security card's bank function, and the
@@ -71,20 +73,43 @@ func (s *Server) bankAction(w http.ResponseWriter, r *http.Request, p *auth.Prin
 	return s.render(w, r, http.StatusOK, "bank", v)
 }
 
-// counterPage is a hospital or pharmacy counter: scan an electronic card, check a medical card.
+// counterPage is a hospital or pharmacy counter: settle a bill, scan an electronic card, check a
+// medical card. The bank's and the bureau's staff, who may scan too, see the scan only.
 type counterPage struct {
-	Scan    *card.ScanResult
-	Medical *card.MedicalCheck
+	Scan        *card.ScanResult
+	Medical     *card.MedicalCheck
+	Settle      *settleForm         // nil when the login may not settle
+	Institution *settle.Institution // the institution the operator acts for
+	Sent        string              // the form that was sent: "settle", "scan" or "medical", for its problems
+}
+
+// counterView is the counter with an empty settlement form, for a login that may settle.
+func (s *Server) counterView(r *http.Request, p *auth.Principal, data *counterPage) (*View, error) {
+	if p.Can(auth.Settle) {
+		inst, err := s.operatedInstitution(r.Context(), p)
+		if err != nil {
+			return nil, err
+		}
+		rows, _ := strconv.Atoi(r.URL.Query().Get("rows"))
+		data.Institution, data.Settle = &inst, s.newSettleForm(inst, rows)
+	}
+	return s.view(r, p, "counter.title", data), nil
 }
 
 func (s *Server) counterPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	return s.render(w, r, http.StatusOK, "counter", s.view(r, p, "counter.title", &counterPage{}))
+	v, err := s.counterView(r, p, &counterPage{})
+	if err != nil {
+		return err
+	}
+	return s.render(w, r, http.StatusOK, "counter", v)
 }
 
 func (s *Server) counterAction(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	data := &counterPage{}
-	v := s.view(r, p, "counter.title", data)
-	var err error
+	data := &counterPage{Sent: r.PathValue("action")}
+	v, err := s.counterView(r, p, data)
+	if err != nil {
+		return err
+	}
 	switch r.PathValue("action") {
 	case "scan":
 		var res card.ScanResult
