@@ -102,6 +102,9 @@ type Policy struct {
 	// MedicalRules are the medical settlement parameters; nil in versions written before
 	// settlement existed, which cannot settle.
 	MedicalRules *MedicalRules `json:"medical,omitempty"`
+	// BenefitRules are unemployment benefit and pension eligibility; nil in versions written
+	// before benefits existed, which pay none.
+	BenefitRules *BenefitRules `json:"benefits,omitempty"`
 }
 
 // Contributions are the region's contribution parameters (SPEC 3.2). Amounts are yuan and rates
@@ -290,6 +293,9 @@ func (p *Policy) Validate() error {
 	p.Contributions.validate(f)
 	if p.MedicalRules != nil {
 		p.MedicalRules.validate(f)
+	}
+	if p.BenefitRules != nil {
+		p.BenefitRules.validate(f)
 	}
 	if p.Keys.ApprovalsRequired < 2 || p.Keys.ApprovalsRequired > 10 {
 		f.Add("keys.approvals_required", "dual control needs from 2 to 10 approvals")
