@@ -181,14 +181,14 @@ func MedicalHistory(ctx context.Context, c City) error {
 // medical is MedicalHistory's working state.
 type medical struct {
 	City
-	rng                *mrand.Rand
-	clerk, reviewer    *auth.Principal
-	ops                map[string]*auth.Principal // institution code → who settles for it
-	resident           payer
-	insured            []payer // holders of a medical insurance card
-	cardholders        []payer // holders of an active social security card with an electronic card
-	refundKey          string  // the settlement MedicalHistory refunds: the resident's at the hospital last month
-	firstMonth         period.Month
+	rng             *mrand.Rand
+	clerk, reviewer *auth.Principal
+	ops             map[string]*auth.Principal // institution code → who settles for it
+	resident        payer
+	insured         []payer // holders of a medical insurance card
+	cardholders     []payer // holders of an active social security card with an electronic card
+	refundKey       string  // the settlement MedicalHistory refunds: the resident's at the hospital last month
+	firstMonth      period.Month
 }
 
 // payer is an insured person and the cards they pay with.
