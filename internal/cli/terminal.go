@@ -260,7 +260,9 @@ func readItems(data []byte) ([]settle.ItemIn, error) {
 	var items []settle.ItemIn
 	var problems []string
 	for _, r := range t.Rows {
-		bad := func(f string, a ...any) { problems = append(problems, fmt.Sprintf("line %d: %s", r.Line, fmt.Sprintf(f, a...))) }
+		bad := func(f string, a ...any) {
+			problems = append(problems, fmt.Sprintf("line %d: %s", r.Line, fmt.Sprintf(f, a...)))
+		}
 		it := settle.ItemIn{Code: r.Cells[col["code"]], Name: r.Cells[col["name"]]}
 		if it.Code == "" {
 			bad("the code is empty")
