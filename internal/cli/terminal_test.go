@@ -11,7 +11,7 @@ import (
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/card"
-	"github.com/shebao/shebao/internal/config"
+	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/demo"
 	"github.com/shebao/shebao/internal/keys"
 	"github.com/shebao/shebao/internal/money"
@@ -26,17 +26,20 @@ import (
 // key gets the first answer; the card file's older state (a copy taken before paying) is refused;
 // a wrong PIN, a bad bill and a refused kind are named; the settlement is refunded once.
 func TestTerminalSettle(t *testing.T) {
+	eachDB(t, testTerminalSettle)
+}
+
+func testTerminalSettle(t *testing.T, dbArgs []string, open func() *db.DB) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	_, _, stop := startServe(t, "serve", "--demo", "--data", dir, "--addr", freeAddr(t))
-	stop()
+	serve := func(addr string) func() int {
+		_, _, stop := startServe(t, append(append([]string{"serve", "--demo"}, dbArgs...), "--addr", addr)...)
+		return stop
+	}
+	serve(freeAddr(t))()
 
 	// At the card desk: the resident collects their card and activates it; the manufacturer's
 	// chip of it is a card file.
-	d, err := openDB(ctx, config.DB{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	d := open()
 	var cardID int64
 	var app, number, chipID, idNumber string
 	if err := d.R().QueryRowContext(ctx, `SELECT c.id, c.application_no, c.card_number, c.card_id, p.id_number FROM cards c JOIN persons p ON p.id = c.person_id
@@ -52,12 +55,11 @@ func TestTerminalSettle(t *testing.T) {
 	if _, err := cards.Activate(ctx, clerk, cardID, "246810"); err != nil {
 		t.Fatal(err)
 	}
-	d.Close()
 	cardFile := filepath.Join(t.TempDir(), "resident-card.json")
-	if code, out, errOut := run(t, nil, "", "card", "sim", "issue", "--data", dir, "--application-no", app, "--out", cardFile, "--pin", "246810"); code != 0 {
+	if code, out, errOut := run(t, nil, "", append([]string{"card", "sim", "issue", "--application-no", app, "--out", cardFile, "--pin", "246810"}, dbArgs...)...); code != 0 {
 		t.Fatalf("card sim issue: %s %s", out, errOut)
 	}
-	code, out, errOut := run(t, nil, "", "token", "add", "--username", "demo-institution", "--data", dir)
+	code, out, errOut := run(t, nil, "", append([]string{"token", "add", "--username", "demo-institution"}, dbArgs...)...)
 	if code != 0 {
 		t.Fatalf("token add: %s", errOut)
 	}
@@ -65,7 +67,7 @@ func TestTerminalSettle(t *testing.T) {
 	env := map[string]string{"SHEBAO_TOKEN": lines[len(lines)-1]}
 
 	addr := freeAddr(t)
-	_, _, stop = startServe(t, "serve", "--demo", "--data", dir, "--addr", addr)
+	stop := serve(addr)
 	defer func() { stop() }()
 	env["SHEBAO_SERVER"] = "http://" + addr
 	items := filepath.Join(t.TempDir(), "bill.csv")
@@ -132,11 +134,6 @@ func TestTerminalSettle(t *testing.T) {
 	}
 
 	// The database holds the settlement as the receipt shows it, paid with this card's first proof.
-	d, err = openDB(ctx, config.DB{DataDir: dir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
 	var means, ref, operator string
 	var total, pool, account, cash int64
 	var lineCount, atc int
@@ -197,7 +194,7 @@ func TestTerminalSettle(t *testing.T) {
 		t.Fatalf("serve exit %d", c)
 	}
 	stop = func() int { return 0 }
-	if code, out, e := run(t, nil, "", "ledger", "check", "--data", dir); code != 0 {
+	if code, out, e := run(t, nil, "", append([]string{"ledger", "check"}, dbArgs...)...); code != 0 {
 		t.Fatalf("ledger check: %s %s", out, e)
 	}
 }
