@@ -612,38 +612,44 @@ func (m *medical) settlementID(ctx context.Context, institution, key string) (st
 }
 
 // refund reverses the resident's hospital visit of last month, as the hospital does when a bill
-// was settled wrongly; the same key again is the same refund.
+// was settled wrongly. It is done once in a demo database: a start in a later month, whose last
+// month is another, finds it done.
 func (m *medical) refund(ctx context.Context) error {
+	var done int
+	if err := m.DB.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM settlements WHERE region = $1 AND refund_key = $2", Region, demoRefundKey).Scan(&done); err != nil || done > 0 {
+		return err
+	}
 	id, err := m.settlementID(ctx, DemoHospital, m.refundKey)
 	if err != nil || id == "" {
 		return cmp.Or(err, fmt.Errorf("no settlement %s to refund", m.refundKey))
 	}
-	_, err = m.Settle.Refund(ctx, m.ops[DemoHospital], id, "DEMO-REFUND-1")
+	_, err = m.Settle.Refund(ctx, m.ops[DemoHospital], id, demoRefundKey)
 	return err
 }
 
+const demoRefundKey = "DEMO-REFUND-1"
+
 // reconcile sends two institutions' totals of their busiest day of month: the hospital's system
 // missed the day's last two settlements, so the bureau's record disagrees and names them; the
-// clinic's agrees. A day reconciled already is left as it is.
+// clinic's agrees. An institution that has reconciled any day is left as it is.
 func (m *medical) reconcile(ctx context.Context, month period.Month) error {
 	for _, r := range []struct {
 		code   string
 		missed int
 	}{{DemoHospital, 2}, {DemoClinic, 0}} {
+		var done int
+		if err := m.DB.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM reconciliations WHERE region = $1 AND institution_code = $2", Region, r.code).Scan(&done); err != nil {
+			return err
+		}
+		if done > 0 {
+			continue
+		}
 		var day string
 		err := m.DB.R().QueryRowContext(ctx, `SELECT settled_on FROM settlements WHERE region = $1 AND institution_code = $2 AND settled_on >= $3 AND settled_on < $4
 			AND refunded_at = '' GROUP BY settled_on ORDER BY COUNT(*) DESC, settled_on LIMIT 1`,
 			Region, r.code, month.First().Format("2006-01-02"), month.Add(1).First().Format("2006-01-02")).Scan(&day)
 		if err != nil {
 			return fmt.Errorf("%s: the busiest day of %s: %w", r.code, month, err)
-		}
-		var done int
-		if err := m.DB.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM reconciliations WHERE region = $1 AND institution_code = $2 AND day = $3",
-			Region, r.code, day).Scan(&done); err != nil {
-			return err
-		}
-		if done > 0 {
-			continue
 		}
 		date, _ := period.ParseDate(day)
 		d, err := m.Settle.DayOf(ctx, m.ops[r.code], r.code, date)
@@ -680,23 +686,31 @@ func (m *medical) reconcile(ctx context.Context, month period.Month) error {
 	return nil
 }
 
-// clear has demo-clerk prepare and demo-reviewer approve each institution's clearing of month.
+// clear has demo-clerk prepare and demo-reviewer approve each institution's clearing of month, the
+// oldest the demo settled. An institution's first clearing is the demo's: one posted already (by
+// an earlier start) is left as it is, later months are left for the visitor to clear, and one a
+// start prepared but did not live to approve is approved.
 func (m *medical) clear(ctx context.Context, month period.Month) error {
 	for _, in := range institutions {
+		month := month // this institution's
+		var first int
 		var status string
-		err := m.DB.R().QueryRowContext(ctx, "SELECT status FROM clearings WHERE region = $1 AND institution_code = $2 AND month = $3",
-			Region, in.Code, int(month)).Scan(&status)
-		if errors.Is(err, sql.ErrNoRows) {
-			_, err = m.Settle.PrepareClearing(ctx, m.clerk, in.Code, month)
-			status = settle.Prepared
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %w", in.Code, err)
-		}
-		if status == settle.Prepared {
-			if _, err := m.Settle.ApproveClearing(ctx, m.reviewer, in.Code, month); err != nil {
+		err := m.DB.R().QueryRowContext(ctx, "SELECT month, status FROM clearings WHERE region = $1 AND institution_code = $2 ORDER BY month LIMIT 1",
+			Region, in.Code).Scan(&first, &status)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if _, err := m.Settle.PrepareClearing(ctx, m.clerk, in.Code, month); err != nil {
 				return fmt.Errorf("%s: %w", in.Code, err)
 			}
+		case err != nil:
+			return err
+		case status == settle.Prepared:
+			month = period.Month(first)
+		default:
+			continue
+		}
+		if _, err := m.Settle.ApproveClearing(ctx, m.reviewer, in.Code, month); err != nil {
+			return fmt.Errorf("%s: %w", in.Code, err)
 		}
 	}
 	return nil
