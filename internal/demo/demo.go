@@ -1,8 +1,9 @@
 // Package demo builds the demo city that `shebao serve --demo` shows: a pooling region with one
 // login per role, about two hundred employers, ten thousand insured persons with valid, varied ID
-// numbers, and enrolment applications in every state. It builds everything through the same
-// capability calls the portal and API use (bulk staff files, window enrolments, reviews), so the
-// demo exercises the real paths and obeys the same rules.
+// numbers, enrolment applications in every state, cards at every step, two years of contributions
+// and half a year of medical settlements at three designated institutions (medical.go). It builds
+// everything through the same capability calls the portal and API use (bulk staff files, window
+// enrolments, reviews, settlements), so the demo exercises the real paths and obeys the same rules.
 //
 // The data is generated from a fixed seed: every fresh demo database holds the same city. This
 // package must never run against a database without demo marking (see cli/serve.go).
