@@ -327,4 +327,39 @@ func checkMedical(t *testing.T, ctx context.Context, d *db.DB, city demo.City) {
 	if rep.Settlements != n || rep.Refunds != 1 || rep.Clearings != 3 {
 		t.Errorf("settle.Check compared %+v; want %d settlements, 1 refund, 3 clearings", rep, n)
 	}
+
+	// A start next month settles that month too, the software cards (made again) brought to the
+	// counters their cards reached, and adds no second refund, reconciliation or clearing.
+	next := thisMonth.Add(1)
+	later := city
+	later.Now = func() time.Time { return next.First().Add(10 * 24 * time.Hour) }
+	cardsBefore := count("SELECT COUNT(*) FROM medical_cards")
+	if err := demo.MedicalHistory(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	if c := count("SELECT COUNT(*) FROM medical_cards"); c != cardsBefore {
+		t.Errorf("a start next month issued %d more medical cards; want the same holders", c-cardsBefore)
+	}
+	from, to := next.First().Format("2006-01-02"), next.Add(1).First().Format("2006-01-02")
+	if c := count("SELECT COUNT(*) FROM settlements WHERE settled_on >= $1 AND settled_on < $2 AND means = 'social_security_card'", from, to); c == 0 {
+		t.Errorf("no settlement with the social security card in %s", next)
+	}
+	if c := count("SELECT COUNT(*) FROM settlements WHERE settled_on >= $1 AND settled_on < $2", from, to); c < 100 {
+		t.Errorf("%d settlements in %s", c, next)
+	}
+	if c := count("SELECT COUNT(*) FROM settlements WHERE refunded_at <> ''"); c != 1 {
+		t.Errorf("%d refunds after a start next month", c)
+	}
+	if c := count("SELECT COUNT(*) FROM reconciliations"); c != 2 {
+		t.Errorf("%d reconciliations after a start next month", c)
+	}
+	if c := count("SELECT COUNT(*) FROM clearings"); c != 3 {
+		t.Errorf("%d clearings after a start next month", c)
+	}
+	if _, err := settle.Check(ctx, d); err != nil {
+		t.Error(err)
+	}
+	if _, err := ledger.Check(ctx, d); err != nil {
+		t.Error(err)
+	}
 }

@@ -246,14 +246,21 @@ func (c City) newMedical(ctx context.Context) (*medical, error) {
 	}
 	m.resident = people[i]
 	people = slices.Delete(people, i, i+1)
+	// The holders are drawn at random once; a later start (whose first month is later, so that more
+	// persons qualify) finds them by their cards and keeps them.
 	m.rng.Shuffle(len(people), func(i, j int) { people[i], people[j] = people[j], people[i] })
+	holding, err := m.cardHolders(ctx, bank.Username)
+	if err != nil {
+		return nil, err
+	}
+	slices.SortStableFunc(people, func(a, b payer) int { return -cmp.Compare(b2i(holding[a.personID]), b2i(holding[b.personID])) })
 	m.insured = people[:min(medicalCardHolders, len(people))]
 	for i := range m.insured {
-		if m.insured[i].medicalCard, err = m.medicalCard(ctx, bank, m.insured[i], i+1); err != nil {
+		if m.insured[i].medicalCard, err = m.medicalCard(ctx, bank, m.insured[i]); err != nil {
 			return nil, err
 		}
 	}
-	if m.resident.medicalCard, err = m.medicalCard(ctx, bank, m.resident, 0); err != nil {
+	if m.resident.medicalCard, err = m.medicalCard(ctx, bank, m.resident); err != nil {
 		return nil, err
 	}
 	m.refundKey = billKey(thisMonth.Add(-1), 0)
@@ -311,14 +318,39 @@ func (m *medical) insuredSince(ctx context.Context, month period.Month) ([]payer
 	return out, rows.Err()
 }
 
-// medicalCard is the person's active medical insurance card, which demo-bank issues and activates
-// when they have none.
-func (m *medical) medicalCard(ctx context.Context, bank *auth.Principal, p payer, n int) (string, error) {
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// cardHolders are the persons holding a medical insurance card in use that bank issued.
+func (m *medical) cardHolders(ctx context.Context, bank string) (map[int64]bool, error) {
+	rows, err := m.DB.R().QueryContext(ctx, "SELECT person_id FROM medical_cards WHERE region = $1 AND bank = $2 AND state IN ('issued', 'active')", Region, bank)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
+}
+
+// medicalCard is the person's active medical insurance card, which demo-bank issues (numbered
+// after the person, so no two are alike) and activates when they have none.
+func (m *medical) medicalCard(ctx context.Context, bank *auth.Principal, p payer) (string, error) {
 	var number, state string
 	err := m.DB.R().QueryRowContext(ctx, "SELECT card_number, state FROM medical_cards WHERE person_id = $1 AND state IN ('issued', 'active') ORDER BY id DESC LIMIT 1",
 		p.personID).Scan(&number, &state)
 	if errors.Is(err, sql.ErrNoRows) {
-		mc, ierr := m.Cards.IssueMedical(ctx, bank, string(p.idNumber), fmt.Sprintf("6214837%09d", n))
+		mc, ierr := m.Cards.IssueMedical(ctx, bank, string(p.idNumber), fmt.Sprintf("62148370%08d", p.personID))
 		number, state, err = mc.CardNumber, string(mc.State), ierr
 	}
 	if err != nil {
