@@ -107,21 +107,26 @@ func terminalSettle(ctx context.Context, io IO, args []string) error {
 		if *cardFile != "" || *itemsFile != "" {
 			return fmt.Errorf("%w: --refund ID takes no --card or --items: the whole settlement is reversed", errUsage)
 		}
-		fmt.Fprintf(io.Out, "idempotency key %s (to retry this refund: --key %s)\n", *key, *key)
-		return api.send(ctx, io, "POST", "/api/v1/settlements/"+url.PathEscape(strings.TrimSpace(*refund))+"/refund", *key, nil, "refund")
+		retry := "--refund " + *refund + " --key " + *key
+		fmt.Fprintf(io.Out, "idempotency key %s (to retry this refund: %s)\n", *key, retry)
+		return api.send(ctx, io, "POST", "/api/v1/settlements/"+url.PathEscape(strings.TrimSpace(*refund))+"/refund", *key, nil, "refund", retry)
 	}
-	if *cardFile == "" || *itemsFile == "" {
+	if *cardFile == "" {
 		return fmt.Errorf("%w: --card FILE and --items FILE are required (or --refund ID)", errUsage)
 	}
 	savedPath := *cardFile + ".request.json"
+	retry := "--card " + *cardFile + " --key " + *key
 
 	// A retry: the request the card signed under this key, sent again as it was.
 	if b, err := os.ReadFile(savedPath); err == nil {
 		var saved savedRequest
 		if json.Unmarshal(b, &saved) == nil && saved.Key == *key {
 			fmt.Fprintf(io.Out, "resending the request the card signed under key %s (%s)\n", *key, savedPath)
-			return api.send(ctx, io, "POST", "/api/v1/settlements", *key, saved.Body, "settlement")
+			return api.send(ctx, io, "POST", "/api/v1/settlements", *key, saved.Body, "settlement", retry)
 		}
+	}
+	if *itemsFile == "" {
+		return fmt.Errorf("%w: --items FILE is required (a retry with --key finds none saved under that key in %s)", errUsage, savedPath)
 	}
 
 	if !slices.Contains(policy.SettlementKinds, *kind) {
@@ -196,8 +201,8 @@ func terminalSettle(ctx context.Context, io IO, args []string) error {
 	if err := os.WriteFile(savedPath, saved, 0o600); err != nil { // it holds the bill: the holder's only
 		return fmt.Errorf("saving the request: %w", err)
 	}
-	fmt.Fprintf(io.Out, "idempotency key %s (to retry this settlement: --card %s --key %s)\n", *key, *cardFile, *key)
-	return api.send(ctx, io, "POST", "/api/v1/settlements", *key, body, "settlement")
+	fmt.Fprintf(io.Out, "idempotency key %s (to retry this settlement: %s)\n", *key, retry)
+	return api.send(ctx, io, "POST", "/api/v1/settlements", *key, body, "settlement", retry)
 }
 
 func newIdemKey() string {
@@ -330,11 +335,12 @@ func (a terminalAPI) ownInstitution(ctx context.Context) (string, error) {
 	return list.Institutions[0].Code, nil
 }
 
-// send posts a settlement or refund and prints the receipt and the answer.
-func (a terminalAPI) send(ctx context.Context, io IO, method, path, key string, body []byte, what string) error {
+// send posts a settlement or refund and prints the receipt and the answer; retry is how to send
+// it again.
+func (a terminalAPI) send(ctx context.Context, io IO, method, path, key string, body []byte, what, retry string) error {
 	out, h, status, err := request(ctx, a.server, a.token, method, path, body, map[string]string{"Idempotency-Key": key})
 	if err != nil {
-		return fmt.Errorf("%w; nothing is known of the %s: send it again with --key %s", err, what, key)
+		return fmt.Errorf("%w; whether the %s was made is not known: send it again with %s", err, what, retry)
 	}
 	if status != http.StatusCreated && status != http.StatusOK {
 		return serverRefusal("the "+what, status, out)

@@ -22,8 +22,8 @@ import (
 // TestTerminalSettle: `shebao terminal settle` at demo-institution's counter pays with the demo
 // resident's social security card — its software card written by `card sim issue` — against a real
 // `serve --demo`: the card signs the bill read from a file with the template's Chinese header, the
-// server settles, and the receipt, the answer and the database agree. A retry with the printed
-// key gets the first answer; the card file's older state (a copy taken before paying) is refused;
+// server settles, and the receipt, the answer and the database agree. Sent while the server is
+// away, the signed request goes again with the printed key and is settled once;  the card file's older state (a copy taken before paying) is refused;
 // a wrong PIN, a bad bill and a refused kind are named; the settlement is refunded once.
 func TestTerminalSettle(t *testing.T) {
 	eachDB(t, testTerminalSettle)
@@ -93,14 +93,19 @@ func testTerminalSettle(t *testing.T, dbArgs []string, open func() *db.DB) {
 		t.Fatal(err)
 	}
 
-	// The holder types the PIN on the terminal (standard input); the institution comes from the token.
-	code, out, errOut = terminal("246810\n", "--card", cardFile, "--items", items)
-	if code != 0 {
-		t.Fatalf("terminal settle: %d %s %s", code, out, errOut)
-	}
+	// The holder types the PIN on the terminal (standard input); the card signs, but the server
+	// cannot be reached: the terminal says how to send it again.
+	env["SHEBAO_SERVER"] = "http://" + freeAddr(t)
+	code, out, errOut = terminal("246810\n", "--card", cardFile, "--items", items, "--institution", demo.DemoHospital)
+	env["SHEBAO_SERVER"] = "http://" + addr
 	key := regexp.MustCompile(`idempotency key (term-[0-9a-f]{24})`).FindStringSubmatch(out)
-	if key == nil {
-		t.Fatalf("no idempotency key printed: %s", out)
+	if code != 1 || key == nil || !strings.Contains(errOut, "send it again with --card "+cardFile+" --key "+key[1]) {
+		t.Fatalf("paying while the server is away: %d %s %s", code, out, errOut)
+	}
+	// Sent again with the key alone: the request the card signed, settled now.
+	code, out, errOut = terminal("", "--card", cardFile, "--key", key[1])
+	if code != 0 || strings.Contains(out, "a retry") {
+		t.Fatalf("terminal settle: %d %s %s", code, out, errOut)
 	}
 	st := answerOf(t, out)
 	if st.Means != "social_security_card" || st.Institution != demo.DemoHospital || st.Total != "133.50" || st.Kind != "outpatient" || len(st.Items) != 4 {
@@ -160,8 +165,8 @@ func testTerminalSettle(t *testing.T, dbArgs []string, open func() *db.DB) {
 		return n
 	}
 
-	// A retry with the printed key sends the request the card signed again: the first answer.
-	code, again, errOut := terminal("", "--card", cardFile, "--items", items, "--key", key[1])
+	// Again with the key: the first answer.
+	code, again, errOut := terminal("", "--card", cardFile, "--key", key[1])
 	if code != 0 || !strings.Contains(again, "a retry") || answerOf(t, again).ID != st.ID || count() != 1 {
 		t.Fatalf("retry: %d %s %s (%d settlements)", code, again, errOut, count())
 	}
@@ -177,7 +182,7 @@ func testTerminalSettle(t *testing.T, dbArgs []string, open func() *db.DB) {
 		t.Fatalf("%d settlements with the card after the replay", count())
 	}
 	// A refusal the server names: a hospital does not settle pharmacy purchases.
-	if code, _, e := terminal("", "--card", cardFile, "--items", items, "--pin", "246810", "--kind", "pharmacy", "--institution", demo.DemoHospital); code != 1 ||
+	if code, _, e := terminal("", "--card", cardFile, "--items", items, "--pin", "246810", "--kind", "pharmacy"); code != 1 ||
 		!strings.Contains(e, "HTTP 422") || !strings.Contains(e, "kind: a hospital settles outpatient or inpatient bills") {
 		t.Fatalf("a pharmacy purchase at the hospital: %d %s", code, e)
 	}
