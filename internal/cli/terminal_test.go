@@ -22,9 +22,10 @@ import (
 // TestTerminalSettle: `shebao terminal settle` at demo-institution's counter pays with the demo
 // resident's social security card — its software card written by `card sim issue` — against a real
 // `serve --demo`: the card signs the bill read from a file with the template's Chinese header, the
-// server settles, and the receipt, the answer and the database agree. Sent while the server is
-// away, the signed request goes again with the printed key and is settled once;  the card file's older state (a copy taken before paying) is refused;
-// a wrong PIN, a bad bill and a refused kind are named; the settlement is refunded once.
+// server settles, and the receipt, the answer and the database agree. Signed while the server is
+// away, the request goes again with the printed key and is settled once; the card file's older
+// state (a copy taken before paying) is refused; a wrong PIN, a bad bill and a refused kind are
+// named; the settlement is refunded once. On both engines.
 func TestTerminalSettle(t *testing.T) {
 	eachDB(t, testTerminalSettle)
 }
