@@ -45,9 +45,8 @@ func runTerminal(ctx context.Context, io IO, args []string) error {
 // (FILE.request.json): the card's counter has moved once it signed, so only the same request,
 // byte for byte, can be sent again under the same idempotency key.
 type savedRequest struct {
-	Key         string          `json:"key"`
-	Institution string          `json:"institution"`
-	Body        json.RawMessage `json:"body"`
+	Key  string          `json:"key"`
+	Body json.RawMessage `json:"body"`
 }
 
 // terminalBody is the settlement request as the API takes it.
@@ -87,7 +86,7 @@ func terminalSettle(ctx context.Context, io IO, args []string) error {
 	institution := fs.String("institution", "", "the institution's 12-character code; default the one the token's login operates")
 	kind := fs.String("kind", policy.Outpatient, "outpatient, inpatient or pharmacy")
 	date := fs.String("date", "", "the settlement date, YYYY-MM-DD; default today in Beijing")
-	pin := fs.String("pin", "", "the card holder's PIN; default asked on standard input")
+	pin := fs.String("pin", "", "the card holder's PIN (seen by anyone who lists the machine's processes); default typed on standard input")
 	noAccount := fs.Bool("no-account", false, "the personal account pays nothing: the holder pays their part in cash")
 	key := fs.String("key", "", "the idempotency key; default a new one, printed so that a retry can give it")
 	refund := fs.String("refund", "", "refund the settlement with this id instead of settling")
@@ -99,7 +98,7 @@ func terminalSettle(ctx context.Context, io IO, args []string) error {
 	}
 	if *key == "" {
 		*key = newIdemKey()
-	} else if k := strings.TrimSpace(*key); k == "" || len(k) > 100 {
+	} else if *key = strings.TrimSpace(*key); *key == "" || len(*key) > 100 {
 		return fmt.Errorf("%w: --key: 1–100 characters", errUsage)
 	}
 	api := terminalAPI{server: *server, token: *token}
@@ -197,7 +196,7 @@ func terminalSettle(ctx context.Context, io IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	saved, _ := json.Marshal(savedRequest{Key: *key, Institution: code, Body: body})
+	saved, _ := json.Marshal(savedRequest{Key: *key, Body: body})
 	if err := os.WriteFile(savedPath, saved, 0o600); err != nil { // it holds the bill: the holder's only
 		return fmt.Errorf("saving the request: %w", err)
 	}
