@@ -51,6 +51,7 @@ func init() {
 		"keys":          {"key service: keys component | init | status | unseal | request | approve | list", runKeys},
 		"card":          {"software cards: card sim personalise | inspect | verify-pin | change-pin | apdu", runCard},
 		"backup":        {"backup FILE: a consistent copy of the live SQLite database", runBackup},
+		"terminal":      {"a hospital's settlement terminal: terminal settle --card FILE --items FILE | --refund ID", runTerminal},
 		"version":       {"print the version", runVersion},
 	}
 }

@@ -6,10 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
-	"time"
 
 	"github.com/shebao/shebao/internal/config"
 	"github.com/shebao/shebao/internal/keys"
@@ -175,30 +172,15 @@ func envOr(env config.Env, name, def string) string {
 	return def
 }
 
-// call makes one API request and returns the body and status.
+// call makes one API request with a JSON body (nil: none) and returns the body and status.
 func call(ctx context.Context, server, token, method, path string, body any) ([]byte, int, error) {
-	var rd io.Reader
+	var b []byte
 	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
+		var err error
+		if b, err = json.Marshal(body); err != nil {
 			return nil, 0, err
 		}
-		rd = bytes.NewReader(b)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(server, "/")+path, rd)
-	if err != nil {
-		return nil, 0, err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	client := &http.Client{Timeout: 30 * time.Second}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, 0, fmt.Errorf("calling %s: %w", server, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	return b, resp.StatusCode, err
+	out, _, status, err := request(ctx, server, token, method, path, b, nil)
+	return out, status, err
 }

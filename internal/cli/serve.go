@@ -74,14 +74,16 @@ func runServe(ctx context.Context, io IO, args []string) error {
 		if err := keySvc.UnsealDevelopment(ctx, demo.Custodians); err != nil {
 			return err
 		}
-		city := demo.City{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Contrib: contribs, Now: d.Now,
+		city := demo.City{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Contrib: contribs, Settle: settlements, Now: d.Now,
 			Progress: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}
 		logins, err := demo.Load(ctx, city)
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 		printDemoLogins(io.Out, c.Addr, logins)
-		// The older months of contributions load while the server already answers; shutdown waits.
+		// The older months of contributions, and then the months of medical settlements that pay
+		// from the personal accounts they credit, load while the server already answers; shutdown
+		// waits.
 		history.Add(1)
 		go func() {
 			defer history.Done()
@@ -93,6 +95,14 @@ func runServe(ctx context.Context, io IO, args []string) error {
 				return
 			}
 			log.Info(fmt.Sprintf("demo: %d months of contributions in place (history loaded in %v)", demo.HistoryMonths, time.Since(start).Round(time.Millisecond)))
+			start = time.Now()
+			if err := demo.MedicalHistory(ctx, city); err != nil {
+				if ctx.Err() == nil {
+					log.Error("demo: medical settlements", "err", err)
+				}
+				return
+			}
+			log.Info(fmt.Sprintf("demo: %d months of medical settlements in place (loaded in %v)", demo.SettledMonths, time.Since(start).Round(time.Millisecond)))
 		}()
 	}
 

@@ -1,8 +1,9 @@
 // Package demo builds the demo city that `shebao serve --demo` shows: a pooling region with one
 // login per role, about two hundred employers, ten thousand insured persons with valid, varied ID
-// numbers, and enrolment applications in every state. It builds everything through the same
-// capability calls the portal and API use (bulk staff files, window enrolments, reviews), so the
-// demo exercises the real paths and obeys the same rules.
+// numbers, enrolment applications in every state, cards at every step, two years of contributions
+// and half a year of medical settlements at three designated institutions (medical.go). It builds
+// everything through the same capability calls the portal and API use (bulk staff files, window
+// enrolments, reviews, settlements), so the demo exercises the real paths and obeys the same rules.
 //
 // The data is generated from a fixed seed: every fresh demo database holds the same city. This
 // package must never run against a database without demo marking (see cli/serve.go).
@@ -28,6 +29,7 @@ import (
 	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
+	"github.com/shebao/shebao/internal/settle"
 	"github.com/shebao/shebao/internal/sheet"
 )
 
@@ -64,6 +66,7 @@ type City struct {
 	Keys     *keys.Service // unsealed (development keys) by the caller
 	Cards    *card.Service
 	Contrib  *contrib.Service // may be nil: no contributions
+	Settle   *settle.Service  // may be nil: no medical settlement (it also needs Keys and Cards)
 	Now      func() time.Time
 	Progress func(format string, args ...any) // may be nil
 }
@@ -85,7 +88,11 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 	}
 	var logins []Login
 	for _, r := range auth.Roles {
-		logins = append(logins, Login{Username: username(r), Role: r})
+		l := Login{Username: username(r), Role: r}
+		if r == auth.Institution {
+			l.Note = institutions[0].Name + " (" + DemoHospital + "), a level-3 hospital"
+		}
+		logins = append(logins, l)
 	}
 	// The second administrator and the third custodian: two-person approvals need someone
 	// independent of whoever asks, so the demo has one more of each (made first, so that a demo
@@ -101,6 +108,10 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 		return nil, err
 	}
 	if built > 0 {
+		// A city built before medical settlement existed gets what settlement needs.
+		if err := c.medicalSetup(ctx); err != nil {
+			return nil, err
+		}
 		return logins, nil
 	}
 	start := time.Now()
@@ -250,6 +261,10 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 			logins[i].Note = firstEmployer.Name
 		}
 	}
+	// Designated institutions; their settlements follow in the background (MedicalHistory).
+	if err := c.medicalSetup(ctx); err != nil {
+		return nil, err
+	}
 	say("demo: city built in %v", time.Since(start).Round(time.Millisecond))
 	return logins, nil
 }
@@ -296,8 +311,13 @@ func (c City) extraLogin(ctx context.Context, x Login) error {
 
 // user creates a demo login; person or employer link it to who it is.
 func (c City) user(ctx context.Context, r auth.Role, personID, employerID int64) (*auth.Principal, error) {
+	institution := ""
+	if r == auth.Institution {
+		institution = DemoHospital // registered a moment later (medicalSetup)
+	}
 	u, _, err := c.Auth.CreateUser(ctx, nil, audit.System, auth.NewUser{Username: username(r), DisplayName: displayNames[r], Role: r,
-		Regions: []string{Region}, Password: Password, Demo: true, PersonID: personID, EmployerID: employerID, Phone: demoPhone(username(r))})
+		Regions: []string{Region}, Password: Password, Demo: true, PersonID: personID, EmployerID: employerID, InstitutionCode: institution,
+		Phone: demoPhone(username(r))})
 	if errs.Is(err, errs.Conflict) {
 		u, err = c.Auth.UserByName(ctx, username(r))
 	}

@@ -3,6 +3,7 @@ package demo_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
@@ -17,6 +18,7 @@ import (
 	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
+	"github.com/shebao/shebao/internal/settle"
 )
 
 // TestDemoCity builds the demo city and checks what SPEC and the registry issue promise of it.
@@ -29,7 +31,10 @@ func TestDemoCity(t *testing.T) {
 	if err := ks.UnsealDevelopment(ctx, demo.Custodians); err != nil {
 		t.Fatal(err)
 	}
-	city := demo.City{DB: d, Auth: a, Policies: pol, Registry: registry.New(d, a, pol), Keys: ks, Cards: card.New(d, pol, ks), Contrib: contrib.New(d, pol), Now: d.Now}
+	reg, cards := registry.New(d, a, pol), card.New(d, pol, ks)
+	settlements := settle.New(d, pol, cards, ks, reg, settle.Options{})
+	defer settlements.Close()
+	city := demo.City{DB: d, Auth: a, Policies: pol, Registry: reg, Keys: ks, Cards: cards, Contrib: contrib.New(d, pol), Settle: settlements, Now: d.Now}
 	logins, err := demo.Load(ctx, city)
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +102,8 @@ func TestDemoCity(t *testing.T) {
 		t.Error(err)
 	}
 
+	checkMedical(t, ctx, d, city)
+
 	// Every ID number is valid, and they vary: several districts, both genders, local and not.
 	rows, err := d.R().QueryContext(ctx, "SELECT id_number FROM persons")
 	if err != nil {
@@ -136,5 +143,223 @@ func TestDemoCity(t *testing.T) {
 	}
 	if _, err := audit.Verify(ctx, d, nil); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkMedical: the designated institutions and demo-institution's link are there after Load;
+// MedicalHistory makes months of settlements of many persons with every means of payment, one
+// refund, a reconciliation that disagrees, the oldest month cleared, the demo resident's own
+// settlements; it resumes without doing anything twice, and every check of the ledger passes.
+func checkMedical(t *testing.T, ctx context.Context, d *db.DB, city demo.City) {
+	t.Helper()
+	count := func(q string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := d.R().QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count("SELECT COUNT(*) FROM institutions WHERE status = 'approved' AND registered_by = 'demo-clerk' AND approved_by = 'demo-reviewer'"); n != 3 {
+		t.Fatalf("%d approved demo institutions; want the hospital, the clinic and the pharmacy", n)
+	}
+	if n := count("SELECT COUNT(*) FROM institutions WHERE (code = $1 AND level = 3) OR (code = $2 AND level = 1) OR (code = $3 AND kind = 'pharmacy')",
+		demo.DemoHospital, demo.DemoClinic, demo.DemoPharmacy); n != 3 {
+		t.Fatalf("the demo institutions are not a level-3 hospital, a level-1 clinic and a pharmacy")
+	}
+	op, err := city.Auth.UserByName(ctx, "demo-institution")
+	if err != nil || op.InstitutionCode != demo.DemoHospital {
+		t.Fatalf("demo-institution acts for %q (%v); want %s", op.InstitutionCode, err, demo.DemoHospital)
+	}
+	// A demo database built before medical settlement: its policy has no medical section, it has
+	// no institutions, and demo-institution acts for none. Loading it gives it all three.
+	thisMonth := period.MonthOf(d.Now())
+	v, err := city.Policies.Effective(ctx, d.R(), demo.Region, thisMonth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := *v.Policy
+	old.MedicalRules = nil
+	if _, err := city.Policies.Install(ctx, audit.System, &old); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Write(ctx, func(tx *db.Tx) error {
+		for _, q := range []string{"DELETE FROM institutions", "DELETE FROM institution_codes", "UPDATE users SET institution_code = '' WHERE username = 'demo-institution'"} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := demo.Load(ctx, city); err != nil {
+		t.Fatal(err)
+	}
+	for m := thisMonth.Add(-(demo.SettledMonths - 1)); m <= thisMonth; m = m.Add(1) {
+		v, err := city.Policies.Effective(ctx, d.R(), demo.Region, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := v.Policy.Medical(); !ok || v.Policy.Contributions.AverageWage != old.Contributions.AverageWage {
+			t.Fatalf("the policy in force in %s after loading an older demo database: medical %v, %+v", m, ok, v.Policy.Contributions)
+		}
+	}
+	if n := count("SELECT COUNT(*) FROM institutions WHERE status = 'approved'"); n != 3 {
+		t.Fatalf("%d approved institutions after loading an older demo database", n)
+	}
+	if op, err = city.Auth.UserByName(ctx, "demo-institution"); err != nil || op.InstitutionCode != demo.DemoHospital {
+		t.Fatalf("after loading an older demo database demo-institution acts for %q (%v)", op.InstitutionCode, err)
+	}
+	if n := count("SELECT COUNT(*) FROM audit_log WHERE action = 'user.link_institution' AND object = 'user:demo-institution'"); n != 1 {
+		t.Fatalf("the link is audited %d times", n)
+	}
+	start := time.Now()
+	if err := demo.MedicalHistory(ctx, city); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("medical history loaded in %v", time.Since(start))
+	before := count("SELECT COUNT(*) FROM audit_log")
+	if err := demo.MedicalHistory(ctx, city); err != nil { // resumable: a second pass makes nothing
+		t.Fatal(err)
+	}
+	if after := count("SELECT COUNT(*) FROM audit_log"); after != before {
+		t.Errorf("a second pass of the medical history wrote %d audit entries", after-before)
+	}
+	n := count("SELECT COUNT(*) FROM settlements")
+	t.Logf("%d settlements of %d persons: %d with the medical card, %d with the e-card, %d with the social security card; %d inpatient; pool %d fen, accounts %d fen, cash %d fen",
+		n, count("SELECT COUNT(DISTINCT person_id) FROM settlements"), count("SELECT COUNT(*) FROM settlements WHERE means = 'medical_card'"),
+		count("SELECT COUNT(*) FROM settlements WHERE means = 'ecard'"), count("SELECT COUNT(*) FROM settlements WHERE means = 'social_security_card'"),
+		count("SELECT COUNT(*) FROM settlements WHERE kind = 'inpatient'"), count("SELECT COALESCE(SUM(pool), 0) FROM settlements"),
+		count("SELECT COALESCE(SUM(account), 0) FROM settlements"), count("SELECT COALESCE(SUM(cash), 0) FROM settlements"))
+	if n < demo.SettledMonths*100 {
+		t.Errorf("%d settlements; want months of them", n)
+	}
+	first := thisMonth.Add(-(demo.SettledMonths - 1))
+	months := map[period.Month]bool{}
+	rows, err := d.R().QueryContext(ctx, "SELECT DISTINCT settled_on FROM settlements")
+	if err != nil {
+		t.Fatal(err)
+	}
+	days := 0
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		day, _ := period.ParseDate(s)
+		months[period.MonthOf(day.Add(12*time.Hour))] = true
+		days++
+	}
+	rows.Close()
+	if len(months) != demo.SettledMonths || !months[first] || !months[thisMonth] || days < 2*demo.SettledMonths {
+		t.Errorf("settlements on %d days of %d months; want days spread over %d months, %s to %s", days, len(months), demo.SettledMonths, first, thisMonth)
+	}
+	if p := count("SELECT COUNT(DISTINCT person_id) FROM settlements"); p < 100 {
+		t.Errorf("settlements of %d persons; want many", p)
+	}
+	for _, means := range []string{"medical_card", "ecard", "social_security_card"} {
+		if n := count("SELECT COUNT(*) FROM settlements WHERE means = $1", means); n == 0 {
+			t.Errorf("no settlement paid with the %s", means)
+		}
+	}
+	for _, kind := range []string{"outpatient", "inpatient", "pharmacy"} {
+		if n := count("SELECT COUNT(*) FROM settlements WHERE kind = $1", kind); n == 0 {
+			t.Errorf("no %s settlement", kind)
+		}
+	}
+	for _, code := range []string{demo.DemoHospital, demo.DemoClinic, demo.DemoPharmacy} {
+		if n := count("SELECT COUNT(*) FROM settlements WHERE institution_code = $1", code); n < 50 {
+			t.Errorf("%d settlements at %s", n, code)
+		}
+	}
+	if n := count("SELECT COUNT(*) FROM settlements WHERE pool > 0"); n == 0 {
+		t.Error("the pool paid nothing")
+	}
+	if n := count("SELECT COUNT(*) FROM settlements WHERE account > 0"); n == 0 {
+		t.Error("no personal account paid")
+	}
+	if n := count("SELECT COUNT(*) FROM settlements WHERE refunded_at <> ''"); n != 1 {
+		t.Errorf("%d refunds; want one", n)
+	}
+	// The demo resident has settlements of their own, one of them refunded.
+	resident, err := city.Auth.UserByName(ctx, "demo-resident")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := city.Settle.List(ctx, &auth.Principal{User: resident}, settle.Query{})
+	if err != nil || len(mine) < demo.SettledMonths {
+		t.Fatalf("the demo resident has %d settlements (%v)", len(mine), err)
+	}
+	refunded := 0
+	for _, st := range mine {
+		if st.Refunded() {
+			refunded++
+		}
+	}
+	if refunded != 1 {
+		t.Errorf("%d of the resident's settlements refunded; want the one the demo refunds", refunded)
+	}
+	if n := count("SELECT COUNT(*) FROM reconciliations WHERE institution_code = $1 AND NOT agree", demo.DemoHospital); n != 1 {
+		t.Errorf("%d disagreeing reconciliations of the hospital; want one", n)
+	}
+	if n := count("SELECT COUNT(*) FROM reconciliations WHERE agree"); n != 1 {
+		t.Errorf("%d agreeing reconciliations; want one", n)
+	}
+	if n := count("SELECT COUNT(*) FROM clearings WHERE month = $1 AND status = 'posted' AND prepared_by = 'demo-clerk' AND approved_by = 'demo-reviewer' AND amount > 0",
+		int(first)); n != 3 {
+		t.Errorf("%d clearings of %s posted; want each institution's", n, first)
+	}
+	if n := count("SELECT COUNT(*) FROM clearings WHERE month <> $1", int(first)); n != 0 {
+		t.Errorf("%d clearings of other months; want only the oldest month cleared", n)
+	}
+	if n := count("SELECT COUNT(*) FROM settlements WHERE cleared_in <> 0 AND settled_on >= $1", first.Add(1).First().Format("2006-01-02")); n != 0 {
+		t.Errorf("%d settlements of later months cleared", n)
+	}
+	if _, err := ledger.Check(ctx, d); err != nil {
+		t.Error(err)
+	}
+	if _, err := contrib.Check(ctx, d); err != nil {
+		t.Error(err)
+	}
+	rep, err := settle.Check(ctx, d)
+	if err != nil {
+		t.Error(err)
+	}
+	if rep.Settlements != n || rep.Refunds != 1 || rep.Clearings != 3 {
+		t.Errorf("settle.Check compared %+v; want %d settlements, 1 refund, 3 clearings", rep, n)
+	}
+
+	// A start next month settles that month too, the software cards (made again) brought to the
+	// counters their cards reached, and adds no second refund, reconciliation or clearing.
+	next := thisMonth.Add(1)
+	later := city
+	later.Now = func() time.Time { return next.First().Add(10 * 24 * time.Hour) }
+	cardsBefore := count("SELECT COUNT(*) FROM medical_cards")
+	if err := demo.MedicalHistory(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	if c := count("SELECT COUNT(*) FROM medical_cards"); c != cardsBefore {
+		t.Errorf("a start next month issued %d more medical cards; want the same holders", c-cardsBefore)
+	}
+	from, to := next.First().Format("2006-01-02"), next.Add(1).First().Format("2006-01-02")
+	if c := count("SELECT COUNT(*) FROM settlements WHERE settled_on >= $1 AND settled_on < $2 AND means = 'social_security_card'", from, to); c == 0 {
+		t.Errorf("no settlement with the social security card in %s", next)
+	}
+	if c := count("SELECT COUNT(*) FROM settlements WHERE settled_on >= $1 AND settled_on < $2", from, to); c < 100 {
+		t.Errorf("%d settlements in %s", c, next)
+	}
+	if c := count("SELECT COUNT(*) FROM settlements WHERE refunded_at <> ''"); c != 1 {
+		t.Errorf("%d refunds after a start next month", c)
+	}
+	if c := count("SELECT COUNT(*) FROM reconciliations"); c != 2 {
+		t.Errorf("%d reconciliations after a start next month", c)
+	}
+	if c := count("SELECT COUNT(*) FROM clearings"); c != 3 {
+		t.Errorf("%d clearings after a start next month", c)
+	}
+	if _, err := settle.Check(ctx, d); err != nil {
+		t.Error(err)
+	}
+	if _, err := ledger.Check(ctx, d); err != nil {
+		t.Error(err)
 	}
 }
