@@ -27,9 +27,11 @@ const EnvPostgres = "SHEBAO_TEST_POSTGRES_URL"
 // there. Unset, the tests run at the real time.
 const EnvNow = "SHEBAO_TEST_NOW"
 
-// offset is how far SHEBAO_TEST_NOW moves the clock. A value that does not parse stops the suite:
-// tests that silently ran at the real time would prove nothing.
-var offset = func() time.Duration {
+// offset is how far SHEBAO_TEST_NOW moves the clock, read on first use rather than when the
+// package loads: go test records the variables a test reads, and keys its cache by them, only once
+// the test binary has started. A value that does not parse stops the suite: tests that silently
+// ran at the real time would prove nothing.
+var offset = sync.OnceValue(func() time.Duration {
 	v := os.Getenv(EnvNow)
 	if v == "" {
 		return 0
@@ -39,11 +41,11 @@ var offset = func() time.Duration {
 		panic(fmt.Sprintf("dbtest: %s=%q is not an RFC 3339 time: %v", EnvNow, v, err))
 	}
 	return time.Until(start)
-}()
+})
 
 // Now is the tests' wall clock: the real time, moved by SHEBAO_TEST_NOW when that is set. Every
 // test that needs "now" takes it from here (or from a Clock), never from time.Now.
-func Now() time.Time { return time.Now().Add(offset) }
+func Now() time.Time { return time.Now().Add(offset()) }
 
 // Options adjust the database a test gets.
 type Options struct {
