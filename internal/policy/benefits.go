@@ -12,11 +12,21 @@ import (
 // BenefitRules are the region's benefit parameters (SPEC 3.6): unemployment benefit, and the
 // retirement age and minimum contribution that decide pension eligibility.
 type BenefitRules struct {
-	// InvoluntaryReasons are the removal reasons (registry's codes) that count as an
-	// involuntary loss of the job (Art. 45); a resignation is not one.
+	// RemovalReasons are the reasons an employer may give when it removes a member of staff
+	// (减员): the list the staff page, the staff file and the API accept.
+	RemovalReasons []Named `json:"removal_reasons"`
+	// InvoluntaryReasons are the removal reasons that count as an involuntary loss of the job
+	// (Art. 45); a resignation is not one.
 	InvoluntaryReasons []string          `json:"involuntary_reasons"`
 	Unemployment       UnemploymentRules `json:"unemployment"`
 	Retirement         RetirementRules   `json:"retirement"`
+}
+
+// Named is a code with its names in both portal languages.
+type Named struct {
+	Code   string `json:"code"`
+	NameZH string `json:"name_zh"`
+	NameEN string `json:"name_en"`
 }
 
 // UnemploymentRules: how many months of benefit a spell of contributions earns (Art. 46), how many
@@ -76,6 +86,9 @@ func (p *Policy) Benefits() (*BenefitRules, bool) {
 	return p.BenefitRules, p.BenefitRules != nil
 }
 
+// Involuntary reports whether a removal reason is an involuntary loss of the job.
+func (r *BenefitRules) Involuntary(reason string) bool { return slices.Contains(r.InvoluntaryReasons, reason) }
+
 // Monthly is the unemployment benefit's monthly amount in fen.
 func (u UnemploymentRules) Monthly() money.Fen {
 	v, _ := money.ParseYuan(u.MonthlyAmount)
@@ -111,8 +124,24 @@ func (m MinimumContribution) Months(year int) int {
 }
 
 func (r *BenefitRules) validate(f errs.Fields) {
+	codes := map[string]bool{}
+	for i, n := range r.RemovalReasons {
+		checkNamed(f, fmt.Sprintf("benefits.removal_reasons[%d]", i), n.Code, n.NameZH, n.NameEN)
+		if codes[n.Code] {
+			f.Add(fmt.Sprintf("benefits.removal_reasons[%d].code", i), "duplicate code "+n.Code)
+		}
+		codes[n.Code] = true
+	}
+	if len(r.RemovalReasons) == 0 {
+		f.Add("benefits.removal_reasons", "at least one reason")
+	}
 	if len(r.InvoluntaryReasons) == 0 {
 		f.Add("benefits.involuntary_reasons", "at least one removal reason")
+	}
+	for i, c := range r.InvoluntaryReasons {
+		if !codes[c] {
+			f.Add(fmt.Sprintf("benefits.involuntary_reasons[%d]", i), "not one of removal_reasons")
+		}
 	}
 	u := r.Unemployment
 	if x, err := money.ParseYuan(u.MonthlyAmount); err != nil || x == 0 {
