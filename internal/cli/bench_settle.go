@@ -296,16 +296,16 @@ func (r loadResult) problems() string {
 	return fmt.Sprintf("%d refused, %d failed: %s", r.refused, r.failed, strings.Join(out, "; "))
 }
 
-// run settles for d with every client and gathers the outcomes.
+// run settles for d with every client and gathers the outcomes. A request on its way at the end
+// is waited for: the clients stop sending, they do not hang up.
 func (l *settleLoad) run(ctx context.Context, d time.Duration) loadResult {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
+	end := time.Now().Add(d)
 	results := make([]loadResult, l.clients)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range l.clients {
 		wg.Go(func() {
-			pprof.Do(ctx, pprof.Labels("side", "client"), func(ctx context.Context) { results[w] = l.worker(ctx, w) })
+			pprof.Do(ctx, pprof.Labels("side", "client"), func(ctx context.Context) { results[w] = l.worker(ctx, w, end) })
 		})
 	}
 	wg.Wait()
@@ -326,13 +326,13 @@ func (l *settleLoad) run(ctx context.Context, d time.Duration) loadResult {
 	return out
 }
 
-func (l *settleLoad) worker(ctx context.Context, w int) loadResult {
+func (l *settleLoad) worker(ctx context.Context, w int, end time.Time) loadResult {
 	var seed [16]byte
 	_, _ = rand.Read(seed[:])
 	rng := mrand.New(mrand.NewPCG(uint64(seed[0])<<56|uint64(w), uint64(seed[8])<<8|uint64(time.Now().UnixNano())))
 	res := loadResult{statuses: map[string]int{}}
 	inst := w % len(l.city.institutions)
-	for n := 0; ctx.Err() == nil; n++ {
+	for n := 0; ctx.Err() == nil && time.Now().Before(end); n++ {
 		ci := rng.IntN(len(l.city.cards))
 		c := l.city.cards[ci]
 		if !c.busy.CompareAndSwap(false, true) {
@@ -348,7 +348,7 @@ func (l *settleLoad) worker(ctx context.Context, w int) loadResult {
 		status, id, latency, body, err := l.send(ctx, sent)
 		c.busy.Store(false)
 		if ctx.Err() != nil && err != nil {
-			break // the run ended while the request was on its way
+			break // cancelled while the request was on its way
 		}
 		if l.onAnswer != nil {
 			l.onAnswer(sent, status, id)

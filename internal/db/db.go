@@ -128,6 +128,10 @@ func sqliteDSN(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Set("_txlock", "immediate")
+		// The one writer keeps 64 MiB of pages (the default is 2 MiB): its transactions touch the
+		// pages of accounts, counters and indexes all over a large file, and each page it must
+		// read again is a system call.
+		q.Add("_pragma", "cache_size(-65536)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }
@@ -196,6 +200,9 @@ type Reader interface {
 
 // EachRow runs a query and hands each row's Scan to fn, closing the rows however it ends.
 func EachRow(ctx context.Context, r Reader, fn func(scan func(...any) error) error, query string, args ...any) error {
+	if tx, ok := r.(*Tx); ok {
+		return tx.eachRow(ctx, query, args, func(rows *sql.Rows) error { return fn(rows.Scan) })
+	}
 	rows, err := r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
@@ -219,8 +226,9 @@ type Tx struct {
 	Dialect Dialect
 	Now     time.Time
 
-	cache  *stmtCache // nil but on SQLite's writer
-	missed []string   // queries to prepare once the transaction is over
+	cache  *stmtCache      // nil but on SQLite's writer
+	missed []string        // queries to prepare once the transaction is over
+	busy   map[string]bool // prepared statements whose rows are being read
 }
 
 // ForUpdate returns " FOR UPDATE" on PostgreSQL and "" on SQLite, where the single writer already

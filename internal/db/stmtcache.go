@@ -21,16 +21,18 @@ import (
 // ends, for the next ones, and the least recently used beyond the cache's size is closed then too
 // (database/sql closes it for real once no transaction uses it).
 //
-// Only ExecContext and QueryRowContext go through the cache. A prepared statement is one SQLite
-// statement, which cannot run twice at once: rows being read from it would be lost if the same
-// query ran again meanwhile. QueryRowContext's row is read at once by the Scan that always follows
-// it; QueryContext's rows may stay open while the caller runs other queries, so it prepares anew.
+// A prepared statement is one SQLite statement, which cannot run twice at once: rows being read
+// from it would be lost if the same query ran again meanwhile. So ExecContext and QueryRowContext
+// (whose row the Scan that always follows reads at once) use it, and so do EachRow and the rows an
+// insert returns, which are read to the end before anything else uses them, marking the statement
+// busy until then; a query that finds its statement busy prepares anew. QueryContext's rows may
+// stay open while the caller runs anything, so it always prepares anew.
 
 // stmtCacheSize bounds the prepared statements kept; maxCachedQuery leaves out the long,
 // one-off statements of bulk inserts.
 const (
 	stmtCacheSize  = 256
-	maxCachedQuery = 1024
+	maxCachedQuery = 4096
 )
 
 type stmtCache struct {
@@ -115,7 +117,7 @@ func (c *stmtCache) close() {
 // stmt returns the transaction's handle of query's prepared statement, or nil after noting the
 // query to be prepared once the transaction ends.
 func (tx *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
-	if tx.cache == nil || len(query) > maxCachedQuery {
+	if tx.cache == nil || len(query) > maxCachedQuery || tx.busy[query] {
 		return nil
 	}
 	if st := tx.cache.get(query); st != nil {
@@ -139,4 +141,31 @@ func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *s
 		return st.QueryRowContext(ctx, args...)
 	}
 	return tx.Tx.QueryRowContext(ctx, query, args...)
+}
+
+// eachRow runs a query whose rows fn reads to the end, through the prepared statement if there is
+// one not busy.
+func (tx *Tx) eachRow(ctx context.Context, query string, args []any, fn func(*sql.Rows) error) error {
+	var rows *sql.Rows
+	var err error
+	if st := tx.stmt(ctx, query); st != nil {
+		if tx.busy == nil {
+			tx.busy = map[string]bool{}
+		}
+		tx.busy[query] = true
+		defer delete(tx.busy, query)
+		rows, err = st.QueryContext(ctx, args...)
+	} else {
+		rows, err = tx.Tx.QueryContext(ctx, query, args...)
+	}
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

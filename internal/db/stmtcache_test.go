@@ -80,3 +80,54 @@ func TestPreparedStatements(t *testing.T) {
 		t.Fatalf("a statement that fell out of the cache: %v", err)
 	}
 }
+
+// TestPreparedStatementNested: a query run again while its rows are being read (through EachRow)
+// gets a statement of its own, and neither reading is disturbed.
+func TestPreparedStatementNested(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.SQLite(t, dbtest.Options{})
+	const q = "SELECT k, v FROM t WHERE k >= $1 ORDER BY k"
+	for round := range 3 { // the first round prepares, the later ones run prepared
+		var got []string
+		if err := d.Write(ctx, func(tx *db.Tx) error {
+			if round == 0 {
+				if _, err := tx.ExecContext(ctx, "CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER NOT NULL)"); err != nil {
+					return err
+				}
+				for k := 1; k <= 3; k++ {
+					if _, err := tx.ExecContext(ctx, "INSERT INTO t(k, v) VALUES($1, $2)", k, 10*k); err != nil {
+						return err
+					}
+				}
+			}
+			return db.EachRow(ctx, tx, func(scan func(...any) error) error {
+				var k, v int
+				if err := scan(&k, &v); err != nil {
+					return err
+				}
+				var inner []int
+				if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
+					var k2, v2 int
+					inner = append(inner, k2)
+					return scan(&k2, &v2)
+				}, q, k); err != nil {
+					return err
+				}
+				var k3, v3 int
+				if err := tx.QueryRowContext(ctx, q, k).Scan(&k3, &v3); err != nil {
+					return err
+				}
+				got = append(got, fmt.Sprintf("%d:%d:%d:%d", k, v, len(inner), v3))
+				return nil
+			}, q, 1)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if want := "[1:10:3:10 2:20:2:20 3:30:1:30]"; fmt.Sprint(got) != want {
+			t.Fatalf("round %d: %v; want %s", round, got, want)
+		}
+	}
+	if _, ok := d.CachedStatements(q); !ok {
+		t.Fatal("the query is not prepared")
+	}
+}

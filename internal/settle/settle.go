@@ -16,6 +16,7 @@ package settle
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/shebao/shebao/internal/card"
@@ -34,6 +35,45 @@ type Service struct {
 	reg      *registry.Service
 	now      func() time.Time // the business clock: today's date for the date rules
 	engine   *engine
+	// failTogether, set by tests, fails the writing of card settlements together half-way.
+	failTogether func() error
+
+	mu    sync.Mutex
+	insts map[string]cachedInstitution // approved institutions by code
+}
+
+// instTTL is how long an approved institution is kept for settling without reading it again. An
+// approved institution does not change today (approval is the last step of its record); whatever
+// later changes one (a suspension, a new level) must call forget, and another server process sees
+// the change within the TTL.
+const instTTL = 30 * time.Second
+
+type cachedInstitution struct {
+	inst  Institution
+	until time.Time
+}
+
+func (s *Service) approved(code string) (Institution, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.insts[code]
+	if !ok || !s.db.Now().Before(c.until) {
+		return Institution{}, false
+	}
+	return c.inst, true
+}
+
+func (s *Service) keepApproved(inst Institution) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.insts[inst.Code] = cachedInstitution{inst: inst, until: s.db.Now().Add(instTTL)}
+}
+
+// forget drops an institution from the cache, for whatever changes it.
+func (s *Service) forget(code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.insts, code)
 }
 
 // Options adjust a Service.
@@ -53,8 +93,8 @@ func New(d *db.DB, p *policy.Store, c *card.Service, k *keys.Service, r *registr
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 256
 	}
-	s := &Service{db: d, policies: p, cards: c, keys: k, reg: r, now: o.Now}
-	s.engine = newEngine(d, o.MaxBatch)
+	s := &Service{db: d, policies: p, cards: c, keys: k, reg: r, now: o.Now, insts: map[string]cachedInstitution{}}
+	s.engine = newEngine(d, o.MaxBatch, s.settleTogether)
 	return s
 }
 
@@ -66,5 +106,5 @@ func (s *Service) Stats() EngineStats { return s.engine.stats() }
 
 // do runs fn through the writer and returns what it returned.
 func (s *Service) do(ctx context.Context, fn func(ctx context.Context, tx *db.Tx) (any, error)) (any, error) {
-	return s.engine.submit(ctx, fn)
+	return s.engine.submit(newJob(ctx, fn, nil))
 }
