@@ -257,6 +257,10 @@ type settleLoad struct {
 	date    string
 	// onAnswer, if set, is told of every request's outcome (the crash test keeps them).
 	onAnswer func(sent sentSettlement, status int, id string)
+	// holdUnanswered keeps the card of a request that got no answer in its terminal, for the
+	// request to be sent again with the same key before the card pays anything else, as a
+	// hospital's system does after losing the server (the crash test).
+	holdUnanswered bool
 }
 
 // sentSettlement is one request as a hospital system keeps it until answered, to retry it with the
@@ -346,12 +350,14 @@ func (l *settleLoad) worker(ctx context.Context, w int, end time.Time) loadResul
 			continue
 		}
 		status, id, latency, body, err := l.send(ctx, sent)
-		c.busy.Store(false)
-		if ctx.Err() != nil && err != nil {
-			break // cancelled while the request was on its way
+		if !l.holdUnanswered || (err == nil && status < 500) {
+			c.busy.Store(false)
 		}
 		if l.onAnswer != nil {
 			l.onAnswer(sent, status, id)
+		}
+		if ctx.Err() != nil && err != nil {
+			break // cancelled while the request was on its way
 		}
 		switch {
 		case err != nil:

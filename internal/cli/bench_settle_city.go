@@ -63,6 +63,7 @@ type benchCustodian struct {
 // from the cryptogram to the answer.
 type benchCard struct {
 	personID int64
+	cardID   string // the identification code, as stored
 	card     *apdu.SoftCard
 	busy     atomic.Bool
 }
@@ -185,7 +186,7 @@ func buildSettleCity(ctx context.Context, d *db.DB, ks *keys.Service, region str
 					errc <- err
 					return
 				}
-				city.cards[i] = &benchCard{personID: specs[i].personID, card: sc}
+				city.cards[i] = &benchCard{personID: specs[i].personID, cardID: apdu.FormatCardID(specs[i].spec.CardID), card: sc}
 			}
 		})
 	}
