@@ -2,7 +2,6 @@ package card
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"time"
 
@@ -84,25 +83,17 @@ type ChipHolder struct {
 // writer's batch): for each identification code, its holder or HolderByChip's refusal.
 func (s *Service) HoldersByChip(ctx context.Context, tx *db.Tx, cardIDs []string) (map[string]ChipHolder, error) {
 	out := make(map[string]ChipHolder, len(cardIDs))
-	var args []any
+	var ids []string
 	for _, id := range cardIDs {
 		id = strings.ToUpper(strings.TrimSpace(id))
 		if _, ok := out[id]; !ok {
 			out[id] = ChipHolder{Err: errs.E(errs.Invalid, "no social security card has this identification code")}
-			args = append(args, id)
+			ids = append(ids, id)
 		}
 	}
-	for start := 0; start < len(args); start += 500 {
-		chunk := args[start:min(start+500, len(args))]
-		var q strings.Builder
-		q.WriteString("SELECT " + cardColumns + cardFrom + "WHERE c.card_id IN (")
-		for i := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("$" + strconv.Itoa(i+1))
-		}
-		q.WriteString(")")
+	for start := 0; start < len(ids); start += 500 {
+		in, args := db.In(1, ids[start:min(start+500, len(ids))])
+		q := "SELECT " + cardColumns + cardFrom + "WHERE c.card_id " + in
 		if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
 			c, err := scanCard(scanFunc(scan))
 			if err != nil {
@@ -115,7 +106,7 @@ func (s *Service) HoldersByChip(ctx context.Context, tx *db.Tx, cardIDs []string
 			}
 			out[c.CardID] = h
 			return nil
-		}, q.String(), chunk...); err != nil {
+		}, q, args...); err != nil {
 			return nil, err
 		}
 	}

@@ -171,14 +171,35 @@ func (in *Inserter) columns() (arrays []any, types []string, ok bool) {
 	nc := len(in.cols)
 	arrays, types = make([]any, nc), make([]string, nc)
 	for c := range nc {
-		switch kindOf(in.buf[c]) {
-		case reflect.Int:
+		kind, nulls := reflect.Invalid, false
+		for r := range in.n {
+			if v := in.buf[r*nc+c]; v == nil {
+				nulls = true
+			} else if kind == reflect.Invalid {
+				kind = kindOf(v)
+			}
+		}
+		switch {
+		case kind == reflect.Int && nulls:
+			// An integer column with NULLs (a settlement without a ledger entry): pgx writes
+			// the nil pointers as NULL elements.
+			arrays[c], ok = column(in, c, func(v any) (*int64, bool) {
+				if v == nil {
+					return nil, true
+				}
+				i, ok := intOf(v)
+				return &i, ok
+			})
+			types[c] = "bigint[]"
+		case nulls:
+			ok = false
+		case kind == reflect.Int:
 			arrays[c], ok = column(in, c, intOf)
 			types[c] = "bigint[]"
-		case reflect.String:
+		case kind == reflect.String:
 			arrays[c], ok = column(in, c, stringOf)
 			types[c] = "text[]"
-		case reflect.Bool:
+		case kind == reflect.Bool:
 			arrays[c], ok = column(in, c, func(v any) (bool, bool) { b, ok := v.(bool); return b, ok })
 			types[c] = "boolean[]"
 		default:

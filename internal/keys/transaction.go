@@ -112,7 +112,7 @@ type Counters struct {
 // Counters reads the counters of cards inside tx.
 func (s *Service) Counters(ctx context.Context, tx *db.Tx, cards [][16]byte) (*Counters, error) {
 	c := &Counters{s: s, last: map[string]int{}, taken: map[string]int{}}
-	byRegion := map[string][]any{}
+	byRegion := map[string][]string{}
 	for _, id := range cards {
 		r, hex := regionOfCard(id), apdu.FormatCardID(id)
 		if _, ok := c.last[r+"/"+hex]; !ok {
@@ -122,8 +122,7 @@ func (s *Service) Counters(ctx context.Context, tx *db.Tx, cards [][16]byte) (*C
 	}
 	for region, ids := range byRegion {
 		for start := 0; start < len(ids); start += 500 {
-			chunk := ids[start:min(start+500, len(ids))]
-			q := "SELECT card_id, last_atc FROM card_transaction_counters WHERE region = $1 AND card_id IN (" + placeholders(2, len(chunk)) + ")"
+			in, args := db.In(2, ids[start:min(start+500, len(ids))])
 			if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
 				var id string
 				var atc int
@@ -132,24 +131,12 @@ func (s *Service) Counters(ctx context.Context, tx *db.Tx, cards [][16]byte) (*C
 				}
 				c.last[region+"/"+id] = atc
 				return nil
-			}, q, append([]any{region}, chunk...)...); err != nil {
+			}, "SELECT card_id, last_atc FROM card_transaction_counters WHERE region = $1 AND card_id "+in, append([]any{region}, args...)...); err != nil {
 				return nil, fmt.Errorf("keys: transaction counters: %w", err)
 			}
 		}
 	}
 	return c, nil
-}
-
-// placeholders writes n numbered placeholders from $from.
-func placeholders(from, n int) string {
-	b := make([]byte, 0, 5*n)
-	for i := range n {
-		if i > 0 {
-			b = append(b, ", "...)
-		}
-		b = fmt.Appendf(b, "$%d", from+i)
-	}
-	return string(b)
 }
 
 // Check is AcceptTransaction's check of p against the counters as the batch has taken them so
@@ -188,20 +175,17 @@ func (c *Counters) Save(ctx context.Context, tx *db.Tx) error {
 	slices.Sort(keys) // the same statement for the same batch, and rows locked in one order
 	for start := 0; start < len(keys); start += 500 {
 		chunk := keys[start:min(start+500, len(keys))]
-		var q strings.Builder
-		q.WriteString("INSERT INTO card_transaction_counters(region, card_id, last_atc, accepted_at) VALUES ")
-		args := make([]any, 0, 4*len(chunk))
+		rows := make([][]any, len(chunk))
 		for i, k := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d)", 4*i+1, 4*i+2, 4*i+3, 4*i+4)
 			region, id, _ := strings.Cut(k, "/")
-			args = append(args, region, id, c.taken[k], now)
+			rows[i] = []any{region, id, int64(c.taken[k]), now}
 		}
-		q.WriteString(` ON CONFLICT (region, card_id) DO UPDATE SET last_atc = excluded.last_atc, accepted_at = excluded.accepted_at
-			WHERE card_transaction_counters.last_atc < excluded.last_atc`)
-		res, err := tx.ExecContext(ctx, q.String(), args...)
+		from, args := db.Values(1, []string{db.Text, db.Text, db.BigInt, db.Text}, rows)
+		// WHERE true: SQLite needs it to read ON CONFLICT after INSERT … SELECT as the upsert.
+		q := `INSERT INTO card_transaction_counters(region, card_id, last_atc, accepted_at) SELECT v.column1, v.column2, v.column3, v.column4 FROM ` + from + `
+			WHERE true ON CONFLICT (region, card_id) DO UPDATE SET last_atc = excluded.last_atc, accepted_at = excluded.accepted_at
+			WHERE card_transaction_counters.last_atc < excluded.last_atc`
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("keys: save transaction counters: %w", err)
 		}

@@ -295,17 +295,13 @@ func moveBalances(ctx context.Context, tx *db.Tx, moves []move) (map[string]move
 	final := make(map[string]moved, len(moves))
 	for start := 0; start < len(moves); start += balancesPerStatement {
 		chunk := moves[start:min(start+balancesPerStatement, len(moves))]
-		var q strings.Builder
-		q.WriteString("UPDATE ledger_accounts SET balance = balance + v.column2 FROM (VALUES ")
-		args := make([]any, 0, 2*len(chunk))
+		rows := make([][]any, len(chunk))
 		for i, m := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			fmt.Fprintf(&q, "(CAST($%d AS TEXT), CAST($%d AS BIGINT))", 2*i+1, 2*i+2)
-			args = append(args, m.account, m.amount)
+			rows[i] = []any{m.account, m.amount}
 		}
-		q.WriteString(") AS v WHERE ledger_accounts.code = v.column1 RETURNING ledger_accounts.code, normal, balance, no_overdraft")
+		from, args := db.Values(1, []string{db.Text, db.BigInt}, rows)
+		q := "UPDATE ledger_accounts SET balance = balance + v.column2 FROM " + from +
+			" WHERE ledger_accounts.code = v.column1 RETURNING ledger_accounts.code, normal, balance, no_overdraft"
 		n := 0
 		if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
 			var code string
@@ -316,7 +312,7 @@ func moveBalances(ctx context.Context, tx *db.Tx, moves []move) (map[string]move
 			n++
 			final[code] = m
 			return nil
-		}, q.String(), args...); err != nil {
+		}, q, args...); err != nil {
 			return nil, fmt.Errorf("ledger: move balances: %w", err)
 		}
 		if n != len(chunk) {
@@ -430,18 +426,8 @@ func PostMany(ctx context.Context, tx *db.Tx, es []Entry) ([]int64, error) {
 func Balances(ctx context.Context, r db.Reader, accounts []string) (map[string]money.Fen, error) {
 	out := make(map[string]money.Fen, len(accounts))
 	for start := 0; start < len(accounts); start += balancesPerStatement {
-		chunk := accounts[start:min(start+balancesPerStatement, len(accounts))]
-		var q strings.Builder
-		q.WriteString("SELECT code, normal, balance FROM ledger_accounts WHERE code IN (")
-		args := make([]any, len(chunk))
-		for i, a := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			fmt.Fprintf(&q, "$%d", i+1)
-			args[i] = a
-		}
-		q.WriteString(")")
+		in, args := db.In(1, accounts[start:min(start+balancesPerStatement, len(accounts))])
+		q := "SELECT code, normal, balance FROM ledger_accounts WHERE code " + in
 		if err := db.EachRow(ctx, r, func(scan func(...any) error) error {
 			var code, side string
 			var bal int64
@@ -450,7 +436,7 @@ func Balances(ctx context.Context, r db.Reader, accounts []string) (map[string]m
 			}
 			out[code] = signed(side, bal)
 			return nil
-		}, q.String(), args...); err != nil {
+		}, q, args...); err != nil {
 			return nil, fmt.Errorf("ledger: balances: %w", err)
 		}
 	}

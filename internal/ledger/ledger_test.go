@@ -330,7 +330,12 @@ func TestPostManyIsPostEach(t *testing.T) {
 				t.Errorf("%s: %s, want %s", acct, bal, want)
 			}
 		}
-		bals, err := ledger.Balances(ctx, d.R(), []string{account, inst, "person_medical:330100:999"})
+		var bals map[string]money.Fen
+		err := d.Read(ctx, func(tx *db.Tx) error {
+			var err error
+			bals, err = ledger.Balances(ctx, tx, []string{account, inst, "person_medical:330100:999"})
+			return err
+		})
 		if err != nil || len(bals) != 2 || bals[inst] != 6000 {
 			t.Fatalf("balances %v %v", bals, err)
 		}

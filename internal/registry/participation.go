@@ -3,7 +3,6 @@ package registry
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/shebao/shebao/internal/auth"
@@ -167,30 +166,21 @@ func InsuredIn(ctx context.Context, r db.Reader, personID int64, ins policy.Insu
 }
 
 // InsuredAmong is InsuredIn for several persons at once: those of persons insured for ins in m.
-func InsuredAmong(ctx context.Context, r db.Reader, persons []int64, ins policy.Insurance, m period.Month) (map[int64]bool, error) {
+func InsuredAmong(ctx context.Context, tx *db.Tx, persons []int64, ins policy.Insurance, m period.Month) (map[int64]bool, error) {
 	out := make(map[int64]bool, len(persons))
 	for start := 0; start < len(persons); start += 500 {
-		chunk := persons[start:min(start+500, len(persons))]
-		args := []any{string(ins), int(m)}
-		var q strings.Builder
-		q.WriteString(`SELECT DISTINCT person_id FROM participations WHERE insurance = $1 AND start_month <= $2 AND (end_month = 0 OR end_month >= $2)
-			AND person_id IN (`)
-		for i, p := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			fmt.Fprintf(&q, "$%d", i+3)
-			args = append(args, p)
-		}
-		q.WriteString(")")
-		if err := db.EachRow(ctx, r, func(scan func(...any) error) error {
+		in, ids := db.In(3, persons[start:min(start+500, len(persons))])
+		q := `SELECT DISTINCT person_id FROM participations WHERE insurance = $1 AND start_month <= $2 AND (end_month = 0 OR end_month >= $2)
+			AND person_id ` + in
+		args := append([]any{string(ins), int(m)}, ids...)
+		if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
 			var id int64
 			if err := scan(&id); err != nil {
 				return err
 			}
 			out[id] = true
 			return nil
-		}, q.String(), args...); err != nil {
+		}, q, args...); err != nil {
 			return nil, fmt.Errorf("registry: insured: %w", err)
 		}
 	}

@@ -309,22 +309,15 @@ type priorKey struct {
 // institution and key.
 func priorKeys(ctx context.Context, tx *db.Tx, reqs []*cardRequest) (map[[2]string]priorKey, error) {
 	out := map[[2]string]priorKey{}
-	byRegion := map[string][]any{}
+	byRegion := map[string][][]any{}
 	for _, r := range reqs {
-		byRegion[r.inst.Region] = append(byRegion[r.inst.Region], r.inst.Code, strings.TrimSpace(r.r.IdemKey))
+		byRegion[r.inst.Region] = append(byRegion[r.inst.Region], []any{r.inst.Code, strings.TrimSpace(r.r.IdemKey)})
 	}
 	for region, pairs := range byRegion {
-		for start := 0; start < len(pairs); start += 2 * 400 {
-			chunk := pairs[start:min(start+2*400, len(pairs))]
-			var q strings.Builder
-			q.WriteString("SELECT v.column1, v.column2, s.seq, s.request_hash FROM (VALUES ")
-			for i := 0; i < len(chunk); i += 2 {
-				if i > 0 {
-					q.WriteString(", ")
-				}
-				fmt.Fprintf(&q, "(CAST($%d AS TEXT), CAST($%d AS TEXT))", i+2, i+3)
-			}
-			q.WriteString(") AS v JOIN settlements s ON s.region = $1 AND s.institution_code = v.column1 AND s.idem_key = v.column2")
+		for start := 0; start < len(pairs); start += 400 {
+			from, args := db.Values(2, []string{db.Text, db.Text}, pairs[start:min(start+400, len(pairs))])
+			q := "SELECT v.column1, v.column2, s.seq, s.request_hash FROM " + from +
+				" JOIN settlements s ON s.region = $1 AND s.institution_code = v.column1 AND s.idem_key = v.column2"
 			if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
 				var code, key string
 				var p priorKey
@@ -333,7 +326,7 @@ func priorKeys(ctx context.Context, tx *db.Tx, reqs []*cardRequest) (map[[2]stri
 				}
 				out[[2]string{code, key}] = p
 				return nil
-			}, q.String(), append([]any{region}, chunk...)...); err != nil {
+			}, q, append([]any{region}, args...)...); err != nil {
 				return nil, fmt.Errorf("settle: idempotency keys: %w", err)
 			}
 		}
@@ -385,18 +378,14 @@ func yearsUsed(ctx context.Context, tx *db.Tx, years map[yearKey]Used) (map[year
 			end++
 		}
 		chunk := ks[start:end]
-		args := []any{chunk[0].region, chunk[0].year}
-		var q strings.Builder
-		q.WriteString(`SELECT person_id, outpatient_deductible_used, outpatient_pool_paid, inpatient_pool_paid FROM medical_years
-			WHERE region = $1 AND year = $2 AND person_id IN (`)
+		persons := make([]int64, len(chunk))
 		for i, k := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			fmt.Fprintf(&q, "$%d", i+3)
-			args = append(args, k.person)
+			persons[i] = k.person
 		}
-		q.WriteString(")" + tx.ForUpdate())
+		in, ids := db.In(3, persons)
+		q := `SELECT person_id, outpatient_deductible_used, outpatient_pool_paid, inpatient_pool_paid FROM medical_years
+			WHERE region = $1 AND year = $2 AND person_id ` + in + tx.ForUpdate()
+		args := append([]any{chunk[0].region, chunk[0].year}, ids...)
 		if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
 			var person, d, op, ip int64
 			if err := scan(&person, &d, &op, &ip); err != nil {
@@ -404,7 +393,7 @@ func yearsUsed(ctx context.Context, tx *db.Tx, years map[yearKey]Used) (map[year
 			}
 			years[yearKey{chunk[0].region, person, chunk[0].year}] = Used{OutpatientDeductible: money.Fen(d), OutpatientPool: money.Fen(op), InpatientPool: money.Fen(ip)}
 			return nil
-		}, q.String(), args...); err != nil {
+		}, q, args...); err != nil {
 			return nil, fmt.Errorf("settle: year counters: %w", err)
 		}
 		start = end
@@ -422,22 +411,16 @@ func addYears(ctx context.Context, tx *db.Tx, years map[yearKey]Used) error {
 	}
 	for start := 0; start < len(ks); start += 300 {
 		chunk := ks[start:min(start+300, len(ks))]
-		var q strings.Builder
-		q.WriteString(`UPDATE medical_years SET outpatient_deductible_used = outpatient_deductible_used + v.column4,
-			outpatient_pool_paid = outpatient_pool_paid + v.column5, inpatient_pool_paid = inpatient_pool_paid + v.column6 FROM (VALUES `)
-		args := make([]any, 0, 6*len(chunk))
+		rows := make([][]any, len(chunk))
 		for i, k := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			n := 6 * i
-			fmt.Fprintf(&q, "(CAST($%d AS TEXT), CAST($%d AS BIGINT), CAST($%d AS INTEGER), CAST($%d AS BIGINT), CAST($%d AS BIGINT), CAST($%d AS BIGINT))",
-				n+1, n+2, n+3, n+4, n+5, n+6)
 			u := years[k]
-			args = append(args, k.region, k.person, k.year, int64(u.OutpatientDeductible), int64(u.OutpatientPool), int64(u.InpatientPool))
+			rows[i] = []any{k.region, k.person, int64(k.year), int64(u.OutpatientDeductible), int64(u.OutpatientPool), int64(u.InpatientPool)}
 		}
-		q.WriteString(`) AS v WHERE medical_years.region = v.column1 AND medical_years.person_id = v.column2 AND medical_years.year = v.column3`)
-		res, err := tx.ExecContext(ctx, q.String(), args...)
+		from, args := db.Values(1, []string{db.Text, db.BigInt, db.BigInt, db.BigInt, db.BigInt, db.BigInt}, rows)
+		q := `UPDATE medical_years SET outpatient_deductible_used = outpatient_deductible_used + v.column4,
+			outpatient_pool_paid = outpatient_pool_paid + v.column5, inpatient_pool_paid = inpatient_pool_paid + v.column6 FROM ` + from + `
+			WHERE medical_years.region = v.column1 AND medical_years.person_id = v.column2 AND medical_years.year = v.column3`
+		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return fmt.Errorf("settle: year counters: %w", err)
 		}
