@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/shebao/shebao/internal/apdu"
@@ -121,7 +122,9 @@ func benchSettle(ctx context.Context, io IO, args []string) error {
 			return err
 		}
 	}
+	cpu0 := cpuTime()
 	res := l.run(ctx, time.Duration(*seconds*float64(time.Second)))
+	cores := (cpuTime() - cpu0).Seconds() / res.elapsed.Seconds()
 	if prof != nil {
 		pprof.StopCPUProfile()
 	}
@@ -134,7 +137,10 @@ func benchSettle(ctx context.Context, io IO, args []string) error {
 	p50, p99 := res.percentile(0.50), res.percentile(0.99)
 	fmt.Fprintf(io.Out, "  settlements: %d in %v = %.0f/s; latency p50 %.2f ms, p99 %.2f ms, max %.2f ms; %s\n", res.ok, res.elapsed.Round(time.Millisecond), rate,
 		ms(p50), ms(p99), ms(res.percentile(1)), res.problems())
-	fmt.Fprintf(io.Out, "  writer: %d transactions for %d requests (%.1f a transaction, largest %d)\n", batches, jobs, float64(jobs)/float64(max(batches, 1)), st.LargestBatch)
+	fmt.Fprintf(io.Out, "  this process (server and clients) used %.2f of the %d CPUs meanwhile\n", cores, runtime.NumCPU())
+	busy := (st.Busy - before.Busy).Seconds() / res.elapsed.Seconds()
+	fmt.Fprintf(io.Out, "  writer: %d transactions for %d requests (%.1f a transaction, largest %d), busy %.0f%% of the run (%.2f ms a transaction, commit included)\n",
+		batches, jobs, float64(jobs)/float64(max(batches, 1)), st.LargestBatch, 100*busy, 1000*(st.Busy-before.Busy).Seconds()/float64(max(batches, 1)))
 
 	// Reference 1: the same clients, cards and bodies against a server of the same configuration
 	// whose handler only reads the body and answers a settlement's answer.
@@ -173,8 +179,8 @@ func benchSettle(ctx context.Context, io IO, args []string) error {
 		"settlements_per_s": int(rate), "p50_ms": round3(ms(p50)), "p99_ms": round3(ms(p99)), "max_ms": round3(ms(res.percentile(1))),
 		"noop_per_s": int(noopRate), "noop_p99_ms": round3(ms(nres.percentile(0.99))), "fsync_per_s": int(fsyncRate),
 		"ratio_noop": round3(rate / noopRate), "ratio_fsync": round3(rate / fsyncRate),
-		"per_transaction": round3(float64(jobs) / float64(max(batches, 1))), "largest_batch": st.LargestBatch,
-		"double_debits": chk.doubleDebits, "overdrafts": chk.overdrafts, "balance_mismatches": chk.balanceMismatches,
+		"per_transaction": round3(float64(jobs) / float64(max(batches, 1))), "largest_batch": st.LargestBatch, "writer_busy": round3(busy),
+		"cpus_used": round3(cores), "double_debits": chk.doubleDebits, "overdrafts": chk.overdrafts, "balance_mismatches": chk.balanceMismatches,
 		"ledger_check": chk.ledger == "passed", "load_average": load1 + " " + load2})
 	if chk.doubleDebits > 0 || chk.overdrafts > 0 || chk.balanceMismatches > 0 || chk.ledger != "passed" {
 		return errors.New("the database is not right after the run (see above)")
@@ -236,6 +242,15 @@ func fsyncRate(dir string, n int) (float64, error) {
 		}
 	}
 	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// cpuTime is the CPU time this process has used, user and system.
+func cpuTime() time.Duration {
+	var u syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &u) != nil {
+		return 0
+	}
+	return time.Duration(u.Utime.Nano() + u.Stime.Nano())
 }
 
 // loadAverage reads the 1-, 5- and 15-minute load averages (Linux), "?" elsewhere.

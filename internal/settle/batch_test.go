@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shebao/shebao/internal/apdu"
 	"github.com/shebao/shebao/internal/audit"
@@ -39,6 +40,7 @@ type batchFixture struct {
 	d     *db.DB
 	svc   *Service
 	op    *auth.Principal
+	keys  *keys.Service
 	cards []*apdu.SoftCard
 	ids   []int64 // person ids, by card
 }
@@ -73,7 +75,7 @@ func newBatchFixture(t testing.TB, d *db.DB, balances []money.Fen, lost, uninsur
 		}
 	}
 	cards := card.New(d, pol, ks)
-	f := &batchFixture{t: t, d: d, svc: New(d, pol, cards, ks, registry.New(d, a, pol), Options{})}
+	f := &batchFixture{t: t, d: d, svc: New(d, pol, cards, ks, registry.New(d, a, pol), Options{}), keys: ks}
 	t.Cleanup(f.svc.Close)
 	if _, err := f.svc.RegisterInstitution(ctx, person("clerk", auth.Clerk), NewInstitution{Code: batchInst, Name: "医院", Kind: Hospital, Level: 3, BankAccount: "6222000000000001"}); err != nil {
 		t.Fatal(err)
@@ -83,53 +85,86 @@ func newBatchFixture(t testing.TB, d *db.DB, balances []money.Fen, lost, uninsur
 	}
 	f.op = &auth.Principal{User: auth.User{Username: "op", Role: auth.Institution, Roles: []auth.Role{auth.Institution}, Regions: []string{batchRegion},
 		InstitutionCode: batchInst}}
-	now := db.FormatTime(d.Now())
-	for i, bal := range balances {
-		pid := int64(i + 1)
-		idn, _ := ident.MakeIDNumber(fmt.Sprintf("33010619800101%03d", i+100))
-		cardID := fmt.Sprintf("%sD15600000512345678%08X", batchRegion, pid)
-		state := card.Active
-		if i == lost {
-			state = card.Lost
-		}
-		if err := d.Write(ctx, func(tx *db.Tx) error {
-			for _, q := range []struct {
-				sql  string
-				args []any
-			}{
-				{`INSERT INTO persons(id, region, id_number, id_kind, name, gender, birth_date, hukou_type, created_at, created_by, updated_at)
-					VALUES($1, $2, $3, 'resident', '参保人', 'male', '1980-01-01', 'local', $4, 'test', $4)`, []any{pid, batchRegion, string(idn), now}},
-				{`INSERT INTO cards(id, region, person_id, kind, application_no, state, channel, applied_by, applied_at, state_at, card_number, card_id, key_version)
-					VALUES($1, $2, $1, 'social_security', $3, $4, 'window', 'test', $5, $5, $6, $7, 1)`, []any{pid, batchRegion, fmt.Sprintf("APP%d", pid), string(state), now, fmt.Sprintf("C%d", pid), cardID}},
-			} {
-				if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
-					return err
-				}
+	f.addPersons(balances, lost, uninsured, func(int) bool { return true })
+	return f
+}
+
+// addPersons inserts a person for each balance, with an active card (lost: reported lost),
+// medical insurance since two months ago (but uninsured) and a medical account holding the
+// balance, in one transaction; the key service personalises the cards of the persons withCard
+// picks, into f.cards in order.
+func (f *batchFixture) addPersons(balances []money.Fen, lost, uninsured int, withCard func(int) bool) {
+	f.t.Helper()
+	ctx := context.Background()
+	d := f.d
+	month := period.MonthOf(d.Now())
+	var specs []keys.CardSpec
+	var ids []int64
+	if err := d.Write(ctx, func(tx *db.Tx) error {
+		specs, ids = nil, nil
+		now := db.FormatTime(tx.Now)
+		ps := tx.Inserter("persons", "id", "region", "id_number", "id_kind", "name", "gender", "birth_date", "hukou_type", "created_at", "created_by", "updated_at")
+		cs := tx.Inserter("cards", "id", "region", "person_id", "kind", "application_no", "state", "channel", "applied_by", "applied_at", "state_at",
+			"card_number", "card_id", "key_version")
+		pa := tx.Inserter("participations", "region", "person_id", "insurance", "start_month", "source", "created_at")
+		var open []ledger.Posting
+		var total money.Fen
+		for i, bal := range balances {
+			pid := int64(i + 1)
+			born := time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i/900)
+			idn, err := ident.MakeIDNumber(fmt.Sprintf("330106%s%03d", born.Format("20060102"), i%900+100))
+			if err != nil {
+				return err
+			}
+			cardID := fmt.Sprintf("%sD15600000512345678%08X", batchRegion, pid)
+			state := card.Active
+			if i == lost {
+				state = card.Lost
+			}
+			if err := ps.Add(ctx, pid, batchRegion, string(idn), "resident", "参保人", "male", born.Format("2006-01-02"), "local", now, "test", now); err != nil {
+				return err
+			}
+			if err := cs.Add(ctx, pid, batchRegion, pid, "social_security", fmt.Sprintf("APP%d", pid), string(state), "window", "test", now, now,
+				fmt.Sprintf("C%d", pid), cardID, 1); err != nil {
+				return err
 			}
 			if i != uninsured {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO participations(region, person_id, insurance, start_month, source, created_at)
-					VALUES($1, $2, 'medical', $3, 'test', $4)`, batchRegion, pid, int(month.Add(-2)), now); err != nil {
+				if err := pa.Add(ctx, batchRegion, pid, "medical", int(month.Add(-2)), "test", now); err != nil {
 					return err
 				}
 			}
 			if bal > 0 {
-				_, err := ledger.Post(ctx, tx, ledger.Entry{IdemKey: fmt.Sprintf("open:%d", pid), Region: batchRegion, Cause: "test", CauseRef: "open",
-					Postings: []ledger.Posting{{Account: ledger.ClearingAccount(batchRegion), Amount: bal}, {Account: ledger.PersonAccount(batchRegion, ledger.PersonMedical, pid), Amount: -bal}}})
+				open = append(open, ledger.Posting{Account: ledger.PersonAccount(batchRegion, ledger.PersonMedical, pid), Amount: -bal})
+				total += bal
+			}
+			if withCard(i) {
+				id, _ := apdu.ParseCardID(cardID)
+				specs = append(specs, keys.CardSpec{CardNumber: "B7K334774", CardID: id, PIN: batchPIN, IssueDate: tx.Now, ExpiryDate: tx.Now.AddDate(10, 0, 0),
+					Holder: apdu.HolderData{IDNumber: string(idn), Name: "参保人", Gender: '1', Ethnicity: 1, BirthDate: idn.BirthDate()}})
+				ids = append(ids, pid)
+			}
+		}
+		for _, in := range []*db.Inserter{ps, cs, pa} {
+			if err := in.Close(ctx); err != nil {
 				return err
 			}
+		}
+		if len(open) == 0 {
 			return nil
-		}); err != nil {
-			t.Fatal(err)
 		}
-		id, _ := apdu.ParseCardID(cardID)
-		sc, err := ks.Personalise(ctx, keys.CardSpec{CardNumber: "B7K334774", CardID: id, PIN: batchPIN, IssueDate: d.Now(), ExpiryDate: d.Now().AddDate(10, 0, 0),
-			Holder: apdu.HolderData{IDNumber: string(idn), Name: "参保人", Gender: '1', Ethnicity: 1, BirthDate: idn.BirthDate()}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.cards, f.ids = append(f.cards, sc), append(f.ids, pid)
+		_, err := ledger.Post(ctx, tx, ledger.Entry{IdemKey: "open", Region: batchRegion, Cause: "test", CauseRef: "open",
+			Postings: append(open, ledger.Posting{Account: ledger.ClearingAccount(batchRegion), Amount: total})})
+		return err
+	}); err != nil {
+		f.t.Fatal(err)
 	}
-	return f
+	for i, spec := range specs {
+		sc, err := f.keys.Personalise(ctx, spec)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		f.cards, f.ids = append(f.cards, sc), append(f.ids, ids[i])
+	}
 }
 
 // bill is an outpatient bill of A items, in yuan.
@@ -354,9 +389,9 @@ func (f *batchFixture) state() string {
 }
 
 // BenchmarkWriterCardSettlements is the writer's share of a card settlement, without HTTP: batches
-// of 32 card settlements of persons drawn from 500, carried out together and committed (SQLite
-// synchronous=FULL, or PostgreSQL), per settlement. The requests and their proofs are made before
-// the timer starts.
+// of 32 card settlements, of 2,000 cardholders spread over 100,000 insured persons, carried out
+// together and committed (SQLite synchronous=FULL, or PostgreSQL), per settlement. The requests
+// and their proofs are made before the timer starts.
 func BenchmarkWriterCardSettlements(b *testing.B) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		b.Run(engine, func(b *testing.B) {
@@ -366,15 +401,16 @@ func BenchmarkWriterCardSettlements(b *testing.B) {
 			} else {
 				d = dbtest.SQLite(b, dbtest.Options{})
 			}
-			const persons, per = 500, 32
+			const persons, per, cards = 100_000, 32, 2000
 			bal := make([]money.Fen, persons)
 			for i := range bal {
 				bal[i] = 1_000_000_00
 			}
-			f := newBatchFixture(b, d, bal, -1, -1)
+			f := newBatchFixture(b, d, nil, -1, -1)
+			f.addPersons(bal, -1, -1, func(i int) bool { return i%(persons/cards) == 0 })
 			jobs := make([]*job, b.N)
 			for i := range jobs {
-				jobs[i] = f.job(f.signed(i%persons, f.bill(fmt.Sprintf("b%d", i), "12.30", "45.60", "7.80"), nil))
+				jobs[i] = f.job(f.signed(i%cards, f.bill(fmt.Sprintf("b%d", i), "12.30", "45.60", "7.80"), nil))
 			}
 			b.ResetTimer()
 			for start := 0; start < len(jobs); start += per {
@@ -386,6 +422,35 @@ func BenchmarkWriterCardSettlements(b *testing.B) {
 					}
 				}
 			}
+
 		})
+	}
+}
+
+// TestMedicalCardDayUsesItsIndex: the medical card's daily total is read through the partial index
+// that holds the medical card's settlements only (migration 0015), whose condition the query
+// spells as card.ByMedicalCard.
+func TestMedicalCardDayUsesItsIndex(t *testing.T) {
+	if card.ByMedicalCard != "medical_card" {
+		t.Fatalf("the query and the index spell the medical card's means as 'medical_card', not %q", card.ByMedicalCard)
+	}
+	d := dbtest.SQLite(t, dbtest.Options{})
+	rows, err := d.R().QueryContext(context.Background(), `EXPLAIN QUERY PLAN SELECT COALESCE(SUM(total), 0) FROM settlements WHERE region = $1
+		AND card_ref = $2 AND settled_on = $3 AND means = 'medical_card' AND refunded_at = ''`, batchRegion, "6214830000000001", "2026-01-02")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var a, b, c any
+		var detail string
+		if err := rows.Scan(&a, &b, &c, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if !strings.Contains(strings.Join(plan, " "), "settlements_medical_card_day") {
+		t.Fatalf("plan %q", plan)
 	}
 }

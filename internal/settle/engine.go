@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/errs"
@@ -61,6 +62,7 @@ type engine struct {
 	batches, jobs atomic.Int64
 	largest       atomic.Int64
 	fallbacks     atomic.Int64 // batches whose requests together failed and went one by one
+	busy          atomic.Int64 // nanoseconds spent carrying out batches, commits included
 }
 
 // EngineStats count the writer's work.
@@ -69,6 +71,9 @@ type EngineStats struct {
 	// Fallbacks counts the batches whose card settlements, written together, failed, and were
 	// then carried out one by one.
 	Fallbacks int64
+	// Busy is the time spent carrying out batches, commits included: what is left of the
+	// elapsed time the writer waited for requests.
+	Busy time.Duration
 }
 
 func newEngine(d *db.DB, maxBatch int, bulk bulkFunc) *engine {
@@ -114,7 +119,8 @@ func (e *engine) close() {
 }
 
 func (e *engine) stats() EngineStats {
-	return EngineStats{Batches: e.batches.Load(), Jobs: e.jobs.Load(), LargestBatch: e.largest.Load(), Fallbacks: e.fallbacks.Load()}
+	return EngineStats{Batches: e.batches.Load(), Jobs: e.jobs.Load(), LargestBatch: e.largest.Load(), Fallbacks: e.fallbacks.Load(),
+		Busy: time.Duration(e.busy.Load())}
 }
 
 func (e *engine) run() {
@@ -155,6 +161,8 @@ func (e *engine) drain() {
 }
 
 func (e *engine) runBatch(batch []*job) {
+	start := time.Now() // wall time, for the statistics only
+	defer func() { e.busy.Add(int64(time.Since(start))) }()
 	e.batches.Add(1)
 	e.jobs.Add(int64(len(batch)))
 	if n := int64(len(batch)); n > e.largest.Load() {

@@ -455,8 +455,9 @@ func (s *Service) medicalCardLimits(ctx context.Context, tx *db.Tx, rules policy
 		return errs.E(errs.Invalid, "the medical insurance card pays at most %s a settlement; use the social security card or the electronic card", rules.CardMaxEach)
 	}
 	var today int64
+	// means written out, not a parameter, so that the planner sees the partial index's condition.
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(total), 0) FROM settlements WHERE region = $1 AND card_ref = $2 AND settled_on = $3
-		AND means = $4 AND refunded_at = ''`, region, number, v.date.Format("2006-01-02"), string(card.ByMedicalCard)).Scan(&today); err != nil {
+		AND means = 'medical_card' AND refunded_at = ''`, region, number, v.date.Format("2006-01-02")).Scan(&today); err != nil {
 		return err
 	}
 	if money.Fen(today)+v.total > rules.CardMaxDay {
