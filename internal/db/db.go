@@ -128,10 +128,6 @@ func sqliteDSN(path string, readOnly bool) string {
 		q.Add("_pragma", "query_only(1)")
 	} else {
 		q.Set("_txlock", "immediate")
-		// The one writer keeps 64 MiB of pages (the default is 2 MiB): its transactions touch the
-		// pages of accounts, counters and indexes all over a large file, and each page it must
-		// read again is a system call.
-		q.Add("_pragma", "cache_size(-65536)")
 	}
 	return "file:" + path + "?" + q.Encode()
 }

@@ -5,10 +5,22 @@
 // A settlement is paid with the social security card (its transaction cryptogram, checked by the
 // key service, binds what is paid), the electronic card's single-use code, or the bank's medical
 // insurance card within the policy's lower limits. Every settlement and refund goes through one
-// writer (engine.go), which takes whatever requests are waiting, carries each out in its own
-// savepoint of one transaction, commits once and only then answers each: many settlements share
-// one fsync, a bad request is left out of its batch with its own error, and no two settlements of
-// one person ever use the same deductible, cap or account balance.
+// writer (engine.go), which takes whatever requests are waiting, carries them out in one
+// transaction, commits once and only then answers each: many settlements share one fsync, a bad
+// request is left out of its batch with its own error, and no two settlements of one person ever
+// use the same deductible, cap or account balance. The batch's settlements with the social
+// security card are decided together in memory and written with a few multi-row statements
+// (batch.go); the others, and those if writing them together fails, one by one, each in its own
+// savepoint (settlement.go). Both make the same settlements, entries, counters and audit entries
+// (TestSettledTogetherAsAlone).
+//
+// Every settlement keeps its own audit entry, chained like any other, so audit verify covers each;
+// audit.RecordMany appends a batch's entries with one read of the chain's head and one insert,
+// which made a batch entry listing the settlements (and a second way of auditing) unnecessary.
+// What is cached: approved institutions, for instTTL (an approved institution does not change
+// today); the issuer keys, by the key service, for 30 s. The policy in force is read once per
+// batch, not cached, so a newly approved version applies from the next batch with nothing to
+// invalidate.
 //
 // This package must never post money outside the ledger, read a card's state outside the card
 // service, or settle for a person of another region.
