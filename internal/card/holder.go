@@ -92,7 +92,7 @@ func (s *Service) HoldersByChip(ctx context.Context, tx *db.Tx, cardIDs []string
 		}
 	}
 	for start := 0; start < len(ids); start += 500 {
-		in, args := db.In(1, ids[start:min(start+500, len(ids))])
+		in, args := db.In(tx.Dialect, 1, ids[start:min(start+500, len(ids))])
 		q := "SELECT " + cardColumns + cardFrom + "WHERE c.card_id " + in
 		if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
 			c, err := scanCard(scanFunc(scan))

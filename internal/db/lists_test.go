@@ -44,7 +44,7 @@ func TestListsAndTables(t *testing.T) {
 					names = append(names, fmt.Sprintf("n%d", i))
 					rows[i] = []any{fmt.Sprintf("n%d", i), int64(1)}
 				}
-				in, args := db.In(1, names)
+				in, args := db.In(tx.Dialect, 1, names)
 				var count int
 				if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM lt WHERE name "+in, args...).Scan(&count); err != nil {
 					return err

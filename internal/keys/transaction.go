@@ -122,7 +122,7 @@ func (s *Service) Counters(ctx context.Context, tx *db.Tx, cards [][16]byte) (*C
 	}
 	for region, ids := range byRegion {
 		for start := 0; start < len(ids); start += 500 {
-			in, args := db.In(2, ids[start:min(start+500, len(ids))])
+			in, args := db.In(tx.Dialect, 2, ids[start:min(start+500, len(ids))])
 			if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
 				var id string
 				var atc int

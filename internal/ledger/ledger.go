@@ -423,10 +423,10 @@ func PostMany(ctx context.Context, tx *db.Tx, es []Entry) ([]int64, error) {
 }
 
 // Balances are several accounts' balances, as Balance gives each; an account not opened yet is 0.
-func Balances(ctx context.Context, r db.Reader, accounts []string) (map[string]money.Fen, error) {
+func Balances(ctx context.Context, r *db.Tx, accounts []string) (map[string]money.Fen, error) {
 	out := make(map[string]money.Fen, len(accounts))
 	for start := 0; start < len(accounts); start += balancesPerStatement {
-		in, args := db.In(1, accounts[start:min(start+balancesPerStatement, len(accounts))])
+		in, args := db.In(r.Dialect, 1, accounts[start:min(start+balancesPerStatement, len(accounts))])
 		q := "SELECT code, normal, balance FROM ledger_accounts WHERE code " + in
 		if err := db.EachRow(ctx, r, func(scan func(...any) error) error {
 			var code, side string

@@ -382,7 +382,7 @@ func yearsUsed(ctx context.Context, tx *db.Tx, years map[yearKey]Used) (map[year
 		for i, k := range chunk {
 			persons[i] = k.person
 		}
-		in, ids := db.In(3, persons)
+		in, ids := db.In(tx.Dialect, 3, persons)
 		q := `SELECT person_id, outpatient_deductible_used, outpatient_pool_paid, inpatient_pool_paid FROM medical_years
 			WHERE region = $1 AND year = $2 AND person_id ` + in + tx.ForUpdate()
 		args := append([]any{chunk[0].region, chunk[0].year}, ids...)
