@@ -62,13 +62,35 @@ var System = Actor{Name: "system", Role: "system"}
 
 // Record appends an entry inside tx. detail may be nil; otherwise it is marshalled to JSON.
 func Record(ctx context.Context, tx *db.Tx, who Actor, action, object, region string, detail any) error {
-	d := "{}"
-	if detail != nil {
-		b, err := json.Marshal(detail)
-		if err != nil {
-			return fmt.Errorf("audit: detail of %s: %w", action, err)
+	return RecordMany(ctx, tx, []Change{{Who: who, Action: action, Object: object, Region: region, Detail: detail}})
+}
+
+// Change is one entry to append with RecordMany.
+type Change struct {
+	Who                    Actor
+	Action, Object, Region string
+	Detail                 any // nil, or marshalled to JSON
+}
+
+// RecordMany appends one entry per change, in order, inside tx: the same entries, chained the same
+// way, as a Record for each would append, with one read of the head, one insert and one move of the
+// head for all of them (the settlement writer records a batch's settlements so).
+func RecordMany(ctx context.Context, tx *db.Tx, changes []Change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	entries := make([]Entry, len(changes))
+	for i, c := range changes {
+		d := "{}"
+		if c.Detail != nil {
+			b, err := json.Marshal(c.Detail)
+			if err != nil {
+				return fmt.Errorf("audit: detail of %s: %w", c.Action, err)
+			}
+			d = string(b)
 		}
-		d = string(b)
+		entries[i] = Entry{At: tx.Now, Actor: c.Who.Name, Role: c.Who.Role, Action: c.Action, Object: c.Object, Region: c.Region,
+			RequestID: c.Who.RequestID, Detail: d}
 	}
 	// Locking the head row serialises appenders on PostgreSQL; SQLite has one writer anyway.
 	var seq int64
@@ -76,17 +98,31 @@ func Record(ctx context.Context, tx *db.Tx, who Actor, action, object, region st
 	if err := tx.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1"+tx.ForUpdate()).Scan(&seq, &prev); err != nil {
 		return fmt.Errorf("audit: read head: %w", err)
 	}
-	e := Entry{
-		Seq: seq + 1, At: tx.Now, Actor: who.Name, Role: who.Role, Action: action, Object: object,
-		Region: region, RequestID: who.RequestID, Detail: d, PrevHash: prev,
+	for i := range entries {
+		e := &entries[i]
+		e.Seq, e.PrevHash = seq+int64(i)+1, prev
+		e.Hash = e.computeHash()
+		prev = e.Hash
 	}
-	e.Hash = e.computeHash()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log(seq, at, actor, role, action, object, region, request_id, detail, prev_hash, hash)
+	last := entries[len(entries)-1]
+	if len(entries) == 1 {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit_log(seq, at, actor, role, action, object, region, request_id, detail, prev_hash, hash)
 		VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		e.Seq, db.FormatTime(e.At), e.Actor, e.Role, e.Action, e.Object, e.Region, e.RequestID, e.Detail, e.PrevHash, e.Hash); err != nil {
-		return fmt.Errorf("audit: append: %w", err)
+			last.Seq, db.FormatTime(last.At), last.Actor, last.Role, last.Action, last.Object, last.Region, last.RequestID, last.Detail, last.PrevHash, last.Hash); err != nil {
+			return fmt.Errorf("audit: append: %w", err)
+		}
+	} else {
+		in := tx.Inserter("audit_log", "seq", "at", "actor", "role", "action", "object", "region", "request_id", "detail", "prev_hash", "hash")
+		for _, e := range entries {
+			if err := in.Add(ctx, e.Seq, db.FormatTime(e.At), e.Actor, e.Role, e.Action, e.Object, e.Region, e.RequestID, e.Detail, e.PrevHash, e.Hash); err != nil {
+				return fmt.Errorf("audit: append: %w", err)
+			}
+		}
+		if err := in.Close(ctx); err != nil {
+			return fmt.Errorf("audit: append: %w", err)
+		}
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", e.Seq, e.Hash); err != nil {
+	if _, err := tx.ExecContext(ctx, "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", last.Seq, last.Hash); err != nil {
 		return fmt.Errorf("audit: move head: %w", err)
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/db"
@@ -150,4 +151,46 @@ func TestListNewestFirst(t *testing.T) {
 			t.Fatalf("by alice = %d entries, %v", len(es), err)
 		}
 	})
+}
+
+// TestRecordManyIsRecordEach: entries appended together are the very entries, hashes and head that
+// one Record each would have made, between entries appended singly, and the chain verifies.
+func TestRecordManyIsRecordEach(t *testing.T) {
+	ctx := context.Background()
+	changes := func(from, n int) []audit.Change {
+		var out []audit.Change
+		for i := from; i < from+n; i++ {
+			out = append(out, audit.Change{Who: audit.Actor{Name: "op", Role: "institution", RequestID: fmt.Sprintf("r%d", i)},
+				Action: "settlement.settle", Object: fmt.Sprintf("settlement:%d", i), Region: "330100", Detail: map[string]any{"total": i}})
+		}
+		return out
+	}
+	var heads [2]string
+	for k := range 2 {
+		// The same fixed clock for both databases, so the entries' times agree.
+		d := dbtest.SQLite(t, dbtest.Options{Now: func() time.Time { return time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC) }})
+		seed(t, d, 3)
+		if err := d.Write(ctx, func(tx *db.Tx) error {
+			if k == 0 {
+				return audit.RecordMany(ctx, tx, changes(0, 7))
+			}
+			for _, c := range changes(0, 7) {
+				if err := audit.Record(ctx, tx, c.Who, c.Action, c.Object, c.Region, c.Detail); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		seed(t, d, 2)
+		rep, err := audit.Verify(ctx, d, nil)
+		if err != nil || rep.Entries != 12 {
+			t.Fatalf("verify: %+v %v", rep, err)
+		}
+		heads[k] = rep.HeadHash
+	}
+	if heads[0] != heads[1] {
+		t.Fatalf("RecordMany's chain ends at %s, one Record each at %s", heads[0], heads[1])
+	}
 }

@@ -73,6 +73,51 @@ func (s *Service) HolderByChip(ctx context.Context, tx *db.Tx, cardID string) (H
 		KeyVersion: c.KeyVersion}, nil
 }
 
+// ChipHolder is a card's holder found by HoldersByChip, or why the card cannot pay.
+type ChipHolder struct {
+	Holder
+	Err error
+}
+
+// HoldersByChip is HolderByChip for several cards at once, with one query (the settlement
+// writer's batch): for each identification code, its holder or HolderByChip's refusal.
+func (s *Service) HoldersByChip(ctx context.Context, tx *db.Tx, cardIDs []string) (map[string]ChipHolder, error) {
+	out := make(map[string]ChipHolder, len(cardIDs))
+	var ids []string
+	for _, id := range cardIDs {
+		id = strings.ToUpper(strings.TrimSpace(id))
+		if _, ok := out[id]; !ok {
+			out[id] = ChipHolder{Err: errs.E(errs.Invalid, "no social security card has this identification code")}
+			ids = append(ids, id)
+		}
+	}
+	for start := 0; start < len(ids); start += 500 {
+		in, args := db.In(tx.Dialect, 1, ids[start:min(start+500, len(ids))])
+		q := "SELECT " + cardColumns + cardFrom + "WHERE c.card_id " + in
+		if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
+			c, err := scanCard(scanFunc(scan))
+			if err != nil {
+				return err
+			}
+			h := ChipHolder{Holder: Holder{Means: BySocialSecurityCard, CardRef: c.CardID, PersonID: c.PersonID, Region: c.Region, IDNumber: c.IDNumber,
+				Name: c.Name, KeyVersion: c.KeyVersion}}
+			if err := usable(c, tx.Now, "social security card"); err != nil {
+				h = ChipHolder{Err: err}
+			}
+			out[c.CardID] = h
+			return nil
+		}, q, args...); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// scanFunc lets a row's scan function stand for a row.
+type scanFunc func(...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
 // ConsumeQR checks an electronic card's code as VerifyQR does — signature, sixty seconds, card
 // still usable — and spends it in tx, so that the code pays once and only if the payment commits.
 func (s *Service) ConsumeQR(ctx context.Context, tx *db.Tx, by *auth.Principal, token string) (Holder, error) {

@@ -54,8 +54,10 @@ func runBench(ctx context.Context, io IO, args []string) error {
 		return benchContributions(ctx, io, rest)
 	case "upload":
 		return benchUpload(ctx, io, rest)
+	case "settle":
+		return benchSettle(ctx, io, rest)
 	}
-	return fmt.Errorf("%w: unknown benchmark %q (have: import, keys, contributions, upload)", errUsage, args[0])
+	return fmt.Errorf("%w: unknown benchmark %q (have: import, keys, contributions, upload, settle)", errUsage, args[0])
 }
 
 // benchDB opens a fresh database for a benchmark: SQLite in a temporary directory, or a new

@@ -51,6 +51,7 @@ type DB struct {
 	read    *sql.DB // SQLite: read-only pool; PostgreSQL: same as write
 	path    string  // SQLite file, "" for PostgreSQL
 	now     func() time.Time
+	stmts   *stmtCache // SQLite's writer: its prepared statements (stmtcache.go)
 }
 
 // Options say what to open. URL wins over Dir.
@@ -118,7 +119,9 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 
 func sqliteDSN(path string, readOnly bool) string {
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)"} {
+	// temp_store=MEMORY keeps the statement journal of a savepoint in memory: a transaction of many
+	// savepoints (the settlement writer's) otherwise writes it to a temporary file as it grows.
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "foreign_keys(1)", "synchronous(FULL)", "temp_store(MEMORY)"} {
 		q.Add("_pragma", p)
 	}
 	if readOnly {
@@ -149,7 +152,7 @@ func openSQLite(ctx context.Context, path string, readers int, now func() time.T
 	}
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
-	d := &DB{dialect: SQLite, write: w, read: r, path: path, now: now}
+	d := &DB{dialect: SQLite, write: w, read: r, path: path, now: now, stmts: newStmtCache(w)}
 	if err := d.Ping(ctx); err != nil {
 		d.Close()
 		return nil, err
@@ -177,6 +180,7 @@ func (d *DB) Ping(ctx context.Context) error {
 
 // Close closes every pool.
 func (d *DB) Close() error {
+	d.stmts.close()
 	err := d.write.Close()
 	if d.read != d.write {
 		err = errors.Join(err, d.read.Close())
@@ -192,6 +196,9 @@ type Reader interface {
 
 // EachRow runs a query and hands each row's Scan to fn, closing the rows however it ends.
 func EachRow(ctx context.Context, r Reader, fn func(scan func(...any) error) error, query string, args ...any) error {
+	if tx, ok := r.(*Tx); ok {
+		return tx.eachRow(ctx, query, args, func(rows *sql.Rows) error { return fn(rows.Scan) })
+	}
 	rows, err := r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return err
@@ -214,6 +221,10 @@ type Tx struct {
 	*sql.Tx
 	Dialect Dialect
 	Now     time.Time
+
+	cache  *stmtCache      // nil but on SQLite's writer
+	missed []string        // queries to prepare once the transaction is over
+	busy   map[string]bool // prepared statements whose rows are being read
 }
 
 // ForUpdate returns " FOR UPDATE" on PostgreSQL and "" on SQLite, where the single writer already
@@ -264,6 +275,14 @@ func (d *DB) once(ctx context.Context, pool *sql.DB, opts *sql.TxOptions, fn fun
 		return fmt.Errorf("db: begin: %w", err)
 	}
 	tx := &Tx{Tx: sqlTx, Dialect: d.dialect, Now: d.now().UTC()}
+	if pool == d.write {
+		tx.cache = d.stmts
+	}
+	defer func() {
+		if len(tx.missed) > 0 {
+			d.stmts.add(context.WithoutCancel(ctx), tx.missed) // after the commit or rollback: the connection is free
+		}
+	}()
 	defer func() {
 		if p := recover(); p != nil {
 			_ = sqlTx.Rollback()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/bits"
 	"reflect"
 	"strconv"
 	"strings"
@@ -89,8 +90,18 @@ func (in *Inserter) Flush(ctx context.Context) error {
 		k := min(chunk, in.n-start)
 		args := in.buf[start*nc : (start+k)*nc]
 		if k < in.perStmt { // a short chunk, or PostgreSQL, whose driver keeps its own statement cache
-			if err := in.write(ctx, nil, in.statement(k), args); err != nil {
-				return err
+			// On SQLite in pieces of powers of two (13 rows: 8, 4 and 1), so that the statements
+			// recur and the writer keeps them prepared (stmtcache.go) instead of preparing a new
+			// one for every count of rows.
+			for off := 0; off < k; {
+				p := k - off
+				if in.tx.Dialect == SQLite {
+					p = 1 << (bits.Len(uint(p)) - 1)
+				}
+				if err := in.write(ctx, nil, in.statement(p), args[off*nc:(off+p)*nc]); err != nil {
+					return err
+				}
+				off += p
 			}
 			continue
 		}
@@ -113,16 +124,15 @@ func (in *Inserter) write(ctx context.Context, stmt *sql.Stmt, query string, arg
 	var rows *sql.Rows
 	switch {
 	case stmt != nil && in.onRow != nil:
-		rows, err = stmt.QueryContext(ctx, args...)
+		if rows, err = stmt.QueryContext(ctx, args...); err == nil {
+			err = returned(rows, in.onRow)
+		}
 	case stmt != nil:
 		_, err = stmt.ExecContext(ctx, args...)
 	case in.onRow != nil:
-		rows, err = in.tx.QueryContext(ctx, query, args...)
+		err = in.tx.eachRow(ctx, query, args, in.onRow)
 	default:
 		_, err = in.tx.ExecContext(ctx, query, args...)
-	}
-	if err == nil && rows != nil {
-		err = returned(rows, in.onRow)
 	}
 	if err != nil {
 		return fmt.Errorf("db: insert into %s: %w", in.table, err)
@@ -161,14 +171,35 @@ func (in *Inserter) columns() (arrays []any, types []string, ok bool) {
 	nc := len(in.cols)
 	arrays, types = make([]any, nc), make([]string, nc)
 	for c := range nc {
-		switch kindOf(in.buf[c]) {
-		case reflect.Int:
+		kind, nulls := reflect.Invalid, false
+		for r := range in.n {
+			if v := in.buf[r*nc+c]; v == nil {
+				nulls = true
+			} else if kind == reflect.Invalid {
+				kind = kindOf(v)
+			}
+		}
+		switch {
+		case kind == reflect.Int && nulls:
+			// An integer column with NULLs (a settlement without a ledger entry): pgx writes
+			// the nil pointers as NULL elements.
+			arrays[c], ok = column(in, c, func(v any) (*int64, bool) {
+				if v == nil {
+					return nil, true
+				}
+				i, ok := intOf(v)
+				return &i, ok
+			})
+			types[c] = "bigint[]"
+		case nulls:
+			ok = false
+		case kind == reflect.Int:
 			arrays[c], ok = column(in, c, intOf)
 			types[c] = "bigint[]"
-		case reflect.String:
+		case kind == reflect.String:
 			arrays[c], ok = column(in, c, stringOf)
 			types[c] = "text[]"
-		case reflect.Bool:
+		case kind == reflect.Bool:
 			arrays[c], ok = column(in, c, func(v any) (bool, bool) { b, ok := v.(bool); return b, ok })
 			types[c] = "boolean[]"
 		default:

@@ -6,6 +6,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/shebao/shebao/internal/apdu"
@@ -43,6 +45,32 @@ var (
 // Errors: ErrSealed; an *errs.Error of code Invalid naming the field for data that cannot be
 // encoded; ErrProofMismatch; ErrProofUsed for a counter not above the last one accepted.
 func (s *Service) AcceptTransaction(ctx context.Context, tx *db.Tx, p TransactionProof) error {
+	if err := s.checkProof(ctx, tx, p); err != nil {
+		return err
+	}
+	// One statement decides: a first proof inserts the row, a later one moves it forward, a
+	// replayed or older one matches the conflict but not the WHERE and changes no row. On
+	// PostgreSQL a concurrent transaction with the same card waits on the row (or on the other's
+	// insertion of it) and then sees the committed counter.
+	res, err := tx.ExecContext(ctx, `INSERT INTO card_transaction_counters(region, card_id, last_atc, accepted_at) VALUES($1, $2, $3, $4)
+		ON CONFLICT (region, card_id) DO UPDATE SET last_atc = excluded.last_atc, accepted_at = excluded.accepted_at
+		WHERE card_transaction_counters.last_atc < excluded.last_atc`,
+		regionOfCard(p.CardID), apdu.FormatCardID(p.CardID), int(p.ATC), db.FormatTime(tx.Now))
+	if err != nil {
+		return fmt.Errorf("keys: accept transaction: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("keys: accept transaction: %w", err)
+	}
+	if n != 1 {
+		return ErrProofUsed
+	}
+	return nil
+}
+
+// checkProof is AcceptTransaction's check of the cryptogram, without the counter.
+func (s *Service) checkProof(ctx context.Context, tx *db.Tx, p TransactionProof) error {
 	if s.Sealed() {
 		return ErrSealed
 	}
@@ -52,8 +80,7 @@ func (s *Service) AcceptTransaction(ctx context.Context, tx *db.Tx, p Transactio
 	if p.KeyVersion == 0 || p.ATC == 0 {
 		return ErrProofMismatch // no card of ours has key version 0; no cryptogram has counter 0
 	}
-	region := regionOfCard(p.CardID)
-	issuer, err := s.transactionKey(ctx, tx, region, int(p.KeyVersion))
+	issuer, err := s.transactionKey(ctx, tx, regionOfCard(p.CardID), int(p.KeyVersion))
 	if errs.Is(err, errs.NotFound) || errs.Is(err, errs.Conflict) {
 		// No such key version, or it was destroyed: no genuine card can prove anything with it.
 		return ErrProofMismatch
@@ -68,23 +95,103 @@ func (s *Service) AcceptTransaction(ctx context.Context, tx *db.Tx, p Transactio
 	if !ok {
 		return ErrProofMismatch
 	}
-	// One statement decides: a first proof inserts the row, a later one moves it forward, a
-	// replayed or older one matches the conflict but not the WHERE and changes no row. On
-	// PostgreSQL a concurrent transaction with the same card waits on the row (or on the other's
-	// insertion of it) and then sees the committed counter.
-	res, err := tx.ExecContext(ctx, `INSERT INTO card_transaction_counters(region, card_id, last_atc, accepted_at) VALUES($1, $2, $3, $4)
-		ON CONFLICT (region, card_id) DO UPDATE SET last_atc = excluded.last_atc, accepted_at = excluded.accepted_at
-		WHERE card_transaction_counters.last_atc < excluded.last_atc`,
-		region, apdu.FormatCardID(p.CardID), int(p.ATC), db.FormatTime(tx.Now))
-	if err != nil {
-		return fmt.Errorf("keys: accept transaction: %w", err)
+	return nil
+}
+
+// Counters are the last accepted transaction counters of the cards of a batch of payments, for a
+// writer that decides a whole batch before writing it (the settlement writer): read once, each
+// proof checked against them and taken in memory in the batch's order, and saved with one
+// statement at the end — what one AcceptTransaction each would have done. Save refuses if another
+// transaction moved one of the counters meanwhile; the writer then goes one payment at a time.
+type Counters struct {
+	s     *Service
+	last  map[string]int // "region/card id" → the last accepted counter, 0 for none
+	taken map[string]int // counters taken by this batch
+}
+
+// Counters reads the counters of cards inside tx.
+func (s *Service) Counters(ctx context.Context, tx *db.Tx, cards [][16]byte) (*Counters, error) {
+	c := &Counters{s: s, last: map[string]int{}, taken: map[string]int{}}
+	byRegion := map[string][]string{}
+	for _, id := range cards {
+		r, hex := regionOfCard(id), apdu.FormatCardID(id)
+		if _, ok := c.last[r+"/"+hex]; !ok {
+			c.last[r+"/"+hex] = 0
+			byRegion[r] = append(byRegion[r], hex)
+		}
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("keys: accept transaction: %w", err)
+	for region, ids := range byRegion {
+		for start := 0; start < len(ids); start += 500 {
+			in, args := db.In(tx.Dialect, 2, ids[start:min(start+500, len(ids))])
+			if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
+				var id string
+				var atc int
+				if err := scan(&id, &atc); err != nil {
+					return err
+				}
+				c.last[region+"/"+id] = atc
+				return nil
+			}, "SELECT card_id, last_atc FROM card_transaction_counters WHERE region = $1 AND card_id "+in, append([]any{region}, args...)...); err != nil {
+				return nil, fmt.Errorf("keys: transaction counters: %w", err)
+			}
+		}
 	}
-	if n != 1 {
+	return c, nil
+}
+
+// Check is AcceptTransaction's check of p against the counters as the batch has taken them so
+// far, with its errors; it takes nothing.
+func (c *Counters) Check(ctx context.Context, tx *db.Tx, p TransactionProof) error {
+	if err := c.s.checkProof(ctx, tx, p); err != nil {
+		return err
+	}
+	k := regionOfCard(p.CardID) + "/" + apdu.FormatCardID(p.CardID)
+	last, ok := c.last[k]
+	if !ok {
+		return fmt.Errorf("keys: card %s is not among the batch's counters", apdu.FormatCardID(p.CardID))
+	}
+	if int(p.ATC) <= last {
 		return ErrProofUsed
+	}
+	return nil
+}
+
+// Take uses a checked proof up: its counter becomes the card's last.
+func (c *Counters) Take(p TransactionProof) {
+	k := regionOfCard(p.CardID) + "/" + apdu.FormatCardID(p.CardID)
+	c.last[k], c.taken[k] = int(p.ATC), int(p.ATC)
+}
+
+// Save writes the counters taken, inside tx.
+func (c *Counters) Save(ctx context.Context, tx *db.Tx) error {
+	if len(c.taken) == 0 {
+		return nil
+	}
+	now := db.FormatTime(tx.Now)
+	keys := make([]string, 0, len(c.taken))
+	for k := range c.taken {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // the same statement for the same batch, and rows locked in one order
+	for start := 0; start < len(keys); start += 500 {
+		chunk := keys[start:min(start+500, len(keys))]
+		rows := make([][]any, len(chunk))
+		for i, k := range chunk {
+			region, id, _ := strings.Cut(k, "/")
+			rows[i] = []any{region, id, int64(c.taken[k]), now}
+		}
+		from, args := db.Values(1, []string{db.Text, db.Text, db.BigInt, db.Text}, rows)
+		// WHERE true: SQLite needs it to read ON CONFLICT after INSERT … SELECT as the upsert.
+		q := `INSERT INTO card_transaction_counters(region, card_id, last_atc, accepted_at) SELECT v.column1, v.column2, v.column3, v.column4 FROM ` + from + `
+			WHERE true ON CONFLICT (region, card_id) DO UPDATE SET last_atc = excluded.last_atc, accepted_at = excluded.accepted_at
+			WHERE card_transaction_counters.last_atc < excluded.last_atc`
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("keys: save transaction counters: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
+			return fmt.Errorf("keys: save transaction counters: %d of %d moved (another transaction took a counter meanwhile): %v", n, len(chunk), err)
+		}
 	}
 	return nil
 }

@@ -383,3 +383,78 @@ func BenchmarkVerifyTransactionProof(b *testing.B) {
 		}
 	}
 }
+
+// TestCountersOfABatch: a batch's counters check and take proofs as AcceptTransaction would, in
+// the batch's order (the same proof twice, an older one after a newer, a forged one), write only
+// what was taken, and refuse to save over a counter another transaction moved meanwhile.
+func TestCountersOfABatch(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		f := newFixture(t, d)
+		f.unseal()
+		f.generate()
+		a, b, c := f.card(cardID(1)), f.card(cardID(2)), f.card(cardID(3))
+		a1 := pay(t, a, testTxData(100))
+		if err := f.accept(a1); err != nil {
+			t.Fatal(err)
+		}
+		a2, a3, b1, c1 := pay(t, a, testTxData(200)), pay(t, a, testTxData(300)), pay(t, b, testTxData(400)), pay(t, c, testTxData(500))
+		forged := b1
+		forged.Data.Amount++
+		if err := d.Write(ctx, func(tx *db.Tx) error {
+			cs, err := f.svc.Counters(ctx, tx, [][16]byte{cardID(1), cardID(2), cardID(3), cardID(1)})
+			if err != nil {
+				return err
+			}
+			for _, step := range []struct {
+				name string
+				p    TransactionProof
+				want error
+				take bool
+			}{
+				{"a's used proof", a1, ErrProofUsed, false},
+				{"a's third", a3, nil, true},
+				{"a's second after its third", a2, ErrProofUsed, false},
+				{"b forged", forged, ErrProofMismatch, false},
+				{"b's first", b1, nil, true},
+				{"b's first again", b1, ErrProofUsed, false},
+				{"c's first, not taken (its settlement refused)", c1, nil, false},
+			} {
+				if err := cs.Check(ctx, tx, step.p); err != step.want {
+					t.Errorf("%s: %v; want %v", step.name, err, step.want)
+				}
+				if step.take {
+					cs.Take(step.p)
+				}
+			}
+			return cs.Save(ctx, tx)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.counters(); len(got) != 2 || got[apdu.FormatCardID(cardID(1))] != 3 || got[apdu.FormatCardID(cardID(2))] != 1 {
+			t.Fatalf("counters %v", got)
+		}
+		if err := f.accept(c1); err != nil {
+			t.Fatalf("c's proof, not taken by the batch: %v", err)
+		}
+		// A batch that read b's counter before another transaction moved it cannot save over it.
+		b2, b3 := pay(t, b, testTxData(600)), pay(t, b, testTxData(700))
+		err := d.Write(ctx, func(tx *db.Tx) error {
+			cs, err := f.svc.Counters(ctx, tx, [][16]byte{cardID(2)})
+			if err != nil {
+				return err
+			}
+			if err := cs.Check(ctx, tx, b2); err != nil {
+				return err
+			}
+			cs.Take(b2)
+			// What another process's settlement would have done in between.
+			if _, err := tx.ExecContext(ctx, "UPDATE card_transaction_counters SET last_atc = $1 WHERE card_id = $2", int(b3.ATC), apdu.FormatCardID(cardID(2))); err != nil {
+				return err
+			}
+			return cs.Save(ctx, tx)
+		})
+		if err == nil {
+			t.Fatal("saved over a counter moved meanwhile")
+		}
+	})
+}

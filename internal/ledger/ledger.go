@@ -258,50 +258,189 @@ func post(ctx context.Context, tx *db.Tx, e Entry, reverses int64) (Result, erro
 	if err := posts.Close(ctx); err != nil {
 		return Result{}, fmt.Errorf("ledger: write postings: %w", err)
 	}
-	// Move every balance, a few hundred accounts per statement (one round trip on PostgreSQL, not
-	// one per account); the statement answers the new balances, so an overdrawn protected account
-	// is caught without reading it again. Each account appears once in an entry (validate), so
-	// each row is updated once.
-	final := map[string]money.Fen{} // protected accounts' balances after the whole entry
-	for start := 0; start < len(e.Postings); start += balancesPerStatement {
-		chunk := e.Postings[start:min(start+balancesPerStatement, len(e.Postings))]
-		var q strings.Builder
-		q.WriteString("UPDATE ledger_accounts SET balance = balance + v.column2 FROM (VALUES ")
-		args := make([]any, 0, 2*len(chunk))
-		for i, p := range chunk {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			fmt.Fprintf(&q, "(CAST($%d AS TEXT), CAST($%d AS BIGINT))", 2*i+1, 2*i+2)
-			args = append(args, p.Account, int64(p.Amount))
-		}
-		q.WriteString(") AS v WHERE ledger_accounts.code = v.column1 RETURNING ledger_accounts.code, normal, balance, no_overdraft")
-		moved := 0
-		if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
-			var code, side string
-			var bal int64
-			var protected bool
-			if err := scan(&code, &side, &bal, &protected); err != nil {
-				return err
-			}
-			moved++
-			if protected {
-				final[code] = signed(side, bal)
-			}
-			return nil
-		}, q.String(), args...); err != nil {
-			return Result{}, fmt.Errorf("ledger: move balances: %w", err)
-		}
-		if moved != len(chunk) {
-			return Result{}, fmt.Errorf("ledger: moved %d balances of %d postings", moved, len(chunk))
-		}
+	moves := make([]move, len(e.Postings))
+	for i, p := range e.Postings {
+		moves[i] = move{p.Account, int64(p.Amount)}
 	}
-	for _, bal := range final {
-		if bal < 0 {
+	final, err := moveBalances(ctx, tx, moves)
+	if err != nil {
+		return Result{}, err
+	}
+	for _, a := range final {
+		if a.protected && signed(a.side, a.balance) < 0 {
 			return Result{}, ErrOverdraft
 		}
 	}
 	return Result{EntryID: id}, nil
+}
+
+// move adds amount to an account's stored balance.
+type move struct {
+	account string
+	amount  int64
+}
+
+// moved is an account after its balance moved.
+type moved struct {
+	side      string
+	balance   int64 // stored: debits positive
+	protected bool
+}
+
+// moveBalances moves every balance, a few hundred accounts per statement (one round trip on
+// PostgreSQL, not one per account); the statement answers the new balances, so an overdrawn
+// protected account is caught without reading it again. Each account must appear once in moves,
+// so that each row is updated once.
+func moveBalances(ctx context.Context, tx *db.Tx, moves []move) (map[string]moved, error) {
+	final := make(map[string]moved, len(moves))
+	for start := 0; start < len(moves); start += balancesPerStatement {
+		chunk := moves[start:min(start+balancesPerStatement, len(moves))]
+		rows := make([][]any, len(chunk))
+		for i, m := range chunk {
+			rows[i] = []any{m.account, m.amount}
+		}
+		from, args := db.Values(1, []string{db.Text, db.BigInt}, rows)
+		q := "UPDATE ledger_accounts SET balance = balance + v.column2 FROM " + from +
+			" WHERE ledger_accounts.code = v.column1 RETURNING ledger_accounts.code, normal, balance, no_overdraft"
+		n := 0
+		if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
+			var code string
+			var m moved
+			if err := scan(&code, &m.side, &m.balance, &m.protected); err != nil {
+				return err
+			}
+			n++
+			final[code] = m
+			return nil
+		}, q, args...); err != nil {
+			return nil, fmt.Errorf("ledger: move balances: %w", err)
+		}
+		if n != len(chunk) {
+			return nil, fmt.Errorf("ledger: moved %d balances of %d postings", n, len(chunk))
+		}
+	}
+	return final, nil
+}
+
+// PostMany writes new entries in tx, in order, with a handful of statements for all of them: the
+// same entries, postings and balances that one Post each would write. It is for a writer of many
+// fresh entries at once (the settlement writer's batch). An entry whose key was used before fails
+// the whole call, as does an entry Post would refuse, or a protected account that any entry, in
+// order, would take below zero; the caller then posts them one at a time to learn which.
+func PostMany(ctx context.Context, tx *db.Tx, es []Entry) ([]int64, error) {
+	if len(es) == 0 {
+		return nil, nil
+	}
+	keys := make(map[string]int, len(es))
+	for i, e := range es {
+		if err := e.validate(); err != nil {
+			return nil, err
+		}
+		if _, dup := keys[e.IdemKey]; dup {
+			return nil, errs.E(errs.Conflict, "the idempotency key %q is given twice", e.IdemKey)
+		}
+		keys[e.IdemKey] = i
+	}
+	now := db.FormatTime(tx.Now)
+	ids := make([]int64, len(es))
+	ins := tx.Inserter("ledger_entries", "region", "idem_key", "content_hash", "cause", "cause_ref", "at").Returning("id, idem_key", func(rows *sql.Rows) error {
+		var id int64
+		var key string
+		if err := rows.Scan(&id, &key); err != nil {
+			return err
+		}
+		if i, ok := keys[key]; ok {
+			ids[i] = id
+		}
+		return nil
+	})
+	for _, e := range es {
+		if err := ins.Add(ctx, e.Region, e.IdemKey, e.contentHash(0), e.Cause, e.CauseRef, now); err != nil {
+			return nil, fmt.Errorf("ledger: write entries: %w", err)
+		}
+	}
+	if err := ins.Close(ctx); err != nil {
+		return nil, fmt.Errorf("ledger: write entries: %w", err)
+	}
+	accts := tx.Inserter("ledger_accounts", "code", "region", "kind", "normal", "no_overdraft", "created_at").SkipConflicts("code")
+	posts := tx.Inserter("ledger_postings", "entry_id", "account", "amount")
+	total := map[string]int64{}
+	var order []string // accounts in the order first met, so that statements are the same run to run
+	for i, e := range es {
+		if ids[i] == 0 {
+			return nil, fmt.Errorf("ledger: entry %q was not written", e.IdemKey)
+		}
+		for _, p := range e.Postings {
+			if _, seen := total[p.Account]; !seen {
+				k, region, _ := kindOf(p.Account)
+				n := normal[k]
+				if err := accts.Add(ctx, p.Account, region, string(k), n.side, n.protected, now); err != nil {
+					return nil, fmt.Errorf("ledger: open accounts: %w", err)
+				}
+				order = append(order, p.Account)
+			}
+			total[p.Account] += int64(p.Amount)
+			if err := posts.Add(ctx, ids[i], p.Account, int64(p.Amount)); err != nil {
+				return nil, fmt.Errorf("ledger: write postings: %w", err)
+			}
+		}
+	}
+	// The accounts first: a posting refers to its account.
+	if err := accts.Close(ctx); err != nil {
+		return nil, fmt.Errorf("ledger: open accounts: %w", err)
+	}
+	if err := posts.Close(ctx); err != nil {
+		return nil, fmt.Errorf("ledger: write postings: %w", err)
+	}
+	moves := make([]move, len(order))
+	for i, a := range order {
+		moves[i] = move{a, total[a]}
+	}
+	final, err := moveBalances(ctx, tx, moves)
+	if err != nil {
+		return nil, err
+	}
+	// A protected account must stay at or above zero after every entry, not only after the last:
+	// walk the entries from the balance before them.
+	run := map[string]int64{}
+	for a, m := range final {
+		if m.protected {
+			run[a] = m.balance - total[a]
+		}
+	}
+	for _, e := range es {
+		for _, p := range e.Postings {
+			if b, ok := run[p.Account]; ok {
+				b += int64(p.Amount)
+				run[p.Account] = b
+				if signed(final[p.Account].side, b) < 0 {
+					return nil, ErrOverdraft
+				}
+			}
+		}
+	}
+	return ids, nil
+}
+
+// Balances are several accounts' balances, as Balance gives each; an account not opened yet is 0.
+func Balances(ctx context.Context, r *db.Tx, accounts []string) (map[string]money.Fen, error) {
+	out := make(map[string]money.Fen, len(accounts))
+	for start := 0; start < len(accounts); start += balancesPerStatement {
+		in, args := db.In(r.Dialect, 1, accounts[start:min(start+balancesPerStatement, len(accounts))])
+		q := "SELECT code, normal, balance FROM ledger_accounts WHERE code " + in
+		if err := db.EachRow(ctx, r, func(scan func(...any) error) error {
+			var code, side string
+			var bal int64
+			if err := scan(&code, &side, &bal); err != nil {
+				return err
+			}
+			out[code] = signed(side, bal)
+			return nil
+		}, q, args...); err != nil {
+			return nil, fmt.Errorf("ledger: balances: %w", err)
+		}
+	}
+	return out, nil
 }
 
 // balancesPerStatement bounds one balance update's parameters well under either engine's limit.

@@ -296,3 +296,80 @@ func TestContentHashForms(t *testing.T) {
 		}
 	})
 }
+
+// TestPostManyIsPostEach: entries posted together leave the same postings, balances and hashes as
+// one Post each, and ledger check passes; a protected account overdrawn by an entry in the middle
+// of the sequence (even if a later one would fill it again), a key used before and a key given
+// twice each refuse the whole call and write nothing.
+func TestPostManyIsPostEach(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		other := ledger.PersonAccount(region, ledger.PersonMedical, 43)
+		fund := ledger.FundAccount(region, "medical")
+		inst := ledger.InstitutionAccount(region, "H33010000001")
+		open := func(key string, acct string, amount money.Fen) ledger.Entry {
+			return ledger.Entry{IdemKey: key, Region: region, Cause: "test", CauseRef: key, Postings: []ledger.Posting{{bank, amount}, {acct, -amount}}}
+		}
+		spend := func(key string, acct string, amount money.Fen) ledger.Entry {
+			return ledger.Entry{IdemKey: key, Region: region, Cause: "settlement", CauseRef: key, Postings: []ledger.Posting{
+				{fund, 100}, {acct, amount}, {inst, -amount - 100}}}
+		}
+		batch := []ledger.Entry{open("o1", account, 5000), open("o2", other, 700), spend("s1", account, 3000), spend("s2", other, 700), spend("s3", account, 2000)}
+		var ids []int64
+		if err := d.Write(ctx, func(tx *db.Tx) error {
+			var err error
+			ids, err = ledger.PostMany(ctx, tx, batch)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(ids) != len(batch) || slices.Contains(ids, 0) {
+			t.Fatalf("ids %v", ids)
+		}
+		for acct, want := range map[string]money.Fen{account: 0, other: 0, fund: -300, inst: 5700 + 300, bank: 5700} {
+			if bal, _ := ledger.Balance(ctx, d.R(), acct); bal != want {
+				t.Errorf("%s: %s, want %s", acct, bal, want)
+			}
+		}
+		var bals map[string]money.Fen
+		err := d.Read(ctx, func(tx *db.Tx) error {
+			var err error
+			bals, err = ledger.Balances(ctx, tx, []string{account, inst, "person_medical:330100:999"})
+			return err
+		})
+		if err != nil || len(bals) != 2 || bals[inst] != 6000 {
+			t.Fatalf("balances %v %v", bals, err)
+		}
+		// Post, given the same entries, finds each one as its own: the same content hash.
+		for i, e := range batch {
+			r, err := post(d, e)
+			if err != nil || !r.Replay || r.EntryID != ids[i] {
+				t.Fatalf("%s posted again: %+v %v; want a replay of entry %d", e.IdemKey, r, err, ids[i])
+			}
+		}
+		if _, err := ledger.Check(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+		var entries int
+		count := func() int {
+			d.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM ledger_entries").Scan(&entries)
+			return entries
+		}
+		before := count()
+		for name, es := range map[string][]ledger.Entry{
+			"overdrawn in the middle": {open("o3", account, 100), spend("s4", account, 200), open("o4", account, 500)},
+			"a key used before":       {open("o5", account, 100), open("o1", account, 5000)},
+			"a key twice":             {open("o6", account, 100), open("o6", account, 100)},
+		} {
+			err := d.Write(ctx, func(tx *db.Tx) error { _, err := ledger.PostMany(ctx, tx, es); return err })
+			if err == nil {
+				t.Errorf("%s: posted", name)
+			}
+			if name == "overdrawn in the middle" && !errors.Is(err, ledger.ErrOverdraft) {
+				t.Errorf("%s: %v; want the overdraft", name, err)
+			}
+		}
+		if n := count(); n != before {
+			t.Fatalf("%d entries after the refusals; want %d", n, before)
+		}
+	})
+}

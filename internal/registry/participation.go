@@ -164,3 +164,25 @@ func InsuredIn(ctx context.Context, r db.Reader, personID int64, ins policy.Insu
 	}
 	return n > 0, nil
 }
+
+// InsuredAmong is InsuredIn for several persons at once: those of persons insured for ins in m.
+func InsuredAmong(ctx context.Context, tx *db.Tx, persons []int64, ins policy.Insurance, m period.Month) (map[int64]bool, error) {
+	out := make(map[int64]bool, len(persons))
+	for start := 0; start < len(persons); start += 500 {
+		in, ids := db.In(tx.Dialect, 3, persons[start:min(start+500, len(persons))])
+		q := `SELECT DISTINCT person_id FROM participations WHERE insurance = $1 AND start_month <= $2 AND (end_month = 0 OR end_month >= $2)
+			AND person_id ` + in
+		args := append([]any{string(ins), int(m)}, ids...)
+		if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
+			var id int64
+			if err := scan(&id); err != nil {
+				return err
+			}
+			out[id] = true
+			return nil
+		}, q, args...); err != nil {
+			return nil, fmt.Errorf("registry: insured: %w", err)
+		}
+	}
+	return out, nil
+}

@@ -19,6 +19,23 @@ import (
 // counter never accepted before. What the key service accepts is taken in tx, so a proof pays
 // once and only if the settlement commits.
 func (s *Service) acceptCard(ctx context.Context, tx *db.Tx, inst Institution, p CardProof, v validated) (card.Holder, error) {
+	proof, err := parseProof(p)
+	if err != nil {
+		return card.Holder{}, err
+	}
+	holder, err := s.cards.HolderByChip(ctx, tx, apdu.FormatCardID(proof.CardID))
+	if err != nil {
+		return card.Holder{}, err
+	}
+	bindProof(&proof, inst, v)
+	if err := proofRefusal(s.keys.AcceptTransaction(ctx, tx, proof)); err != nil {
+		return card.Holder{}, err
+	}
+	return holder, nil
+}
+
+// parseProof reads the card's answer as the terminal sent it, naming each field that is wrong.
+func parseProof(p CardProof) (keys.TransactionProof, error) {
 	f := errs.Fields{}
 	var proof keys.TransactionProof
 	if b, err := hex.DecodeString(strings.TrimSpace(p.CardID)); err != nil || len(b) != 16 {
@@ -43,23 +60,25 @@ func (s *Service) acceptCard(ctx context.Context, tx *db.Tx, inst Institution, p
 		copy(proof.Cryptogram[:], b)
 	}
 	if err := f.Err(); err != nil {
-		return card.Holder{}, err
-	}
-	holder, err := s.cards.HolderByChip(ctx, tx, strings.ToUpper(hex.EncodeToString(proof.CardID[:])))
-	if err != nil {
-		return card.Holder{}, err
+		return keys.TransactionProof{}, err
 	}
 	proof.KeyVersion, proof.ATC = byte(p.KeyVersion), uint16(p.ATC)
+	return proof, nil
+}
+
+// bindProof gives a proof what the card must have signed: this settlement's figures.
+func bindProof(proof *keys.TransactionProof, inst Institution, v validated) {
 	proof.Data.Amount, proof.Data.Date, proof.Data.Institution, proof.Data.Digest = int64(v.total), v.date, inst.Code, v.digest
-	switch err := s.keys.AcceptTransaction(ctx, tx, proof); {
-	case errors.Is(err, keys.ErrProofMismatch):
+}
+
+// proofRefusal turns the key service's answer about a card's proof into the settlement's.
+func proofRefusal(err error) error {
+	if errors.Is(err, keys.ErrProofMismatch) {
 		// Not 401: the institution's own credentials are good; the card's proof is not this
 		// settlement's.
-		return card.Holder{}, errs.E(errs.Invalid, "the card's proof does not match this settlement")
-	case err != nil:
-		return card.Holder{}, err
+		return errs.E(errs.Invalid, "the card's proof does not match this settlement")
 	}
-	return holder, nil
+	return err
 }
 
 // CardData is what a terminal gives the card to sign for a settlement: the figures in clear and

@@ -166,6 +166,7 @@ func (s *Service) ApproveInstitution(ctx context.Context, by *auth.Principal, co
 		inst.Status, inst.ApprovedBy, inst.ApprovedAt = Approved, by.Username, tx.Now
 		return audit.Record(ctx, tx, by.Actor(), "institution.approve", "institution:"+inst.Code, inst.Region, nil)
 	})
+	s.forget(inst.Code)
 	return inst, err
 }
 

@@ -255,30 +255,46 @@ func ItemsOf(in []ItemIn) ([]Item, error) {
 // settlement is on disk; a retry with the same key gets the first answer, and the same key with
 // other content is refused.
 func (s *Service) Settle(ctx context.Context, by *auth.Principal, r Request) (Settlement, error) {
-	if err := by.Require(auth.Settle); err != nil {
-		return Settlement{}, err
-	}
-	inst, err := s.operated(ctx, by)
+	j, err := s.settleJob(ctx, by, r)
 	if err != nil {
 		return Settlement{}, err
 	}
-	v, err := s.check(inst, r)
-	if err != nil {
-		return Settlement{}, err
-	}
-	out, err := s.do(ctx, func(ctx context.Context, tx *db.Tx) (any, error) {
-		return s.settle(ctx, tx, by, inst, r, v)
-	})
+	out, err := s.engine.submit(j)
 	if err != nil {
 		return Settlement{}, err
 	}
 	return out.(Settlement), nil
 }
 
-// operated is the approved institution an operator acts for.
+// settleJob checks a request on its own and makes it the writer's job.
+func (s *Service) settleJob(ctx context.Context, by *auth.Principal, r Request) (*job, error) {
+	if err := by.Require(auth.Settle); err != nil {
+		return nil, err
+	}
+	inst, err := s.operated(ctx, by)
+	if err != nil {
+		return nil, err
+	}
+	v, err := s.check(inst, r)
+	if err != nil {
+		return nil, err
+	}
+	fn := func(ctx context.Context, tx *db.Tx) (any, error) { return s.settle(ctx, tx, by, inst, r, v) }
+	var together any
+	if r.Identity.Card != nil {
+		together = &cardRequest{by: by, inst: inst, r: r, v: v} // batch.go
+	}
+	return newJob(ctx, fn, together), nil
+}
+
+// operated is the approved institution an operator acts for. Every settlement asks, so approved
+// institutions are kept for instTTL (settle.go).
 func (s *Service) operated(ctx context.Context, by *auth.Principal) (Institution, error) {
 	if by.InstitutionCode == "" {
 		return Institution{}, errs.E(errs.Forbidden, "this login does not act for an institution")
+	}
+	if inst, ok := s.approved(by.InstitutionCode); ok && by.InRegion(inst.Region) {
+		return inst, nil
 	}
 	inst, err := s.institution(ctx, s.db.R(), by, by.InstitutionCode, "")
 	if err != nil {
@@ -287,6 +303,7 @@ func (s *Service) operated(ctx context.Context, by *auth.Principal) (Institution
 	if inst.Status != Approved {
 		return Institution{}, errs.E(errs.Forbidden, "institution %s is not approved as designated", inst.Code)
 	}
+	s.keepApproved(inst)
 	return inst, nil
 }
 
@@ -315,21 +332,17 @@ func (s *Service) settle(ctx context.Context, tx *db.Tx, by *auth.Principal, ins
 		return Settlement{}, err
 	}
 	if holder.Region != inst.Region {
-		return Settlement{}, errs.E(errs.Invalid, "the person is insured in another region; settlement there is not supported yet")
+		return Settlement{}, errOtherRegion
 	}
-	month := period.MonthOf(v.date.Add(12 * time.Hour)) // a calendar date's month (midnight UTC is 08:00 in Beijing)
+	month := monthOf(v.date)
 	if ok, err := registry.InsuredIn(ctx, tx, holder.PersonID, policy.Medical, month); err != nil {
 		return Settlement{}, err
 	} else if !ok {
-		return Settlement{}, errs.E(errs.Invalid, "the person has no medical insurance in %s", month)
+		return Settlement{}, notInsured(month)
 	}
-	pv, err := s.policies.Effective(ctx, tx, inst.Region, month)
+	rules, err := s.rules(ctx, tx, inst.Region, month)
 	if err != nil {
 		return Settlement{}, err
-	}
-	rules, ok := pv.Policy.Medical()
-	if !ok {
-		return Settlement{}, errs.E(errs.Unavailable, "the region's policy in force has no medical settlement rules")
 	}
 	if holder.Means == card.ByMedicalCard {
 		if err := s.medicalCardLimits(ctx, tx, rules, inst.Region, holder.CardRef, v); err != nil {
@@ -340,50 +353,81 @@ func (s *Service) settle(ctx context.Context, tx *db.Tx, by *auth.Principal, ins
 	if err != nil {
 		return Settlement{}, err
 	}
-	accountCode := ledger.PersonAccount(inst.Region, ledger.PersonMedical, holder.PersonID)
-	balance, err := ledger.Balance(ctx, tx, accountCode)
+	balance, err := ledger.Balance(ctx, tx, ledger.PersonAccount(inst.Region, ledger.PersonMedical, holder.PersonID))
 	if err != nil {
 		return Settlement{}, err
 	}
 	split := Compute(SplitInput{Kind: v.kind, Level: inst.Level, Items: v.items, Rules: rules, Used: used, AccountBalance: balance, UseAccount: v.useAccount})
-
-	if seq, err = nextSeq(ctx, tx, inst.Region); err != nil {
+	if seq, err = nextSeq(ctx, tx, inst.Region, 1); err != nil {
 		return Settlement{}, err
 	}
-	st := Settlement{ID: settlementID(inst.Region, seq), Region: inst.Region, Institution: inst.Code, Kind: v.kind, Date: v.date,
-		PersonID: holder.PersonID, Name: holder.Name, IDNumber: holder.IDNumber, Means: holder.Means, CardRef: holder.CardRef,
-		UseAccount: v.useAccount, Items: v.items, Split: split, AccountBalance: balance - split.Account, Operator: by.Username,
-		CreatedAt: tx.Now.Truncate(time.Microsecond)} // as stored, so a retry answers the same
-	// The ledger: the pool's part from the region's medical fund, the account's part from the
-	// person's medical account, both owed to the institution until the month's clearing.
-	if owed := split.Pool + split.Account; owed > 0 {
-		var ps []ledger.Posting
-		if split.Pool > 0 {
-			ps = append(ps, ledger.Posting{Account: ledger.FundAccount(inst.Region, string(policy.Medical)), Amount: split.Pool})
-		}
-		if split.Account > 0 {
-			ps = append(ps, ledger.Posting{Account: accountCode, Amount: split.Account})
-		}
-		ps = append(ps, ledger.Posting{Account: ledger.InstitutionAccount(inst.Region, inst.Code), Amount: -owed})
-		res, err := ledger.Post(ctx, tx, ledger.Entry{IdemKey: "settlement:" + st.ID, Region: inst.Region, Cause: causeSettlement,
-			CauseRef: "settlement:" + st.ID, Postings: ps})
+	st := newSettlement(by, inst, v, holder, split, balance, seq, tx.Now)
+	if e, ok := st.entry(); ok {
+		res, err := ledger.Post(ctx, tx, e)
 		if err != nil {
 			return Settlement{}, err
 		}
 		st.EntryID = res.EntryID
 	}
-	if err := insertSettlement(ctx, tx, st, key, v.hash); err != nil {
+	if err := insertSettlements(ctx, tx, []Settlement{st}, []string{key}, []string{v.hash}); err != nil {
 		return Settlement{}, err
 	}
 	if err := addUsed(ctx, tx, inst.Region, holder.PersonID, v.year, split.counted(v.kind), 1); err != nil {
 		return Settlement{}, err
 	}
-	if err := audit.Record(ctx, tx, by.Actor(), "settlement.settle", "settlement:"+st.ID, inst.Region, map[string]any{
-		"institution": inst.Code, "kind": v.kind, "total": split.Total.String(), "pool": split.Pool.String(), "account": split.Account.String(),
-		"means": holder.Means}); err != nil {
+	c := st.audited(by)
+	if err := audit.Record(ctx, tx, c.Who, c.Action, c.Object, c.Region, c.Detail); err != nil {
 		return Settlement{}, err
 	}
 	return st, nil
+}
+
+var errOtherRegion = errs.E(errs.Invalid, "the person is insured in another region; settlement there is not supported yet")
+
+func notInsured(m period.Month) error {
+	return errs.E(errs.Invalid, "the person has no medical insurance in %s", m)
+}
+
+// monthOf is a settlement date's month (a calendar date: midnight UTC is 08:00 in Beijing).
+func monthOf(date time.Time) period.Month { return period.MonthOf(date.Add(12 * time.Hour)) }
+
+// rules are the medical rules of the region's policy in force in month.
+func (s *Service) rules(ctx context.Context, r db.Reader, region string, month period.Month) (policy.MedicalParams, error) {
+	pv, err := s.policies.Effective(ctx, r, region, month)
+	if err != nil {
+		return policy.MedicalParams{}, err
+	}
+	rules, ok := pv.Policy.Medical()
+	if !ok {
+		return policy.MedicalParams{}, errs.E(errs.Unavailable, "the region's policy in force has no medical settlement rules")
+	}
+	return rules, nil
+}
+
+// newSettlement is the settlement a split makes, numbered seq, before its ledger entry.
+func newSettlement(by *auth.Principal, inst Institution, v validated, holder card.Holder, split Split, balance money.Fen, seq int64, now time.Time) Settlement {
+	return Settlement{ID: settlementID(inst.Region, seq), Region: inst.Region, Institution: inst.Code, Kind: v.kind, Date: v.date,
+		PersonID: holder.PersonID, Name: holder.Name, IDNumber: holder.IDNumber, Means: holder.Means, CardRef: holder.CardRef,
+		UseAccount: v.useAccount, Items: v.items, Split: split, AccountBalance: balance - split.Account, Operator: by.Username,
+		CreatedAt: now.Truncate(time.Microsecond)} // as stored, so a retry answers the same
+}
+
+// entry is the settlement's ledger entry: the pool's part from the region's medical fund, the
+// account's part from the person's medical account, both owed to the institution until the month's
+// clearing. A settlement paid all in cash has none.
+func (st Settlement) entry() (ledger.Entry, bool) {
+	ps := settlementPostings(st.Region, st.Institution, st.PersonID, st.Split)
+	if len(ps) == 0 {
+		return ledger.Entry{}, false
+	}
+	return ledger.Entry{IdemKey: "settlement:" + st.ID, Region: st.Region, Cause: causeSettlement, CauseRef: "settlement:" + st.ID, Postings: ps}, true
+}
+
+// audited is the settlement's audit entry.
+func (st Settlement) audited(by *auth.Principal) audit.Change {
+	return audit.Change{Who: by.Actor(), Action: "settlement.settle", Object: "settlement:" + st.ID, Region: st.Region, Detail: map[string]any{
+		"institution": st.Institution, "kind": st.Kind, "total": st.Split.Total.String(), "pool": st.Split.Pool.String(), "account": st.Split.Account.String(),
+		"means": st.Means}}
 }
 
 const causeSettlement = "settlement"
@@ -411,8 +455,9 @@ func (s *Service) medicalCardLimits(ctx context.Context, tx *db.Tx, rules policy
 		return errs.E(errs.Invalid, "the medical insurance card pays at most %s a settlement; use the social security card or the electronic card", rules.CardMaxEach)
 	}
 	var today int64
+	// means written out, not a parameter, so that the planner sees the partial index's condition.
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(total), 0) FROM settlements WHERE region = $1 AND card_ref = $2 AND settled_on = $3
-		AND means = $4 AND refunded_at = ''`, region, number, v.date.Format("2006-01-02"), string(card.ByMedicalCard)).Scan(&today); err != nil {
+		AND means = 'medical_card' AND refunded_at = ''`, region, number, v.date.Format("2006-01-02")).Scan(&today); err != nil {
 		return err
 	}
 	if money.Fen(today)+v.total > rules.CardMaxDay {
@@ -433,38 +478,48 @@ func ParseID(id string) (string, int64, error) {
 	return id[:6], seq, nil
 }
 
-// nextSeq takes the region's next settlement number.
-func nextSeq(ctx context.Context, tx *db.Tx, region string) (int64, error) {
-	var seq int64
-	err := tx.QueryRowContext(ctx, "UPDATE settlement_sequence SET last = last + 1 WHERE region = $1 RETURNING last", region).Scan(&seq)
+// nextSeq takes the region's next n settlement numbers and returns the first.
+func nextSeq(ctx context.Context, tx *db.Tx, region string, n int) (int64, error) {
+	var last int64
+	err := tx.QueryRowContext(ctx, "UPDATE settlement_sequence SET last = last + $2 WHERE region = $1 RETURNING last", region, n).Scan(&last)
 	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO settlement_sequence(region, last) VALUES($1, 1)", region); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO settlement_sequence(region, last) VALUES($1, $2)", region, n); err != nil {
 			return 0, err
 		}
 		return 1, nil
 	}
-	return seq, err
+	return last - int64(n) + 1, err
 }
 
-func insertSettlement(ctx context.Context, tx *db.Tx, st Settlement, key, hash string) error {
-	region, seq, _ := ParseID(st.ID)
-	sp := st.Split
-	if _, err := tx.ExecContext(ctx, `INSERT INTO settlements(region, seq, institution_code, idem_key, request_hash, kind, settled_on, year, person_id,
-		means, card_ref, use_account, total, self_pay_c, first_self_pay_b, eligible, deductible, ratio, pool, account, cash, cap_left, account_balance,
-		entry_id, operator, created_at) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`,
-		region, seq, st.Institution, key, hash, st.Kind, st.Date.Format("2006-01-02"), st.Date.Year(), st.PersonID,
-		string(st.Means), st.CardRef, st.UseAccount, int64(sp.Total), int64(sp.SelfPayC), int64(sp.FirstSelfPayB), int64(sp.Eligible),
-		int64(sp.Deductible), int64(sp.Ratio), int64(sp.Pool), int64(sp.Account), int64(sp.Cash), int64(sp.CapLeft), int64(st.AccountBalance),
-		nullID(st.EntryID), st.Operator, db.FormatTime(st.CreatedAt)); err != nil {
-		return fmt.Errorf("settle: write settlement: %w", err)
-	}
+// insertSettlements writes settlements and their items, with the idempotency keys and request
+// hashes they were made under.
+func insertSettlements(ctx context.Context, tx *db.Tx, sts []Settlement, keys, hashes []string) error {
+	rows := tx.Inserter("settlements", "region", "seq", "institution_code", "idem_key", "request_hash", "kind", "settled_on", "year", "person_id",
+		"means", "card_ref", "use_account", "total", "self_pay_c", "first_self_pay_b", "eligible", "deductible", "ratio", "pool", "account", "cash", "cap_left",
+		"account_balance", "entry_id", "operator", "created_at")
 	items := tx.Inserter("settlement_items", "region", "seq", "line", "code", "name", "category", "amount")
-	for i, it := range st.Items {
-		if err := items.Add(ctx, region, seq, i+1, it.Code, it.Name, string(it.Category), int64(it.Amount)); err != nil {
-			return fmt.Errorf("settle: write items: %w", err)
+	for i, st := range sts {
+		region, seq, _ := ParseID(st.ID)
+		sp := st.Split
+		if err := rows.Add(ctx, region, seq, st.Institution, keys[i], hashes[i], st.Kind, st.Date.Format("2006-01-02"), st.Date.Year(), st.PersonID,
+			string(st.Means), st.CardRef, st.UseAccount, int64(sp.Total), int64(sp.SelfPayC), int64(sp.FirstSelfPayB), int64(sp.Eligible),
+			int64(sp.Deductible), int64(sp.Ratio), int64(sp.Pool), int64(sp.Account), int64(sp.Cash), int64(sp.CapLeft), int64(st.AccountBalance),
+			nullID(st.EntryID), st.Operator, db.FormatTime(st.CreatedAt)); err != nil {
+			return fmt.Errorf("settle: write settlement: %w", err)
+		}
+		for n, it := range st.Items {
+			if err := items.Add(ctx, region, seq, n+1, it.Code, it.Name, string(it.Category), int64(it.Amount)); err != nil {
+				return fmt.Errorf("settle: write items: %w", err)
+			}
 		}
 	}
-	return items.Close(ctx)
+	if err := rows.Close(ctx); err != nil {
+		return fmt.Errorf("settle: write settlement: %w", err)
+	}
+	if err := items.Close(ctx); err != nil {
+		return fmt.Errorf("settle: write items: %w", err)
+	}
+	return nil
 }
 
 func nullID(id int64) any {
