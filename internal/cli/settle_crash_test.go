@@ -53,7 +53,7 @@ func TestSettlementsSurviveSIGKILL(t *testing.T) {
 		const kills = 10
 		midBatch := 0
 		for round := 0; round <= kills; round++ {
-			base, srv := startServer(t, args, secret)
+			base, srv := startCrashServer(t, args, secret)
 			unsealOverAPI(t, base, city)
 			client := benchClient(16)
 			rec.retry(t, base, client, city)
@@ -153,6 +153,7 @@ func (a *answers) retry(t *testing.T, base string, client *http.Client, city *se
 func (a *answers) check(t *testing.T, d *db.DB, city *settleCity, round int) {
 	t.Helper()
 	ctx := context.Background()
+	waitForDeadBackends(t, d)
 	inDB := map[string]string{}
 	if err := db.EachRow(ctx, d.R(), func(scan func(...any) error) error {
 		var code, key, region string
@@ -225,9 +226,35 @@ func (a *answers) check(t *testing.T, d *db.DB, city *settleCity, round int) {
 	}
 }
 
-// startServer starts `shebao serve` as a child process on a free loopback port and waits until it
+// waitForDeadBackends waits, on PostgreSQL, until no backend of the killed server is still at work:
+// a COMMIT the server sent just before SIGKILL is carried out by its backend after the process is
+// gone, and the check, reading the settlements and then the counters, would see the one without
+// the other. Idle backends hold no transaction and are left to notice the closed socket.
+func waitForDeadBackends(t *testing.T, d *db.DB) {
+	t.Helper()
+	if d.Dialect() != db.Postgres {
+		return
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var busy int
+		if err := d.R().QueryRowContext(context.Background(), `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND pid <> pg_backend_pid() AND state IS NOT NULL AND state <> 'idle'`).Scan(&busy); err != nil {
+			t.Fatal(err)
+		}
+		if busy == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d backends of the killed server still at work after 30 s", busy)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// startCrashServer starts `shebao serve` as a child process on a free loopback port and waits until it
 // answers.
-func startServer(t *testing.T, dbArgs []string, secret string) (string, *exec.Cmd) {
+func startCrashServer(t *testing.T, dbArgs []string, secret string) (string, *exec.Cmd) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

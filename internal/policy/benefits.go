@@ -87,7 +87,9 @@ func (p *Policy) Benefits() (*BenefitRules, bool) {
 }
 
 // Involuntary reports whether a removal reason is an involuntary loss of the job.
-func (r *BenefitRules) Involuntary(reason string) bool { return slices.Contains(r.InvoluntaryReasons, reason) }
+func (r *BenefitRules) Involuntary(reason string) bool {
+	return slices.Contains(r.InvoluntaryReasons, reason)
+}
 
 // Monthly is the unemployment benefit's monthly amount in fen.
 func (u UnemploymentRules) Monthly() money.Fen {
