@@ -120,6 +120,12 @@ const (
 	ApproveClearing     Action = "clearing.approve"     // a reviewer approves and posts it
 	ReadMedicalYear     Action = "medical.year"         // a person's medical year for the bureau
 	OwnMedical          Action = "medical.own"          // the resident's own settlements and medical year
+
+	RegisterUnemployment Action = "unemployment.register" // 失业登记: a clerk at the window, or the resident online
+	ReadBenefits         Action = "benefit.read"          // claims, entitlement and pension outlook; residents: their own
+	PrepareClaim         Action = "unemployment.prepare"  // a clerk prepares (and ends) an unemployment claim
+	ReviewClaim          Action = "unemployment.review"   // a reviewer approves or rejects it
+	RunBenefits          Action = "benefit.run"           // start a region's monthly benefit run
 )
 
 // everyone is every role, for actions open to all authenticated users.
@@ -192,6 +198,12 @@ var permissions = map[Action][]Role{
 	ApproveClearing:     {Reviewer},
 	ReadMedicalYear:     {Clerk, Reviewer, Auditor},
 	OwnMedical:          {Resident},
+
+	RegisterUnemployment: {Clerk, Resident},
+	ReadBenefits:         {Clerk, Reviewer, Auditor, Resident},
+	PrepareClaim:         {Clerk},
+	ReviewClaim:          {Reviewer},
+	RunBenefits:          {Admin},
 }
 
 // Can reports whether role may perform action.

@@ -1,9 +1,14 @@
 package benefit
 
 import (
+	"context"
+	"time"
+
+	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
+	"github.com/shebao/shebao/internal/registry"
 )
 
 // Outlook is a person's pension eligibility (Art. 16): when they reach the statutory retirement
@@ -30,4 +35,29 @@ func Eligibility(r policy.RetirementRules, group string, birth period.Month, con
 	min := r.Minimum.Months(at.Year())
 	return Outlook{Group: group, RetirementAgeMonths: age, RetirementMonth: at, MinimumMonths: min, ContributionMonths: contributed,
 		MonthsRemaining: max(0, min-contributed)}, nil
+}
+
+// PensionOf is a person's pension outlook: the bureau's for anyone of its regions, a resident's own.
+func (s *Service) PensionOf(ctx context.Context, by *auth.Principal, idNumber string) (Outlook, error) {
+	if err := by.Require(auth.ReadBenefits); err != nil {
+		return Outlook{}, err
+	}
+	p, err := s.person(ctx, by, idNumber)
+	if err != nil {
+		return Outlook{}, err
+	}
+	_, rules, err := s.rules(ctx, s.db.R(), p.Region, period.MonthOf(s.now()))
+	if err != nil {
+		return Outlook{}, err
+	}
+	months, err := paidMonths(ctx, s.db.R(), p.ID, policy.Pension, 0)
+	if err != nil {
+		return Outlook{}, err
+	}
+	birth := period.MonthOf(p.BirthDate.Add(12 * time.Hour))
+	group, err := registry.RetirementGroupOf(ctx, s.db.R(), p)
+	if err != nil {
+		return Outlook{}, err
+	}
+	return Eligibility(rules.Retirement, group, birth, months)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/shebao/shebao/internal/benefit"
 	"github.com/shebao/shebao/internal/config"
 	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/ledger"
@@ -31,8 +32,9 @@ func runLedger(ctx context.Context, io IO, args []string) error {
 	rep, lerr := ledger.Check(ctx, d)
 	crep, cerr := contrib.Check(ctx, d)
 	srep, serr := settle.Check(ctx, d)
+	brep, berr := benefit.Check(ctx, d)
 	problems := 0
-	for _, err := range []error{lerr, cerr, serr} {
+	for _, err := range []error{lerr, cerr, serr, berr} {
 		var v *ledger.Violation
 		switch {
 		case errors.As(err, &v):
@@ -56,5 +58,7 @@ func runLedger(ctx context.Context, io IO, args []string) error {
 		crep.Bills, crep.Lines, crep.Payments)
 	fmt.Fprintf(io.Out, "settlements agree with the ledger: %d settlements (%d refunded), %d clearings; every split adds up and matches its entry, every year's counters equal its settlements\n",
 		srep.Settlements, srep.Refunds, srep.Clearings)
+	fmt.Fprintf(io.Out, "benefits agree with the ledger: %d claims, %d months paid, %d held; every paid month matches its entry, every claim's months drawn equal its months paid\n",
+		brep.Claims, brep.Paid, brep.Held)
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/benefit"
 	"github.com/shebao/shebao/internal/card"
 	"github.com/shebao/shebao/internal/config"
 	"github.com/shebao/shebao/internal/contrib"
@@ -61,6 +62,7 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	cards := card.New(d, policies, keySvc)
 	contribs := contrib.New(d, policies)
 	settlements := settle.New(d, policies, cards, keySvc, reg, settle.Options{})
+	benefits := benefit.New(d, policies, reg)
 	defer settlements.Close()
 	var history sync.WaitGroup // the demo's background loading, if any
 	defer history.Wait()       // before the database closes
@@ -74,7 +76,7 @@ func runServe(ctx context.Context, io IO, args []string) error {
 		if err := keySvc.UnsealDevelopment(ctx, demo.Custodians); err != nil {
 			return err
 		}
-		city := demo.City{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Contrib: contribs, Settle: settlements, Now: d.Now,
+		city := demo.City{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Contrib: contribs, Settle: settlements, Benefit: benefits, Now: d.Now,
 			Progress: func(f string, a ...any) { log.Info(fmt.Sprintf(f, a...)) }}
 		logins, err := demo.Load(ctx, city)
 		if err != nil {
@@ -136,7 +138,7 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	if keySvc.Sealed() {
 		log.Warn("the key service is sealed: custodians must enter their components (shebao keys unseal, or the portal's Keys page)")
 	}
-	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Contrib: contribs, Settle: settlements, Log: log,
+	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Contrib: contribs, Settle: settlements, Benefit: benefits, Log: log,
 		SecureCookies: c.SecureCookies, Version: Version(), Demo: c.Demo})
 	if err != nil {
 		return err

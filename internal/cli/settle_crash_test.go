@@ -62,12 +62,16 @@ func TestSettlementsSurviveSIGKILL(t *testing.T) {
 				_ = srv.Wait()
 				break
 			}
+			before := rec.ackCount()
 			l := &settleLoad{base: base, client: client, city: city, clients: 16, date: period.Today(d.Now()).Format("2006-01-02"),
 				holdUnanswered: true, onAnswer: rec.note}
 			lctx, stop := context.WithCancel(ctx)
 			done := make(chan loadResult)
 			go func() { done <- l.run(lctx, time.Minute) }()
-			time.Sleep(200*time.Millisecond + time.Duration(rng.Int64N(int64(1300*time.Millisecond))))
+			// The kill comes at a random moment after the round's first acknowledged settlement (a
+			// fixed delay killed a slow, loaded machine's server before it had settled anything).
+			rec.waitForAck(t, before)
+			time.Sleep(time.Duration(rng.Int64N(int64(1300 * time.Millisecond))))
 			_ = srv.Process.Signal(syscall.SIGKILL)
 			_ = srv.Wait()
 			stop()
@@ -126,6 +130,24 @@ func (a *answers) note(s sentSettlement, status int, id string) {
 		a.pending[s.key] = s
 	default:
 		panic(fmt.Sprintf("key %s refused with %d", s.key, status))
+	}
+}
+
+func (a *answers) ackCount() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.acked)
+}
+
+// waitForAck waits until more settlements than before have been acknowledged.
+func (a *answers) waitForAck(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for a.ackCount() <= before {
+		if time.Now().After(deadline) {
+			t.Fatal("no settlement acknowledged within a minute of the server's start")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 

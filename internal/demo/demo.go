@@ -19,6 +19,7 @@ import (
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/benefit"
 	"github.com/shebao/shebao/internal/card"
 	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/db"
@@ -67,6 +68,7 @@ type City struct {
 	Cards    *card.Service
 	Contrib  *contrib.Service // may be nil: no contributions
 	Settle   *settle.Service  // may be nil: no medical settlement (it also needs Keys and Cards)
+	Benefit  *benefit.Service // may be nil: no unemployment claims
 	Now      func() time.Time
 	Progress func(format string, args ...any) // may be nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/benefit"
 	"github.com/shebao/shebao/internal/card"
 	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/db"
@@ -34,7 +35,7 @@ func TestDemoCity(t *testing.T) {
 	reg, cards := registry.New(d, a, pol), card.New(d, pol, ks)
 	settlements := settle.New(d, pol, cards, ks, reg, settle.Options{})
 	defer settlements.Close()
-	city := demo.City{DB: d, Auth: a, Policies: pol, Registry: reg, Keys: ks, Cards: cards, Contrib: contrib.New(d, pol), Settle: settlements, Now: d.Now}
+	city := demo.City{DB: d, Auth: a, Policies: pol, Registry: reg, Keys: ks, Cards: cards, Contrib: contrib.New(d, pol), Settle: settlements, Benefit: benefit.New(d, pol, reg), Now: d.Now}
 	logins, err := demo.Load(ctx, city)
 	if err != nil {
 		t.Fatal(err)

@@ -134,6 +134,11 @@ func (s *Service) ImportStaff(ctx context.Context, by *auth.Principal, uscc, fil
 			res = BulkResult{Rows: rows, Repeated: true}
 			return nil
 		}
+		if ps, err := s.checkReasons(ctx, tx, e.Region, changes); err != nil {
+			return err
+		} else if len(ps) > 0 {
+			return bulkError(locate(ps, table), rows)
+		}
 		st, err := loadState(ctx, tx, e.ID, changes)
 		if err != nil {
 			return err

@@ -43,6 +43,9 @@ type Person struct {
 	Phone           string
 	Address         string
 	CreatedAt       time.Time
+	// RetirementGroup is the group a clerk recorded for the retirement age (policy.GroupMale, …);
+	// empty when none was, and the group follows from gender and insurance (RetirementGroupOf).
+	RetirementGroup string
 }
 
 // Local reports whether the household registration is in the region.
@@ -245,12 +248,12 @@ func insertPerson(ctx context.Context, tx *db.Tx, p *Person, by string) error {
 	return nil
 }
 
-const personColumns = "id, region, id_number, name, gender, birth_date, ethnicity, hukou_type, hukou_place, residence_permit, phone, address, created_at"
+const personColumns = "id, region, id_number, name, gender, birth_date, ethnicity, hukou_type, hukou_place, residence_permit, phone, address, created_at, retirement_group"
 
 func scanPerson(row interface{ Scan(...any) error }) (Person, error) {
 	var p Person
 	var idn, gender, birth, hukou, created string
-	err := row.Scan(&p.ID, &p.Region, &idn, &p.Name, &gender, &birth, &p.Ethnicity, &hukou, &p.HukouPlace, &p.ResidencePermit, &p.Phone, &p.Address, &created)
+	err := row.Scan(&p.ID, &p.Region, &idn, &p.Name, &gender, &birth, &p.Ethnicity, &hukou, &p.HukouPlace, &p.ResidencePermit, &p.Phone, &p.Address, &created, &p.RetirementGroup)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Person{}, notFound("person")
 	}

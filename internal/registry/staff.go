@@ -28,10 +28,10 @@ const (
 	OpChangeBase StaffOp = "change_base" // 调基
 )
 
-// RemovalReasons are the reasons a person leaves an employer. Whether the loss of the job was
-// involuntary matters later for unemployment benefit (Social Insurance Law Art. 45), so the reason
-// is a code, not free text.
-var RemovalReasons = []struct{ Code, ZH, EN string }{
+// legacyRemovalReasons are the reasons a person leaves an employer under a policy written before
+// its benefits section named them. Whether the loss of the job was involuntary matters for
+// unemployment benefit (Social Insurance Law Art. 45), so the reason is a code, not free text.
+var legacyRemovalReasons = []struct{ Code, ZH, EN string }{
 	{"resigned", "辞职", "resigned"},
 	{"dismissed", "辞退", "dismissed by the employer"},
 	{"contract_expired", "合同到期", "contract expired"},
@@ -41,14 +41,67 @@ var RemovalReasons = []struct{ Code, ZH, EN string }{
 	{"other", "其他", "other"},
 }
 
-func parseReason(s string) (string, bool) {
-	s = strings.TrimSpace(s)
-	for _, r := range RemovalReasons {
-		if strings.EqualFold(s, r.Code) || s == r.ZH {
-			return r.Code, true
-		}
+// removalReasons are the reasons of the policy in force for the month a person leaves: the
+// policy's benefits section names them and which are involuntary; a policy without one (written
+// before benefits existed) has the list above.
+func (s *Service) removalReasons(ctx context.Context, r db.Reader, region string, m period.Month) ([]policy.Named, error) {
+	v, err := s.policies.Effective(ctx, r, region, m)
+	if err != nil {
+		return nil, err
 	}
-	return "", false
+	if b, ok := v.Policy.Benefits(); ok {
+		return b.RemovalReasons, nil
+	}
+	out := make([]policy.Named, len(legacyRemovalReasons))
+	for i, x := range legacyRemovalReasons {
+		out[i] = policy.Named{Code: x.Code, NameZH: x.ZH, NameEN: x.EN}
+	}
+	return out, nil
+}
+
+// RemovalReasons are the reasons an employer may give this month in region, for its forms.
+func (s *Service) RemovalReasons(ctx context.Context, region string) ([]policy.Named, error) {
+	return s.removalReasons(ctx, s.db.R(), region, period.MonthOf(s.now()))
+}
+
+// checkReasons turns each removal's reason, a code or its Chinese name, into the policy's code;
+// a reason not on the list is a problem naming the codes.
+func (s *Service) checkReasons(ctx context.Context, r db.Reader, region string, changes []change) ([]problem, error) {
+	var ps []problem
+	lists := map[period.Month][]policy.Named{}
+	for i := range changes {
+		c := &changes[i]
+		if c.op != OpRemove {
+			continue
+		}
+		list, ok := lists[c.month]
+		if !ok {
+			var err error
+			if list, err = s.removalReasons(ctx, r, region, c.month); err != nil {
+				return nil, err
+			}
+			lists[c.month] = list
+		}
+		code, codes := "", make([]string, len(list))
+		alias := c.reason // the short Chinese names of the older list stand for their codes
+		for _, x := range legacyRemovalReasons {
+			if c.reason == x.ZH {
+				alias = x.Code
+			}
+		}
+		for k, n := range list {
+			codes[k] = n.Code
+			if strings.EqualFold(c.reason, n.Code) || c.reason == n.NameZH || alias == n.Code {
+				code = n.Code
+			}
+		}
+		if code == "" {
+			ps = append(ps, problem{line: c.line, field: "reason", reason: "one of " + strings.Join(codes, ", ")})
+			continue
+		}
+		c.reason = code
+	}
+	return ps, nil
 }
 
 func parseOp(s string) (StaffOp, bool) {
@@ -164,10 +217,9 @@ func (s *Service) parseChange(c StaffChange, line int, region string) (change, [
 		}
 		ch.endDate = d
 		ch.month = period.Month(d.Year()*100 + int(d.Month()))
-		if r, ok := parseReason(c.Reason); ok {
-			ch.reason = r
-		} else {
-			add("reason", "one of resigned, dismissed, contract_expired, retired, deceased, transferred, other (辞职/辞退/合同到期/退休/死亡/调出/其他)")
+		// Checked against the policy's list by checkReasons, once the database is at hand.
+		if ch.reason = strings.TrimSpace(c.Reason); ch.reason == "" {
+			add("reason", "required: why the person leaves (a code of the policy's removal reasons)")
 		}
 	}
 	return ch, ps
@@ -463,15 +515,32 @@ func (s *Service) ChangeStaff(ctx context.Context, by *auth.Principal, uscc stri
 		return err
 	}
 	ch, ps := s.parseChange(c, 0, e.Region)
-	if err := fieldsError(ps); err != nil {
-		return err
+	if len(ps) > 0 {
+		// The reason is named too when the date is wrong: checked against this month's list.
+		if ch.op == OpRemove && ch.reason != "" && ch.endDate.IsZero() {
+			probe := []change{ch}
+			probe[0].month = period.MonthOf(s.now())
+			more, err := s.checkReasons(ctx, s.db.R(), e.Region, probe)
+			if err != nil {
+				return err
+			}
+			ps = append(ps, more...)
+		}
+		return fieldsError(ps)
 	}
 	return s.db.Write(ctx, func(tx *db.Tx) error {
-		st, err := loadState(ctx, tx, e.ID, []change{ch})
+		chs := []change{ch}
+		if ps, err := s.checkReasons(ctx, tx, e.Region, chs); err != nil {
+			return err
+		} else if len(ps) > 0 {
+			return fieldsError(ps)
+		}
+		ch = chs[0]
+		st, err := loadState(ctx, tx, e.ID, chs)
 		if err != nil {
 			return err
 		}
-		if ps := checkAgainst(st, e.ID, e.Region, []change{ch}); len(ps) > 0 {
+		if ps := checkAgainst(st, e.ID, e.Region, chs); len(ps) > 0 {
 			err := fieldsError(ps).(*errs.Error)
 			if strings.HasPrefix(ps[0].reason, "already") {
 				err.Code = errs.Conflict
@@ -479,7 +548,7 @@ func (s *Service) ChangeStaff(ctx context.Context, by *auth.Principal, uscc stri
 			}
 			return err
 		}
-		if _, err := s.apply(ctx, tx, &e, st, []change{ch}, "staff:"+strconv.FormatInt(e.ID, 10)); err != nil {
+		if _, err := s.apply(ctx, tx, &e, st, chs, "staff:"+strconv.FormatInt(e.ID, 10)); err != nil {
 			return err
 		}
 		detail := map[string]any{"op": ch.op, "person": ch.n.Masked(), "month": ch.month.String()}

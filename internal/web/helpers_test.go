@@ -15,6 +15,7 @@ import (
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/benefit"
 	"github.com/shebao/shebao/internal/card"
 	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/db"
@@ -68,7 +69,7 @@ func newTestEnv(t *testing.T, d *db.DB) *testEnv {
 	contribs := contrib.New(d, pol)
 	settlements := settle.New(d, pol, cards, ks, reg, settle.Options{})
 	t.Cleanup(settlements.Close)
-	srv, err := New(Deps{DB: d, Auth: a, Policies: pol, Registry: reg, Keys: ks, Cards: cards, Contrib: contribs, Settle: settlements,
+	srv, err := New(Deps{DB: d, Auth: a, Policies: pol, Registry: reg, Keys: ks, Cards: cards, Contrib: contribs, Settle: settlements, Benefit: benefit.New(d, pol, reg),
 		Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -255,7 +255,7 @@ type staffPage struct {
 	Staff    []registry.StaffMember
 	Total    int
 	All      bool
-	Reasons  []struct{ Code, ZH, EN string }
+	Reasons  []policy.Named
 	Add      addStaffRequest
 	Bulk     *registry.BulkResult
 	Rows     []errs.RowProblem
@@ -281,7 +281,11 @@ func (s *Server) staffView(r *http.Request, p *auth.Principal, data staffPage) (
 	if err != nil {
 		return nil, err
 	}
-	data.Employer, data.Staff, data.Total, data.Reasons = e, list, total, registry.RemovalReasons
+	reasons, err := s.Registry.RemovalReasons(ctx, e.Region)
+	if err != nil {
+		return nil, err
+	}
+	data.Employer, data.Staff, data.Total, data.Reasons = e, list, total, reasons
 	data.Month, data.Today = period.MonthOf(s.Now()).String(), period.Today(s.Now()).Format("2006-01-02")
 	if data.Add.Month == "" {
 		data.Add.Month = data.Month

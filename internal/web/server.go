@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/benefit"
 	"github.com/shebao/shebao/internal/card"
 	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/db"
@@ -44,6 +45,7 @@ type Deps struct {
 	Cards         *card.Service
 	Contrib       *contrib.Service
 	Settle        *settle.Service
+	Benefit       *benefit.Service
 	Log           *slog.Logger
 	SecureCookies bool
 	Version       string
