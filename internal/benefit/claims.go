@@ -186,7 +186,7 @@ func (s *Service) entitlement(ctx context.Context, r db.Reader, p registry.Perso
 		return Entitlement{}, nil, registry.Removal{}, err
 	}
 	e.EntitledMonths = rules.Unemployment.Entitled(e.ContributionMonths)
-	e.TotalMonths = min(e.EntitledMonths+e.CarriedOverMonths, rules.Unemployment.MaxMonths)
+	e.TotalMonths = rules.Unemployment.Months(e.ContributionMonths, e.CarriedOverMonths)
 
 	// The conditions of Art. 45, each named when it is not met.
 	if e.ContributionMonths < rules.Unemployment.MinContributionMonths {

@@ -90,3 +90,17 @@ func TestEntitledMonths(t *testing.T) {
 		}
 	}
 }
+
+// TestCarriedOverToTheCap: months not drawn in earlier claims are added, up to the cap of 24.
+func TestCarriedOverToTheCap(t *testing.T) {
+	u := defaults(t).Unemployment
+	for _, c := range []struct{ contributed, carried, want int }{
+		{0, 0, 0}, {11, 0, 0}, {11, 9, 9}, // too few new months: only what carries over
+		{12, 0, 12}, {12, 9, 21}, {12, 12, 24}, {12, 13, 24}, // to the cap
+		{60, 6, 24}, {60, 5, 23}, {120, 0, 24}, {120, 24, 24},
+	} {
+		if got := u.Months(c.contributed, c.carried); got != c.want {
+			t.Errorf("%d months contributed, %d carried over: %d months, want %d", c.contributed, c.carried, got, c.want)
+		}
+	}
+}

@@ -107,6 +107,12 @@ func (u UnemploymentRules) Entitled(contributionMonths int) int {
 	return 0
 }
 
+// Months is what a claim entitles: the table's months for the contributions since the last
+// claim, plus the months not drawn in earlier claims (Art. 46), never more than MaxMonths.
+func (u UnemploymentRules) Months(contributionMonths, carriedOver int) int {
+	return min(u.Entitled(contributionMonths)+carriedOver, u.MaxMonths)
+}
+
 // AgeMonths is a group's statutory retirement age, in months, for a person born in birth.
 func (a AgeSchedule) AgeMonths(birth period.Month) int {
 	first, _ := period.ParseMonth(a.FirstBirthMonth)
