@@ -363,3 +363,56 @@ func TestBenefitRun(t *testing.T) {
 		}
 	})
 }
+
+// TestClerkEndsClaim: a clerk ends a claim (the person starts a pension) from a month after the
+// last one paid; that month and later ones are not paid, and what is left carries over.
+func TestClerkEndsClaim(t *testing.T) {
+	clock := dbtest.NewClock(dbtest.Now())
+	dbtest.EachWith(t, dbtest.Options{Now: clock.Now}, func(t *testing.T, d *db.DB) {
+		c := newCity(t, d, clock)
+		m := c.month(0)
+		id, hr, u := c.employ(m.Add(-16))
+		c.pay(m.Add(-16), m.Add(-2))
+		c.remove(hr, u, id, lastDay(m.Add(-1)), "employer_closed")
+		if _, err := c.svc.Register(ctx, c.clerk, id, "", true); err != nil {
+			t.Fatal(err)
+		}
+		cl, err := c.svc.Prepare(ctx, c.clerk, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.svc.Approve(ctx, c.reviewer, region, cl.ID); err != nil {
+			t.Fatal(err)
+		}
+		c.card(id)
+		admin := staff("admin", auth.Admin).Actor()
+		if rep, err := c.svc.Run(ctx, admin, region, m); err != nil || rep.Paid != 1 {
+			t.Fatalf("run: %+v %v", rep, err)
+		}
+		if _, err := c.svc.End(ctx, c.reviewer, region, cl.ID, m.Add(1), "pension"); errs.CodeOf(err) != errs.Forbidden {
+			t.Errorf("a reviewer ended a claim: %v", err)
+		}
+		if _, err := c.svc.End(ctx, c.clerk, region, cl.ID, m.Add(1), " "); fieldsOf(t, err)["reason"] == "" {
+			t.Errorf("ended without a reason: %v", err)
+		}
+		if _, err := c.svc.End(ctx, c.clerk, region, cl.ID, m, "starts a pension"); fieldsOf(t, err)["from_month"] == "" {
+			t.Errorf("ended from a month already paid: %v", err)
+		}
+		got, err := c.svc.End(ctx, c.clerk, region, cl.ID, m.Add(1), "starts a pension")
+		if err != nil || got.Status != benefit.Ended || got.EndedMonth != m.Add(1) {
+			t.Fatalf("end: %+v %v", got, err)
+		}
+		clock.Set(clock.Now().AddDate(0, 1, 0))
+		if rep, err := c.svc.Run(ctx, admin, region, c.month(0)); err != nil || rep.Paid != 0 {
+			t.Fatalf("a month after the end was paid: %+v %v", rep, err)
+		}
+		p, _ := c.reg.Person(ctx, c.clerk, id)
+		if ok, _ := registry.InsuredIn(ctx, d.R(), p.ID, policy.Medical, c.month(0)); ok {
+			t.Errorf("still insured by the claim after its end")
+		}
+		if e, err := c.svc.Preview(ctx, c.clerk, id); err != nil || e.CarriedOverMonths != 11 {
+			t.Fatalf("carried over after the end: %+v %v", e, err)
+		}
+		checkAll(t, d)
+	})
+}

@@ -371,6 +371,14 @@ func (s *Service) End(ctx context.Context, by *auth.Principal, region string, id
 		if from < c.StartMonth {
 			from = c.StartMonth
 		}
+		// A month already paid or held stays so: the claim ends after the last one decided.
+		var last int
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(month), 0) FROM benefit_payments WHERE region = $1 AND claim_id = $2", region, id).Scan(&last); err != nil {
+			return err
+		}
+		if last != 0 && from <= period.Month(last) {
+			return errs.Field("from_month", fmt.Sprintf("after %s, the last month the run has decided", period.Month(last)))
+		}
 		return endClaim(ctx, tx, by.Actor(), &c, from, reason)
 	})
 	return c, err

@@ -79,7 +79,8 @@ func (s *Service) Run(ctx context.Context, who audit.Actor, region string, month
 			c, err := scanClaim(scanRow(scan))
 			batch = append(batch, c)
 			return err
-		}, "SELECT "+claimColumns+` FROM unemployment_claims WHERE region = $1 AND id > $2 AND status IN ('approved', 'ended', 'completed')
+		}, "SELECT "+claimColumns+` FROM unemployment_claims c WHERE region = $1 AND id > $2 AND (status = 'approved'
+			OR status IN ('ended', 'completed') AND EXISTS (SELECT 1 FROM benefit_payments p WHERE p.region = c.region AND p.claim_id = c.id AND p.status = 'held'))
 			AND start_month <= $3 ORDER BY id LIMIT $4`, region, after, int(month), runBatch)
 		if err != nil {
 			return rep, fmt.Errorf("benefit: run: %w", err)
@@ -92,7 +93,12 @@ func (s *Service) Run(ctx context.Context, who audit.Actor, region string, month
 		err = s.db.Write(ctx, func(tx *db.Tx) error {
 			part = RunReport{}
 			for i := range batch {
-				if err := s.payClaim(ctx, tx, who, &batch[i], month, rules, medical, &part); err != nil {
+				// Read again under lock: a clerk may have ended the claim since the batch was listed.
+				c, err := loadClaim(ctx, tx, region, batch[i].ID, tx.ForUpdate())
+				if err != nil {
+					return err
+				}
+				if err := s.payClaim(ctx, tx, who, &c, month, rules, medical, &part); err != nil {
 					return fmt.Errorf("claim %d: %w", batch[i].ID, err)
 				}
 			}
