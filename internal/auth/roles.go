@@ -126,6 +126,8 @@ const (
 	PrepareClaim         Action = "unemployment.prepare"  // a clerk prepares (and ends) an unemployment claim
 	ReviewClaim          Action = "unemployment.review"   // a reviewer approves or rejects it
 	RunBenefits          Action = "benefit.run"           // start a region's monthly benefit run
+
+	IssueCertificate Action = "certificate.issue" // residents: their own; employers: for their staff; clerks: at the window
 )
 
 // everyone is every role, for actions open to all authenticated users.
@@ -204,6 +206,8 @@ var permissions = map[Action][]Role{
 	PrepareClaim:         {Clerk},
 	ReviewClaim:          {Reviewer},
 	RunBenefits:          {Admin},
+
+	IssueCertificate: {Resident, Employer, Clerk},
 }
 
 // Can reports whether role may perform action.

@@ -105,6 +105,23 @@ type Policy struct {
 	// BenefitRules are unemployment benefit and pension eligibility; nil in versions written
 	// before benefits existed, which pay none.
 	BenefitRules *BenefitRules `json:"benefits,omitempty"`
+	// Bureau is the name of the region's social insurance bureau, as its certificates are issued
+	// in; nil in versions written before certificates existed.
+	Bureau *Bureau `json:"bureau,omitempty"`
+}
+
+// Bureau names the bureau that issues a region's documents.
+type Bureau struct {
+	NameZH string `json:"name_zh"`
+	NameEN string `json:"name_en"`
+}
+
+// BureauName is the bureau's name in both languages; a policy without one names the region.
+func (p *Policy) BureauName() (zh, en string) {
+	if p.Bureau != nil {
+		return p.Bureau.NameZH, p.Bureau.NameEN
+	}
+	return p.Region + " 社会保险经办机构", "Social insurance agency " + p.Region
 }
 
 // Contributions are the region's contribution parameters (SPEC 3.2). Amounts are yuan and rates
@@ -296,6 +313,14 @@ func (p *Policy) Validate() error {
 	}
 	if p.BenefitRules != nil {
 		p.BenefitRules.validate(f)
+	}
+	if p.Bureau != nil {
+		if n := len([]rune(strings.TrimSpace(p.Bureau.NameZH))); n == 0 || n > 100 {
+			f.Add("bureau.name_zh", "1–100 characters")
+		}
+		if n := len([]rune(strings.TrimSpace(p.Bureau.NameEN))); n == 0 || n > 200 {
+			f.Add("bureau.name_en", "1–200 characters")
+		}
 	}
 	if p.Keys.ApprovalsRequired < 2 || p.Keys.ApprovalsRequired > 10 {
 		f.Add("keys.approvals_required", "dual control needs from 2 to 10 approvals")
