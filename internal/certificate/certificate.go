@@ -86,8 +86,8 @@ type Employer struct {
 type Coverage struct {
 	Insurance string   `json:"insurance"`
 	Months    int      `json:"months"`
-	Periods   []string `json:"periods"`   // "202401-202412", or "202401" for a single month
-	Payers    []string `json:"payers"`    // employers' names; flexible workers' own payment as PayerSelf
+	Periods   []string `json:"periods"`    // "202401-202412", or "202401" for a single month
+	Payers    []string `json:"payers"`     // employers' names; flexible workers' own payment as PayerSelf
 	AmountFen int64    `json:"amount_fen"` // employer's and employee's parts together
 }
 
