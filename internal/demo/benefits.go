@@ -168,7 +168,7 @@ func (c City) benefitSetup(ctx context.Context) error {
 			}
 		}
 	}
-	end := thisMonth.Add(-benefitRemovedAgo + 1).First().AddDate(0, 0, -1) // the last day of the month
+	end := thisMonth.Add(-benefitRemovedAgo+1).First().AddDate(0, 0, -1) // the last day of the month
 	for _, p := range benefitCast {
 		if p.removal == "" {
 			continue
