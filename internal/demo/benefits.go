@@ -29,7 +29,7 @@ import (
 //
 // Load makes the persons and their cards (benefitSetup, benefitCards); History, once their
 // contributions are paid, registers, claims and runs the past months with the services' clocks set
-// back to each month (benefitHistory). Every step looks first at what exists, so a restart does
+// back to each month (BenefitHistory). Every step looks first at what exists, so a restart does
 // nothing twice, and a restart in a later month pays that month.
 
 // The demo's benefit employers: the one the claimants lost their jobs at, and the one that hires
@@ -313,14 +313,16 @@ func (c City) benefitCards(ctx context.Context) error {
 	return nil
 }
 
-// benefitHistory runs once the contribution history is in place (History): it pays the textile
-// company's bills where History has left them open (History leaves one employer in twenty-five in
-// arrears), registers the four who lost their jobs in the month after, the three entitled ones
-// claim at the window and demo-reviewer approves, and the benefit run pays every month from then
-// to this one, each with the clock of that month: the re-employed claimant is hired by the
-// logistics company in the claim's fourth month, and the held one's card is reported lost before
-// the sixth. Every step is skipped when done, so a restart pays only what is new.
-func (c City) benefitHistory(ctx context.Context) error {
+// BenefitHistory runs once the contribution history is in place (History calls it, so serve
+// --demo runs it in the background): it pays the textile company's bills of the months the claims
+// count where History has left them open (History leaves one employer in twenty-five in arrears),
+// registers the four who lost their jobs in the month after, the three entitled ones claim at the
+// window and demo-reviewer approves, and the benefit run pays every month from then to this one,
+// each with the clock of that month: the re-employed claimant is hired by the logistics company in
+// the claim's fourth month, and the held one's card is reported lost before the sixth. Every step
+// is skipped when done, so a restart pays only what is new: a start in a later month runs that
+// month.
+func BenefitHistory(ctx context.Context, c City) error {
 	if c.Benefit == nil || c.Contrib == nil {
 		return nil
 	}
@@ -335,9 +337,6 @@ func (c City) benefitHistory(ctx context.Context) error {
 		}
 	}
 	clerk, reviewer := staff[auth.Clerk], staff[auth.Reviewer]
-	if err := c.payBills(ctx, staff[auth.Bank], contrib.EmployerPayer(employerID)); err != nil {
-		return fmt.Errorf("demo benefits: bills: %w", err)
-	}
 	ids := BenefitIDNumbers()
 	person := func(show string) (registry.Person, error) { return c.Registry.Person(ctx, clerk, ids[show]) }
 	paid, err := person(showPaid)
@@ -347,6 +346,9 @@ func (c City) benefitHistory(ctx context.Context) error {
 	removal, removed, err := registry.LastRemoval(ctx, c.DB.R(), paid.ID)
 	if err != nil || !removed {
 		return fmt.Errorf("demo benefits: the redundant person's removal: %v %w", removed, err)
+	}
+	if err := c.payBills(ctx, staff[auth.Bank], contrib.EmployerPayer(employerID), removal.Month); err != nil {
+		return fmt.Errorf("demo benefits: bills: %w", err)
 	}
 	start := removal.Month.Add(1) // the month they register in: their claims' first month
 	thisMonth := period.MonthOf(c.Now())
@@ -446,13 +448,15 @@ func (c City) benefitHistory(ctx context.Context) error {
 			return fmt.Errorf("demo benefits: run %s: %w", m, err)
 		}
 	}
-	// The new employer's months, billed and paid as History does the others'.
+	// The new employer's months up to now, billed and paid as History does the others', once: a
+	// later start bills no new month for anyone, the new employer included (the demo's months are
+	// those it was built with).
 	var demoEmployer int64
 	if err := c.DB.R().QueryRowContext(ctx, "SELECT employer_id FROM users WHERE username = $1", username(auth.Employer)).Scan(&demoEmployer); err != nil {
 		return err
 	}
 	var billed int
-	if err := c.DB.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM bills WHERE payer = $1 AND month = $2", contrib.EmployerPayer(rehireID), int(thisMonth)).Scan(&billed); err != nil {
+	if err := c.DB.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM bills WHERE payer = $1", contrib.EmployerPayer(rehireID)).Scan(&billed); err != nil {
 		return err
 	}
 	if billed == 0 {
@@ -461,9 +465,9 @@ func (c City) benefitHistory(ctx context.Context) error {
 	return nil
 }
 
-// payBills has the bank report a payer's open bills paid on their due date, under the same keys
-// contributions uses, so whichever pays a bill first, it is paid once.
-func (c City) payBills(ctx context.Context, bank *auth.Principal, payer string) error {
+// payBills has the bank report a payer's open bills up to month last paid on their due date,
+// under the same keys contributions uses, so whichever pays a bill first, it is paid once.
+func (c City) payBills(ctx context.Context, bank *auth.Principal, payer string, last period.Month) error {
 	type bill struct {
 		id    int64
 		month int
@@ -476,7 +480,8 @@ func (c City) payBills(ctx context.Context, bank *auth.Principal, payer string) 
 		err := scan(&b.id, &b.month, &b.due, &b.total)
 		bills = append(bills, b)
 		return err
-	}, "SELECT id, month, due_date, total FROM bills WHERE region = $1 AND payer = $2 AND paid < total ORDER BY month", Region, payer); err != nil {
+	}, "SELECT id, month, due_date, total FROM bills WHERE region = $1 AND payer = $2 AND month <= $3 AND paid < total ORDER BY month",
+		Region, payer, int(last)); err != nil {
 		return err
 	}
 	today := period.Today(c.Now())

@@ -630,5 +630,5 @@ func History(ctx context.Context, c City) error {
 		return err
 	}
 	// With the contributions paid, the benefit demo's claims and their months (benefits.go).
-	return c.benefitHistory(ctx)
+	return BenefitHistory(ctx, c)
 }

@@ -418,4 +418,32 @@ func checkBenefits(t *testing.T, ctx context.Context, d *db.DB, city demo.City) 
 		t.Error(err)
 	}
 	t.Logf("benefit demo: %d claims, %d months paid, %d held", rep.Claims, rep.Paid, rep.Held)
+
+	// A start next month pays that month, once: to the redundant person's card, held for the one
+	// whose card is lost, nothing to the re-employed one.
+	next := period.MonthOf(d.Now()).Add(1)
+	later := city
+	later.Now = func() time.Time { return next.First().Add(10 * 24 * time.Hour) }
+	for range 2 {
+		if err := demo.BenefitHistory(ctx, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for show, want := range map[string]string{"paid": "paid", "held": "held", "reemployed": ""} {
+		var got []string
+		if err := db.EachRow(ctx, d.R(), func(scan func(...any) error) error {
+			var st string
+			err := scan(&st)
+			got = append(got, st)
+			return err
+		}, "SELECT b.status FROM benefit_payments b JOIN persons p ON p.id = b.person_id WHERE p.id_number = $1 AND b.month = $2", ids[show], int(next)); err != nil {
+			t.Fatal(err)
+		}
+		if (want == "" && len(got) != 0) || (want != "" && (len(got) != 1 || got[0] != want)) {
+			t.Errorf("%s: %s after a start next month is %v; want %q", show, next, got, want)
+		}
+	}
+	if _, err := benefit.Check(ctx, d); err != nil {
+		t.Error(err)
+	}
 }
