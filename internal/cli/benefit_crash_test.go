@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -53,13 +54,10 @@ func TestBenefitRunSurvivesSIGKILL(t *testing.T) {
 		}
 		// An uninterrupted run of the first month measures how long the work of a run takes here,
 		// from its first write (the run's row) to its end.
-		c := runMonth(start)
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		began := waitForBenefitRun(t, d, region, start)
-		if err := c.Wait(); err != nil {
-			t.Fatalf("baseline run: %v", err)
+		c := startBenefitRun(t, runMonth(start))
+		began := c.waitForRun(t, d, region, start)
+		if err := <-c.done; err != nil {
+			t.Fatalf("baseline run: %v %s", err, c.out.String())
 		}
 		took := time.Since(began)
 		city.check(t, d, start)
@@ -68,14 +66,11 @@ func TestBenefitRunSurvivesSIGKILL(t *testing.T) {
 		killedMidRun, midBatch := 0, 0
 		for i := 1; i <= kills; i++ {
 			m := start.Add(i)
-			c := runMonth(m)
-			if err := c.Start(); err != nil {
-				t.Fatal(err)
-			}
-			waitForBenefitRun(t, d, region, m)
+			c := startBenefitRun(t, runMonth(m))
+			c.waitForRun(t, d, region, m)
 			time.Sleep(time.Duration(rng.Int64N(int64(took))))
 			_ = c.Process.Signal(syscall.SIGKILL)
-			if err := c.Wait(); err != nil && strings.Contains(err.Error(), "killed") {
+			if err := <-c.done; err != nil && strings.Contains(err.Error(), "killed") {
 				killedMidRun++
 			}
 			waitForDeadBackends(t, d)
@@ -299,12 +294,35 @@ func insertActiveCard(t *testing.T, d *db.DB, region string, personID int64, idN
 	return id
 }
 
-// waitForBenefitRun waits until the run of month has written its row (the child is at work) and
-// says when.
-func waitForBenefitRun(t *testing.T, d *db.DB, region string, m period.Month) time.Time {
+// benefitRun is a `shebao benefits run` child at work: done has its exit, out what it wrote.
+type benefitRun struct {
+	*exec.Cmd
+	done chan error
+	out  *bytes.Buffer
+}
+
+func startBenefitRun(t *testing.T, c *exec.Cmd) *benefitRun {
+	t.Helper()
+	r := &benefitRun{Cmd: c, done: make(chan error, 1), out: &bytes.Buffer{}}
+	c.Stdout, c.Stderr = r.out, r.out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { r.done <- c.Wait() }()
+	return r
+}
+
+// waitForRun waits until the run of month has written its row (the child is at work) and says
+// when; a child that ends before it does fails the test with what it said.
+func (r *benefitRun) waitForRun(t *testing.T, d *db.DB, region string, m period.Month) time.Time {
 	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for countRows(t, d, "SELECT COUNT(*) FROM benefit_runs WHERE region = $1 AND month = $2", region, int(m)) == 0 {
+		select {
+		case err := <-r.done:
+			t.Fatalf("the run of %s ended before it began: %v %s", m, err, r.out.String())
+		default:
+		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the run of %s did not start within a minute", m)
 		}
