@@ -114,6 +114,13 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 		if err := c.medicalSetup(ctx); err != nil {
 			return nil, err
 		}
+		// And one built before benefits, the benefit demo's persons and their cards.
+		if err := c.benefitSetup(ctx); err != nil {
+			return nil, err
+		}
+		if err := c.benefitCards(ctx); err != nil {
+			return nil, err
+		}
 		return logins, nil
 	}
 	start := time.Now()
@@ -234,11 +241,19 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 		}
 	}
 
+	// The benefit demo's persons (benefits.go), first: their card applications go into the batch
+	// below, with the others.
+	if err := c.benefitSetup(ctx); err != nil {
+		return nil, err
+	}
 	// Cards in every state; the demo resident's waits at the outlet to be collected and activated.
 	if c.Cards != nil {
 		if err := c.cards(ctx, staff, firstHR, string(firstEmployer.USCC), residentID); err != nil {
 			return nil, fmt.Errorf("demo: cards: %w", err)
 		}
+	}
+	if err := c.benefitCards(ctx); err != nil {
+		return nil, err
 	}
 
 	// Flexible workers at the window, in every state of an application.
@@ -611,5 +626,9 @@ func History(ctx context.Context, c City) error {
 	principal := func(r auth.Role) *auth.Principal {
 		return &auth.Principal{User: auth.User{Username: username(r), Role: r, Roles: []auth.Role{r}, Regions: []string{Region}}}
 	}
-	return c.contributions(ctx, principal(auth.Admin), principal(auth.Bank), thisMonth.Add(-(HistoryMonths - 1)), thisMonth.Add(-2), demoEmployer)
+	if err := c.contributions(ctx, principal(auth.Admin), principal(auth.Bank), thisMonth.Add(-(HistoryMonths - 1)), thisMonth.Add(-2), demoEmployer); err != nil {
+		return err
+	}
+	// With the contributions paid, the benefit demo's claims and their months (benefits.go).
+	return BenefitHistory(ctx, c)
 }

@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,6 +104,7 @@ func TestDemoCity(t *testing.T) {
 		t.Error(err)
 	}
 
+	checkBenefits(t, ctx, d, city)
 	checkMedical(t, ctx, d, city)
 
 	// Every ID number is valid, and they vary: several districts, both genders, local and not.
@@ -361,6 +363,88 @@ func checkMedical(t *testing.T, ctx context.Context, d *db.DB, city demo.City) {
 		t.Error(err)
 	}
 	if _, err := ledger.Check(ctx, d); err != nil {
+		t.Error(err)
+	}
+}
+
+// checkBenefits: after History the benefit demo holds a claim with months paid to the card, a
+// month held for want of a card, a claim ended by re-employment with the months left carried
+// over, a resignation the preview names, every retirement group, and benefit.Check passes.
+func checkBenefits(t *testing.T, ctx context.Context, d *db.DB, city demo.City) {
+	t.Helper()
+	count := func(q string, args ...any) int {
+		t.Helper()
+		var n int
+		if err := d.R().QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	ids := demo.BenefitIDNumbers()
+	clerk, err := city.Auth.UserByName(ctx, "demo-clerk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	by := &auth.Principal{User: clerk}
+	if n := count(`SELECT COUNT(*) FROM benefit_payments b JOIN persons p ON p.id = b.person_id JOIN cards c ON c.card_number = b.card_ref AND c.person_id = p.id
+		WHERE p.id_number = $1 AND b.status = 'paid' AND c.bank_account <> ''`, ids["paid"]); n < 3 {
+		t.Errorf("the redundant person has %d months paid to their card; want months of them", n)
+	}
+	if n := count(`SELECT COUNT(*) FROM benefit_payments b JOIN persons p ON p.id = b.person_id WHERE p.id_number = $1 AND b.status = 'held' AND b.reason = 'no_bank_card'`,
+		ids["held"]); n == 0 {
+		t.Error("no month of the person whose card is lost is held")
+	}
+	if n := count(`SELECT COUNT(*) FROM unemployment_claims c JOIN persons p ON p.id = c.person_id
+		WHERE p.id_number = $1 AND c.status = 'ended' AND c.drawn_months > 0 AND c.total_months > c.drawn_months`, ids["reemployed"]); n != 1 {
+		t.Errorf("%d ended claims of the re-employed person with months left", n)
+	}
+	e, err := city.Benefit.Preview(ctx, by, ids["reemployed"])
+	if err != nil || e.CarriedOverMonths == 0 || e.Open != nil {
+		t.Errorf("the re-employed person's months carried over: %+v %v", e, err)
+	}
+	e, err = city.Benefit.Preview(ctx, by, ids["resigned"])
+	if err != nil || e.Registration == nil || !strings.Contains(e.Problems["removal"], "resigned") {
+		t.Errorf("the resignation's preview: %+v %v", e, err)
+	}
+	for show, group := range map[string]string{"male": policy.GroupMale, "female_cadre": policy.GroupFemaleCadre, "female_worker": policy.GroupFemaleWorker} {
+		// Their birth dates are fixed (the README names their ID numbers), so the test asks for the
+		// group and an outlook, not for how near the retirement month still is.
+		o, err := city.Benefit.PensionOf(ctx, by, ids[show])
+		if err != nil || o.Group != group || o.RetirementMonth == 0 || o.MinimumMonths == 0 || o.ContributionMonths == 0 {
+			t.Errorf("%s: pension outlook %+v %v; want group %s", show, o, err, group)
+		}
+	}
+	rep, err := benefit.Check(ctx, d)
+	if err != nil {
+		t.Error(err)
+	}
+	t.Logf("benefit demo: %d claims, %d months paid, %d held", rep.Claims, rep.Paid, rep.Held)
+
+	// A start next month pays that month, once: to the redundant person's card, held for the one
+	// whose card is lost, nothing to the re-employed one.
+	next := period.MonthOf(d.Now()).Add(1)
+	later := city
+	later.Now = func() time.Time { return next.First().Add(10 * 24 * time.Hour) }
+	for range 2 {
+		if err := demo.BenefitHistory(ctx, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for show, want := range map[string]string{"paid": "paid", "held": "held", "reemployed": ""} {
+		var got []string
+		if err := db.EachRow(ctx, d.R(), func(scan func(...any) error) error {
+			var st string
+			err := scan(&st)
+			got = append(got, st)
+			return err
+		}, "SELECT b.status FROM benefit_payments b JOIN persons p ON p.id = b.person_id WHERE p.id_number = $1 AND b.month = $2", ids[show], int(next)); err != nil {
+			t.Fatal(err)
+		}
+		if (want == "" && len(got) != 0) || (want != "" && (len(got) != 1 || got[0] != want)) {
+			t.Errorf("%s: %s after a start next month is %v; want %q", show, next, got, want)
+		}
+	}
+	if _, err := benefit.Check(ctx, d); err != nil {
 		t.Error(err)
 	}
 }
