@@ -360,3 +360,37 @@ func TestBenefitHeldMonthAndRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestBenefitClerkRetirementGroup: the clerk's pension look-up shows the person's group
+// translated; a group that does not fit the gender is refused naming the field in Chinese; a
+// fitting one is recorded with its reason and listed.
+func TestBenefitClerkRetirementGroup(t *testing.T) {
+	e := newTestEnv(t, dbtest.SQLite(t, dbtest.Options{}))
+	clerk := e.principal(auth.Clerk)
+	person, err := e.reg.Person(context.Background(), clerk, e.personID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fits, misfit := policy.GroupFemaleCadre, policy.GroupMale
+	if person.Gender == "male" {
+		fits, misfit = policy.GroupMale, policy.GroupFemaleWorker
+	}
+	body := benefitCall(t, e.srv.pensionPage, clerk, http.MethodGet, "/pension?id_number="+e.personID, "", "", nil).Body.String()
+	if !strings.Contains(body, `id="group-form"`) || !strings.Contains(body, `id="p-group"`) {
+		t.Fatalf("the clerk's look-up has no group or no form: %s", body)
+	}
+	rec := benefitCall(t, e.srv.pensionGroup, clerk, http.MethodPost, "/pension/group", "", "",
+		url.Values{"id_number": {e.personID}, "group": {misfit}, "reason": {"核对档案"}})
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "请选择与性别相符的退休年龄分组") {
+		t.Fatalf("a group that does not fit: %d %s", rec.Code, rec.Body.String())
+	}
+	rec = benefitCall(t, e.srv.pensionGroup, clerk, http.MethodPost, "/pension/group", "", "",
+		url.Values{"id_number": {e.personID}, "group": {fits}, "reason": {"核对档案：干部身份"}})
+	if rec.Code != http.StatusSeeOther {
+		t.Fatalf("a fitting group: %d %s", rec.Code, rec.Body.String())
+	}
+	body = benefitCall(t, e.srv.pensionPage, clerk, http.MethodGet, "/pension?id_number="+e.personID+"&done=group", "", "", nil).Body.String()
+	if !strings.Contains(body, `id="group-changes"`) || !strings.Contains(body, "核对档案：干部身份") || !strings.Contains(body, messages["rgroup."+fits][0]) {
+		t.Errorf("the change is not listed: %s", body)
+	}
+}
