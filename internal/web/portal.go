@@ -87,18 +87,20 @@ type homePage struct {
 // homeSections: per role, the panels of the home page as message keys {title, text, link}.
 var homeSections = map[auth.Role][][3]string{
 	auth.Resident: {{"sec.card", "sec.card.text", "/card"}, {"sec.contrib", "sec.contrib.text", "/contributions"}, {"sec.medical", "sec.medical.text", "/medical"},
-		{"sec.guide", "sec.guide.text", "/guide"}},
+		{"sec.guide", "sec.guide.text", "/guide"}, {"sec.pension", "sec.pension.text", "/pension"}, {"sec.unemployment", "sec.unemployment.text", "/unemployment"}},
 	auth.Employer: {{"sec.staff", "sec.staff.text", "/staff"}, {"sec.bills", "sec.bills.text", "/bills"}},
 	auth.Clerk: {{"sec.window", "sec.window.text", "/window"}, {"sec.enrolments", "sec.enrolments.text", "/enrolments"},
-		{"sec.institutions", "sec.institutions.text", "/institutions"}, {"sec.clearings", "sec.clearings.text", "/clearings"}},
+		{"sec.institutions", "sec.institutions.text", "/institutions"}, {"sec.clearings", "sec.clearings.text", "/clearings"},
+		{"sec.benefits", "sec.benefits.text", "/unemployment"}},
 	auth.Reviewer: {{"sec.review", "sec.review.text", "/enrolments?status=submitted"}, {"sec.policies", "sec.policies.text", "/policies"},
-		{"sec.institutions", "sec.institutions.review", "/institutions"}, {"sec.clearings", "sec.clearings.review", "/clearings"}},
+		{"sec.institutions", "sec.institutions.review", "/institutions"}, {"sec.clearings", "sec.clearings.review", "/clearings"},
+		{"sec.claims", "sec.claims.text", "/claims"}},
 	auth.CardOfficer: {{"sec.batches", "sec.batches.text", "/cards"}},
 	auth.Bank:        {{"sec.bankcards", "sec.bankcards.text", "/bank"}},
 	auth.Institution: {{"sec.counter", "sec.counter.text", "/counter"}, {"sec.settle", "sec.settle.none", "/reconciliation"}},
 	auth.Custodian:   {{"sec.keys", "sec.keys.text", "/keys"}},
 	auth.Auditor:     {{"sec.auditlog", "sec.auditlog.text", "/audit"}, {"sec.settlements", "sec.settlements.text", "/settlements"}},
-	auth.Admin:       {{"sec.admin", "sec.admin.text", "/admin/users"}},
+	auth.Admin:       {{"sec.admin", "sec.admin.text", "/admin/users"}, {"sec.benefitruns", "sec.benefitruns.text", "/benefit-runs"}},
 }
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {

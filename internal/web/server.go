@@ -289,6 +289,14 @@ func (s *Server) registerRoutes() {
 	s.page("POST /keys/{action}", auth.ReadKeys, s.keysAction)
 	s.page("GET /policies", auth.ReadPolicy, s.policiesPage)
 	s.page("POST /policies/{action}", auth.ReadPolicy, s.policiesAction)
+	s.page("GET /pension", auth.ReadBenefits, s.pensionPage)
+	s.page("POST /pension/group", auth.RegisterPerson, s.pensionGroup)
+	s.page("GET /unemployment", auth.ReadBenefits, s.unemploymentPage)
+	s.page("POST /unemployment/{action}", auth.ReadBenefits, s.unemploymentAction)
+	s.page("GET /claims", auth.ReviewClaim, s.claimsPage)
+	s.page("POST /claims/{action}", auth.ReviewClaim, s.claimsAction)
+	s.page("GET /benefit-runs", auth.RunBenefits, s.benefitRunsPage)
+	s.page("POST /benefit-runs", auth.RunBenefits, s.benefitRunsRun)
 	s.mux.HandleFunc("/", s.pageNotFound)
 }
 
