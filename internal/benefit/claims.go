@@ -119,9 +119,10 @@ func (s *Service) Register(ctx context.Context, by *auth.Principal, idNumber, da
 func personObject(p registry.Person) string { return "person:" + p.IDNumber.Masked() }
 
 // person finds a person as the principal may: a resident themself, the bureau's staff anyone of
-// their regions.
+// their regions. A resident who names an ID number is held to it (the registry finds no one else
+// for them), so a path naming another person never answers with the resident's own record.
 func (s *Service) person(ctx context.Context, by *auth.Principal, idNumber string) (registry.Person, error) {
-	if by.Role == auth.Resident {
+	if by.Role == auth.Resident && strings.TrimSpace(idNumber) == "" {
 		return s.reg.Me(ctx, by)
 	}
 	return s.reg.Person(ctx, by, idNumber)
@@ -150,9 +151,9 @@ type Entitlement struct {
 	CarriedOverMonths  int // not drawn in the previous claim
 	TotalMonths        int // capped at the policy's maximum
 	MonthlyAmount      money.Fen
-	Open               *Claim // the claim in progress, if any
-	Registration       *Registration
-	Problems           errs.Fields // the conditions a claim would not meet, by name
+	Open               *Claim        // the claim in progress, if any
+	Registration       *Registration // the latest, if any (whether or not it qualifies: see Problems)
+	Problems           errs.Fields   // the conditions a claim would not meet, by name
 }
 
 // entitlement works out a person's entitlement and the claim conditions, in r.
@@ -211,6 +212,11 @@ func (s *Service) entitlement(ctx context.Context, r db.Reader, p registry.Perso
 	if err != nil {
 		return Entitlement{}, nil, registry.Removal{}, err
 	}
+	// The latest registration is shown whatever it lacks; a claim is prepared only when the
+	// conditions below leave no problem, so Prepare never takes one that does not qualify.
+	if registered {
+		e.Registration = &reg
+	}
 	switch {
 	case !registered:
 		e.Problems.Add("registration", "not registered as unemployed (失业登记)")
@@ -218,8 +224,6 @@ func (s *Service) entitlement(ctx context.Context, r db.Reader, p registry.Perso
 		e.Problems.Add("registration", "registered, but not seeking work")
 	case removed && reg.RegisteredOn.Before(removal.EndDate):
 		e.Problems.Add("registration", "the registration is older than the job's end; register again")
-	default:
-		e.Registration = &reg
 	}
 	if e.Open != nil {
 		e.Problems.Add("claim", "a claim is in progress already")

@@ -47,6 +47,7 @@ func init() {
 		"policy":        {"policy versions: policy import FILE", runPolicy},
 		"ledger":        {"the ledger: ledger check", runLedger},
 		"contributions": {"the monthly run: contributions run --month YYYYMM", runContributions},
+		"benefits":      {"the monthly benefit run: benefits run --month YYYYMM [--region CODE]", runBenefits},
 		"bench":         {"benchmarks: bench import --rows N | contributions | keys | upload | settle", runBench},
 		"keys":          {"key service: keys component | init | status | unseal | request | approve | list", runKeys},
 		"card":          {"software cards: card sim personalise | inspect | verify-pin | change-pin | apdu", runCard},

@@ -55,6 +55,8 @@ type testEnv struct {
 	scratch      string                     // a value a route case's path function hands to its body function
 	portal       map[auth.Role]*http.Client // logged-in portal clients of page()
 	idemKey      string                     // the Idempotency-Key do() sends, when set
+	benefits     *benefitFixture            // the benefit routes' claimants, made on first use
+	restore      func()                     // undoes what a route case's path function changed (residentFor)
 }
 
 func newTestEnv(t *testing.T, d *db.DB) *testEnv {

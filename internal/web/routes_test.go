@@ -328,6 +328,53 @@ var apiCases = map[string]routeCase{
 	"GET /api/v1/me/medical-year":                  {path: "/api/v1/me/medical-year", ok: 200},
 	"GET /api/v1/me/settlements":                   {path: "/api/v1/me/settlements", ok: 200},
 
+	// Benefits. The bureau reads anyone's, a resident their own; the /me routes find no person of
+	// a staff login's own.
+	"GET /api/v1/persons/{id_number}/pension":      {pathFn: func(e *testEnv) string { return "/api/v1/persons/" + e.personID + "/pension" }, ok: 200},
+	"GET /api/v1/me/pension":                       {path: "/api/v1/me/pension", ok: 200, except: staffNotFound},
+	"GET /api/v1/persons/{id_number}/unemployment": {pathFn: func(e *testEnv) string { return "/api/v1/persons/" + e.personID + "/unemployment" }, ok: 200},
+	"GET /api/v1/me/unemployment":                  {path: "/api/v1/me/unemployment", ok: 200, except: staffNotFound},
+	// The clerk registers a person at the window; the resident finds no such person of theirs.
+	"POST /api/v1/persons/{id_number}/unemployment/registrations": {pathFn: func(e *testEnv) string {
+		return "/api/v1/persons/" + e.newPerson() + "/unemployment/registrations"
+	}, ok: 201, key: true, except: map[auth.Role]int{auth.Resident: 404}, body: fixed(`{"seeking_work":true}`)},
+	// u-resident is employed; a person without a job registers themself.
+	"POST /api/v1/me/unemployment/registrations": {pathFn: func(e *testEnv) string {
+		e.restore = e.residentFor(e.newPerson())
+		return "/api/v1/me/unemployment/registrations"
+	}, after: func(e *testEnv) { e.restore() }, ok: 201, key: true, except: map[auth.Role]int{auth.Clerk: 404}, body: fixed(`{"seeking_work":true}`)},
+	"POST /api/v1/unemployment/claims": {pathFn: func(e *testEnv) string {
+		id := e.claimant()
+		if _, err := e.srv.Benefit.Register(context.Background(), e.principal(auth.Clerk), id, "", true); err != nil {
+			e.t.Fatal(err)
+		}
+		e.scratch = `{"id_number":"` + id + `"}`
+		return "/api/v1/unemployment/claims"
+	}, ok: 201, key: true, body: func(e *testEnv, _ auth.Role) string { return e.scratch }},
+	"GET /api/v1/unemployment/claims": {path: "/api/v1/unemployment/claims?limit=10", ok: 200, except: map[auth.Role]int{auth.Resident: 403}},
+	"GET /api/v1/unemployment/claims/{id}": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/unemployment/claims/%d", e.preparedClaim())
+	}, ok: 200, except: map[auth.Role]int{auth.Resident: 404}},
+	"POST /api/v1/unemployment/claims/{id}/approve": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/unemployment/claims/%d/approve", e.preparedClaim())
+	}, ok: 200, key: true},
+	"POST /api/v1/unemployment/claims/{id}/reject": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/unemployment/claims/%d/reject", e.preparedClaim())
+	}, ok: 200, key: true, body: fixed(`{"reason":"the dismissal is disputed"}`)},
+	"POST /api/v1/unemployment/claims/{id}/end": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/unemployment/claims/%d/end", e.preparedClaim())
+	}, ok: 200, key: true, body: func(e *testEnv, _ auth.Role) string {
+		return `{"from_month":"` + thisMonth(e) + `","reason":"started a pension"}`
+	}},
+	"GET /api/v1/unemployment/claims/{id}/payments": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/unemployment/claims/%d/payments", e.preparedClaim())
+	}, ok: 200, except: map[auth.Role]int{auth.Resident: 404}},
+	"GET /api/v1/me/unemployment/claims": {path: "/api/v1/me/unemployment/claims", ok: 200, except: staffNotFound},
+	"POST /api/v1/benefits/runs": {path: "/api/v1/benefits/runs", ok: 200, key: true, body: func(e *testEnv, _ auth.Role) string {
+		return `{"month":"` + thisMonth(e) + `"}`
+	}},
+	"GET /api/v1/benefits/runs": {path: "/api/v1/benefits/runs?limit=12", ok: 200},
+
 	"GET /api/v1/funds":            {path: "/api/v1/funds", ok: 200},
 	"GET /api/v1/me/contributions": {path: "/api/v1/me/contributions", ok: 200},
 	"GET /api/v1/persons/{id_number}/contributions": {pathFn: func(e *testEnv) string {
@@ -377,6 +424,10 @@ var apiCases = map[string]routeCase{
 	"POST /api/v1/cards/auth/verify": {path: "/api/v1/cards/auth/verify", ok: 200, body: fixed(`{"card_id":"330100D15600000512345678000000AA",` +
 		`"key_version":1,"challenge":"00000000000000000000000000000000","answer":"00000000000000000000000000000000"}`)},
 }
+
+// staffNotFound: the bureau's staff allowed a resident's own route, which finds no person of
+// their login's own.
+var staffNotFound = map[auth.Role]int{auth.Clerk: 404, auth.Reviewer: 404, auth.Auditor: 404}
 
 func policyBody(e *testEnv, from period.Month) string {
 	_, b, err := policy.Default(testRegion, from)
