@@ -48,6 +48,7 @@ func init() {
 		"ledger":        {"the ledger: ledger check", runLedger},
 		"contributions": {"the monthly run: contributions run --month YYYYMM", runContributions},
 		"benefits":      {"the monthly benefit run: benefits run --month YYYYMM [--region CODE]", runBenefits},
+		"certificate":   {"check a certificate PDF offline: certificate verify --public-key FILE.pem FILE.pdf", runCertificate},
 		"bench":         {"benchmarks: bench import --rows N | contributions | keys | upload | settle", runBench},
 		"keys":          {"key service: keys component | init | status | unseal | request | approve | list", runKeys},
 		"card":          {"software cards: card sim personalise | inspect | verify-pin | change-pin | apdu", runCard},
