@@ -166,18 +166,15 @@ func (s *Service) payClaim(ctx context.Context, tx *db.Tx, who audit.Actor, c *C
 	if c.Status != Approved || month < c.StartMonth {
 		return nil
 	}
-	var exists int
-	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM benefit_payments WHERE region = $1 AND claim_id = $2 AND month = $3",
-		c.Region, c.ID, int(month)).Scan(&exists); err != nil {
+	// One read: whether an earlier, interrupted run decided this month, and how many months
+	// (paid or held) count against the claim's total so far.
+	var decided, exists int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN month = $3 THEN 1 ELSE 0 END), 0) FROM benefit_payments
+		WHERE region = $1 AND claim_id = $2`, c.Region, c.ID, int(month)).Scan(&decided, &exists); err != nil {
 		return err
 	}
 	if exists > 0 {
 		return nil // decided by an earlier, interrupted run
-	}
-	// Months decided so far (paid or held) count against the claim's total.
-	var decided int
-	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM benefit_payments WHERE region = $1 AND claim_id = $2", c.Region, c.ID).Scan(&decided); err != nil {
-		return err
 	}
 	if decided >= c.TotalMonths {
 		if _, err := tx.ExecContext(ctx, "UPDATE unemployment_claims SET status = $1 WHERE region = $2 AND id = $3 AND status = 'approved'", Completed, c.Region, c.ID); err != nil {
