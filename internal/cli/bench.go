@@ -56,8 +56,10 @@ func runBench(ctx context.Context, io IO, args []string) error {
 		return benchUpload(ctx, io, rest)
 	case "settle":
 		return benchSettle(ctx, io, rest)
+	case "inquiry":
+		return benchInquiry(ctx, io, rest)
 	}
-	return fmt.Errorf("%w: unknown benchmark %q (have: import, keys, contributions, upload, settle)", errUsage, args[0])
+	return fmt.Errorf("%w: unknown benchmark %q (have: import, keys, contributions, upload, settle, inquiry)", errUsage, args[0])
 }
 
 // benchDB opens a fresh database for a benchmark: SQLite in a temporary directory, or a new
