@@ -6,12 +6,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/certificate"
 	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/money"
+	"github.com/shebao/shebao/internal/rights"
 )
 
 // The certificate API (SPEC 3.7). Issuing answers 201 with JSON — the serial, the verification
@@ -237,4 +239,29 @@ func (s *Server) apiVerifyCertificate(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, toCheckJSON(res))
+}
+
+// rightsRecord prints the resident's personal rights record of the year in the path.
+func (s *Server) rightsRecord(r *http.Request, p *auth.Principal) (*download, error) {
+	year, err := strconv.Atoi(r.PathValue("year"))
+	if err != nil {
+		return nil, errs.Field("year", "a year such as 2025")
+	}
+	rec, err := s.Rights.Of(r.Context(), p, year)
+	if err != nil {
+		return nil, err
+	}
+	pdf, err := rights.Render(rec)
+	if err != nil {
+		return nil, err
+	}
+	return &download{ContentType: "application/pdf", Name: "rights-record-" + strconv.Itoa(year) + ".pdf", Data: pdf}, nil
+}
+
+func (s *Server) apiMyRightsRecord(r *http.Request, p *auth.Principal) (int, any, error) {
+	d, err := s.rightsRecord(r, p)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, d, nil
 }

@@ -53,4 +53,8 @@ var certificateMessages = map[string][2]string{
 	"cert.periods":       {"缴费期间", "Months"},
 	"cert.payers":        {"缴费单位", "Paid by"},
 	"cert.own_payment":   {"个人缴费", "Own payment"},
+
+	"rights.title": {"个人权益记录", "Personal rights record"},
+	"rights.intro": {"每年一份：逐月缴费（已缴、未缴）、养老和医疗个人账户的变动与余额、医疗结算和待遇发放（PDF）。", "One a year: contributions month by month (paid or unpaid), the pension and medical personal accounts' movements and balances, medical settlements and benefits paid (PDF)."},
+	"rights.year":  {"%d 年个人权益记录（PDF）", "Personal rights record %d (PDF)"},
 }

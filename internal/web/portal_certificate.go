@@ -61,6 +61,7 @@ type certificatesPage struct {
 	IDNumber string // a clerk's person
 	USCC     string // a clerk's employer
 	Employer string // an employer's own name
+	Years    []int  // a resident's rights records on offer, newest first
 }
 
 func (s *Server) certificatesView(r *http.Request, p *auth.Principal) (*View, *certificatesPage) {
@@ -72,6 +73,11 @@ func (s *Server) certificatesView(r *http.Request, p *auth.Principal) (*View, *c
 	}
 	if t := strings.TrimSpace(r.FormValue("to")); t != "" {
 		data.To = t
+	}
+	if p.Role == auth.Resident {
+		for y := period.Today(s.Now()).Year(); len(data.Years) < 5; y-- {
+			data.Years = append(data.Years, y)
+		}
 	}
 	if p.Role == auth.Employer && p.EmployerID != 0 {
 		var uscc, name string
@@ -131,5 +137,17 @@ func (s *Server) certificatesIssue(w http.ResponseWriter, r *http.Request, p *au
 		return err
 	}
 	(&download{ContentType: "application/pdf", Name: "certificate-" + c.Data.Serial + ".pdf", Data: pdf}).write(w, http.StatusOK)
+	return nil
+}
+
+// rightsRecordPDF downloads the resident's personal rights record of a year; a problem goes back
+// to the certificates page with the field named.
+func (s *Server) rightsRecordPDF(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
+	d, err := s.rightsRecord(r, p)
+	if err != nil {
+		v, _ := s.certificatesView(r, p)
+		return s.formError(w, r, v, "certificates", err)
+	}
+	d.write(w, http.StatusOK)
 	return nil
 }

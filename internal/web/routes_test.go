@@ -383,6 +383,9 @@ var apiCases = map[string]routeCase{
 		ok: 201, key: true, body: certificatePeriod, except: map[auth.Role]int{auth.Resident: 403, auth.Employer: 403}},
 	"POST /api/v1/employers/{uscc}/certificates": {pathFn: func(e *testEnv) string { return "/api/v1/employers/" + e.employerUSCC + "/certificates" },
 		ok: 201, key: true, body: certificatePeriod, except: map[auth.Role]int{auth.Resident: 403}},
+	"GET /api/v1/me/rights-records/{year}": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/me/rights-records/%d", period.Today(e.db.Now()).Year())
+	}, ok: 200},
 	"GET /api/v1/certificates/{serial}/pdf": {pathFn: func(e *testEnv) string {
 		c, err := e.srv.Certificates.IssuePerson(context.Background(), e.principal(auth.Clerk), e.personID, thisMonth(e), thisMonth(e))
 		if err != nil {

@@ -30,6 +30,7 @@ import (
 	"github.com/shebao/shebao/internal/keys"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
+	"github.com/shebao/shebao/internal/rights"
 	"github.com/shebao/shebao/internal/settle"
 )
 
@@ -48,6 +49,7 @@ type Deps struct {
 	Settle       *settle.Service
 	Benefit      *benefit.Service
 	Certificates *certificate.Service // nil: made from DB, Keys, Policies and Registry
+	Rights       *rights.Service      // nil: made from the capabilities above
 	// PublicURL is the address people reach the portal at (https://shebao.example.gov.cn), printed
 	// on certificates under their QR code; "" = the scheme and host the request came to.
 	PublicURL     string
@@ -89,6 +91,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.Certificates == nil {
 		d.Certificates = certificate.New(d.DB, d.Keys, d.Policies, d.Registry)
+	}
+	if d.Rights == nil {
+		d.Rights = rights.New(d.DB, d.Policies, d.Registry, d.Contrib, d.Settle, d.Benefit)
 	}
 	s := &Server{Deps: d, mux: http.NewServeMux(), publicLimit: auth.NewLimiter(20, 10*time.Minute, d.Now),
 		verifyLimit: auth.NewLimiter(verifyPerWindow, 10*time.Minute, d.Now),
@@ -254,6 +259,7 @@ func (s *Server) registerRoutes() {
 	s.api("POST /api/v1/persons/{id_number}/certificates", auth.IssueCertificate, "Issue a person's certificate of insurance at the window (Idempotency-Key required)", s.apiPersonCertificate)
 	s.api("POST /api/v1/employers/{uscc}/certificates", auth.IssueCertificate, "Issue an employer's certificate for its staff (单位参保证明) (Idempotency-Key required)", s.apiEmployerCertificate)
 	s.api("GET /api/v1/certificates/{serial}/pdf", auth.IssueCertificate, "The PDF of a certificate one issued (a clerk: any of the region's)", s.apiCertificatePDF)
+	s.api("GET /api/v1/me/rights-records/{year}", auth.ReadOwnInsurance, "The resident's personal rights record (个人权益记录) of a year, as a PDF", s.apiMyRightsRecord)
 	s.public("GET /api/v1/certificates/{serial}", s.apiCheckCertificate)
 	s.public("POST /api/v1/certificates/verify", s.apiVerifyCertificate)
 	s.mux.HandleFunc("/api/", s.apiNotFound)
@@ -284,6 +290,7 @@ func (s *Server) registerRoutes() {
 	s.page("GET /verify/{serial}", "", s.verifyPage)
 	s.page("GET /certificates", auth.IssueCertificate, s.certificatesPage)
 	s.page("POST /certificates", auth.IssueCertificate, s.certificatesIssue)
+	s.page("GET /certificates/rights-records/{year}", auth.ReadOwnInsurance, s.rightsRecordPDF)
 	s.page("GET /window", auth.RegisterPerson, s.windowPage)
 	s.page("POST /window/person", auth.RegisterPerson, s.windowPerson)
 	s.page("POST /window/employer", auth.RegisterEmployer, s.windowEmployer)
