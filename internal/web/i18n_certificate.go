@@ -54,6 +54,17 @@ var certificateMessages = map[string][2]string{
 	"cert.payers":        {"缴费单位", "Paid by"},
 	"cert.own_payment":   {"个人缴费", "Own payment"},
 
+	"cert.bad":           {"请修改标出的内容。", "Please correct what is marked."},
+	"cert.bad.serial":    {"证明编号是18位数字，印在二维码下方。", "The serial is 18 digits, printed under the QR code."},
+	"cert.bad.from":      {"起始月份写作6位数字（如 202601），期间不超过50年。", "The first month is six digits (such as 202601); the period is at most fifty years."},
+	"cert.bad.to":        {"截止月份写作6位数字，不早于起始月份，不晚于本月。", "The last month is six digits, not before the first and not after this month."},
+	"cert.bad.year":      {"年份从1990年到今年。", "A year from 1990 to this one."},
+	"cert.bad.id_number": {"请填写有效的18位公民身份号码。", "Give a valid 18-character ID number."},
+	"cert.bad.uscc":      {"请填写有效的18位统一社会信用代码。", "Give a valid 18-character unified social credit code."},
+	"cert.bad.other":     {"此项有误。", "This is not right."},
+	"cert.font":          {"证明所用字体无法显示姓名或单位名称中的个别字，请到经办窗口办理。", "The certificate's font cannot print a character of a name in it; please ask at the service window."},
+	"verify.too_many":    {"核验次数过多，请几分钟后再试。", "Too many checks from your address; please try again in a few minutes."},
+
 	"rights.title": {"个人权益记录", "Personal rights record"},
 	"rights.intro": {"每年一份：逐月缴费（已缴、未缴）、养老和医疗个人账户的变动与余额、医疗结算和待遇发放（PDF）。", "One a year: contributions month by month (paid or unpaid), the pension and medical personal accounts' movements and balances, medical settlements and benefits paid (PDF)."},
 	"rights.year":  {"%d 年个人权益记录（PDF）", "Personal rights record %d (PDF)"},

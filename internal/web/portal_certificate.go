@@ -37,11 +37,11 @@ func (s *Server) verifyPage(w http.ResponseWriter, r *http.Request, p *auth.Prin
 		return s.render(w, r, http.StatusOK, "verify", v)
 	}
 	if err := s.limitVerify(r); err != nil {
-		return s.formError(w, r, v, "verify", err)
+		return s.formError(w, r, v, "verify", certProblem(v.Lang, err))
 	}
 	res, err := s.Certificates.Check(r.Context(), serial)
 	if err != nil {
-		return s.formError(w, r, v, "verify", err)
+		return s.formError(w, r, v, "verify", certProblem(v.Lang, err))
 	}
 	data.Result = &res
 	if res.Genuine {
@@ -130,7 +130,7 @@ func (s *Server) certificatesIssue(w http.ResponseWriter, r *http.Request, p *au
 			v.Problem = s.publicError(r, err)
 			return s.render(w, r, http.StatusNotFound, "certificates", v)
 		}
-		return s.formError(w, r, v, "certificates", err)
+		return s.formError(w, r, v, "certificates", certProblem(v.Lang, err))
 	}
 	pdf, err := certificate.Render(c, s.verifyURL(r, c.Data.Serial))
 	if err != nil {
@@ -146,8 +146,38 @@ func (s *Server) rightsRecordPDF(w http.ResponseWriter, r *http.Request, p *auth
 	d, err := s.rightsRecord(r, p)
 	if err != nil {
 		v, _ := s.certificatesView(r, p)
-		return s.formError(w, r, v, "certificates", err)
+		return s.formError(w, r, v, "certificates", certProblem(v.Lang, err))
 	}
 	d.write(w, http.StatusOK)
 	return nil
+}
+
+// certProblem says the certificate pages' own problems in the reader's language: a field of the
+// form (serial, months, year, ID number, credit code), too many checks, a name the font lacks.
+// Anything else goes on as it is.
+func certProblem(l lang, err error) error {
+	e, ok := errs.As(err)
+	if !ok {
+		return err
+	}
+	switch e.Code {
+	case errs.Invalid:
+		out := &errs.Error{Code: errs.Invalid, Fields: map[string]string{}}
+		for f := range e.Fields {
+			key := "cert.bad." + f
+			if _, known := messages[key]; !known {
+				key = "cert.bad.other"
+			}
+			out.Fields[f] = l.T(key)
+		}
+		out.Message = l.T("cert.bad")
+		return out
+	case errs.TooMany:
+		return &errs.Error{Code: errs.TooMany, Message: l.T("verify.too_many")}
+	case errs.Unavailable:
+		if strings.Contains(e.Message, "font cannot print") {
+			return &errs.Error{Code: errs.Unavailable, Message: l.T("cert.font")}
+		}
+	}
+	return err
 }
