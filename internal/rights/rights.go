@@ -111,10 +111,8 @@ func (s *Service) Of(ctx context.Context, by *auth.Principal, year int) (Record,
 		through = today
 	}
 	rec := Record{Year: year, Through: through.Format("2006-01-02"), IssuedOn: today.Format("2006-01-02"), Name: p.Name, IDMasked: p.IDNumber.Masked()}
-	if missing, err := certificate.Missing(p.Name); err != nil {
+	if err := printable(p.Name); err != nil {
 		return Record{}, err
-	} else if len(missing) > 0 {
-		return Record{}, errs.E(errs.Unavailable, "the record's font cannot print %q in the name; the bureau prints this record at the window", string(missing))
 	}
 	v, err := s.policies.Effective(ctx, s.db.R(), p.Region, period.MonthOf(now))
 	if err != nil {
@@ -130,8 +128,8 @@ func (s *Service) Of(ctx context.Context, by *auth.Principal, year int) (Record,
 		if l.Month.Year() != year {
 			continue
 		}
-		if missing, _ := certificate.Missing(l.PayerName); len(missing) > 0 {
-			return Record{}, errs.E(errs.Unavailable, "the record's font cannot print %q in %q; the bureau prints this record at the window", string(missing), l.PayerName)
+		if err := printable(l.PayerName); err != nil {
+			return Record{}, err
 		}
 		rec.Months = append(rec.Months, Month{Month: l.Month, PayerName: l.PayerName, Base: l.Base, ByEmployer: l.ByEmployer, ByPerson: l.ByPerson, Paid: l.Settled})
 	}
@@ -180,6 +178,9 @@ func (s *Service) Of(ctx context.Context, by *auth.Principal, year int) (Record,
 				if name, err = s.settle.InstitutionName(ctx, x.Institution); err != nil {
 					return Record{}, err
 				}
+				if err := printable(name); err != nil {
+					return Record{}, err
+				}
 				names[x.Institution] = name
 			}
 			rec.Settlements = append(rec.Settlements, Settlement{Date: x.Date, Institution: name, Kind: x.Kind, Total: x.Split.Total,
@@ -209,4 +210,16 @@ func (s *Service) Of(ctx context.Context, by *auth.Principal, year int) (Record,
 	}
 	slices.SortFunc(rec.Benefits, func(a, b benefit.Payment) int { return int(a.Month) - int(b.Month) })
 	return rec, nil
+}
+
+// printable refuses text the font cannot show, naming it: never a name printed as boxes.
+func printable(text string) error {
+	missing, err := certificate.Missing(text)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return errs.E(errs.Unavailable, "the record's font cannot print %q in %q; the bureau prints this record at the window", string(missing), text)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -42,6 +43,16 @@ func TestRightsRecord(t *testing.T) {
 		status, resp, _ := e.rawGet(auth.Resident, fmt.Sprintf("/api/v1/me/rights-records/%d", year+1))
 		if status != 422 || errorOf(t, string(resp)).Fields["year"] == "" {
 			t.Fatalf("next year: %d %s", status, resp)
+		}
+		// A name with a character the font lacks is refused, never printed as a box.
+		if err := d.Write(context.Background(), func(tx *db.Tx) error {
+			_, err := tx.ExecContext(context.Background(), "UPDATE persons SET name = $1 WHERE id_number = $2", "张\U0002A6A5", e.personID)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if status, resp, _ := e.rawGet(auth.Resident, fmt.Sprintf("/api/v1/me/rights-records/%d", year)); status != 503 || !strings.Contains(string(resp), "font") {
+			t.Fatalf("a name the font lacks: %d %s", status, resp)
 		}
 	})
 }
