@@ -501,8 +501,18 @@ type Result struct {
 	Genuine bool   // its signature matches its data, and (for a presented payload) the data is the bureau's
 	Valid   bool   // genuine and not past its last valid day
 	Reason  string // why not, in a sentence; empty when valid
+	Verdict string // the finding as a code, for pages to say in the reader's language: one of the Verdict… constants
 	Data    Data
 }
+
+// What a check finds, as codes.
+const (
+	VerdictValid     = "valid"      // genuine and still valid
+	VerdictExpired   = "expired"    // genuine, past its last valid day
+	VerdictNotIssued = "not_issued" // no certificate of this serial was issued
+	VerdictAltered   = "altered"    // the signature does not match the data, or the data differs from the bureau's record
+	VerdictDamaged   = "damaged"    // the record or the key it names cannot be read
+)
 
 var serialRE = regexp.MustCompile(`^[0-9]{18}$`)
 
@@ -517,7 +527,7 @@ func (s *Service) Check(ctx context.Context, serial string) (Result, error) {
 	var data, sig string
 	err := s.db.R().QueryRowContext(ctx, "SELECT data, signature FROM certificates WHERE region = $1 AND serial = $2", serial[:6], serial).Scan(&data, &sig)
 	if errors.Is(err, sql.ErrNoRows) {
-		res.Reason = "no certificate of this serial was issued"
+		res.Reason, res.Verdict = "no certificate of this serial was issued", VerdictNotIssued
 		return res, nil
 	}
 	if err != nil {
@@ -537,14 +547,14 @@ func (s *Service) CheckPayload(ctx context.Context, payload []byte) (Result, err
 	}
 	res := Result{Serial: d.Serial, Data: d}
 	if !serialRE.MatchString(d.Serial) {
-		res.Reason = "not genuine: its serial is not one the bureau writes"
+		res.Reason, res.Verdict = "not genuine: its serial is not one the bureau writes", VerdictNotIssued
 		return res, nil
 	}
 	var stored string
 	err = s.db.R().QueryRowContext(ctx, "SELECT data FROM certificates WHERE region = $1 AND serial = $2", d.Serial[:6], d.Serial).Scan(&stored)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		res.Reason = "not genuine: no certificate of this serial was issued"
+		res.Reason, res.Verdict = "not genuine: no certificate of this serial was issued", VerdictNotIssued
 		return res, nil
 	case err != nil:
 		return Result{}, fmt.Errorf("certificate: check: %w", err)
@@ -562,30 +572,30 @@ func (s *Service) judge(ctx context.Context, res Result, signed, sig []byte, mis
 	dec := json.NewDecoder(strings.NewReader(string(signed)))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&res.Data); err != nil {
-		res.Reason = "not genuine: the record is damaged"
+		res.Reason, res.Verdict = "not genuine: the record is damaged", VerdictDamaged
 		return res, nil
 	}
 	pem, _, err := s.keys.PublicKeyPEM(ctx, res.Data.Region, res.Data.KeyVersion)
 	if err != nil {
 		if errs.CodeOf(err) == errs.NotFound {
-			res.Reason = "not genuine: the key it names does not exist"
+			res.Reason, res.Verdict = "not genuine: the key it names does not exist", VerdictDamaged
 			return res, nil
 		}
 		return Result{}, err
 	}
 	if keys.Verify(pem, signed, sig) != nil {
-		res.Reason = "not genuine: the signature does not match the data (altered, or signed by another key)"
+		res.Reason, res.Verdict = "not genuine: the signature does not match the data (altered, or signed by another key)", VerdictAltered
 		return res, nil
 	}
 	if mismatch != "" {
-		res.Reason = mismatch
+		res.Reason, res.Verdict = mismatch, VerdictAltered
 		return res, nil
 	}
 	res.Genuine = true
 	if period.Today(s.now()).Format("2006-01-02") > res.Data.ValidUntil {
-		res.Reason = "genuine, but no longer valid: its last valid day was " + res.Data.ValidUntil
+		res.Reason, res.Verdict = "genuine, but no longer valid: its last valid day was "+res.Data.ValidUntil, VerdictExpired
 		return res, nil
 	}
-	res.Valid = true
+	res.Valid, res.Verdict = true, VerdictValid
 	return res, nil
 }

@@ -61,3 +61,7 @@ func Missing(s string) ([]rune, error) {
 	}
 	return out, nil
 }
+
+// Font is the embedded TrueType font (WenQuanYi Micro Hei, face 0), for the other documents the
+// bureau prints in the same face (the personal rights record).
+func Font() ([]byte, error) { return fontFile() }

@@ -16,6 +16,7 @@ import (
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/benefit"
 	"github.com/shebao/shebao/internal/card"
+	"github.com/shebao/shebao/internal/certificate"
 	"github.com/shebao/shebao/internal/config"
 	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/db"
@@ -139,6 +140,7 @@ func runServe(ctx context.Context, io IO, args []string) error {
 		log.Warn("the key service is sealed: custodians must enter their components (shebao keys unseal, or the portal's Keys page)")
 	}
 	srv, err := web.New(web.Deps{DB: d, Auth: authSvc, Policies: policies, Registry: reg, Keys: keySvc, Cards: cards, Contrib: contribs, Settle: settlements, Benefit: benefits, Log: log,
+		Certificates: certificate.New(d, keySvc, policies, reg), PublicURL: c.PublicURL,
 		SecureCookies: c.SecureCookies, Version: Version(), Demo: c.Demo})
 	if err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -41,6 +42,9 @@ type Serve struct {
 	SecretKeyFile string
 	SMSGateway    string // URL of the HTTP SMS gateway for one-time codes; "" = keep them queued
 	SMSTokenFile  string // file holding the gateway's bearer token
+	// PublicURL is the address people reach the portal at, printed on certificates under their QR
+	// code; "" = the scheme and host each request came to.
+	PublicURL string
 	// AuditHeadEvery is how often the server writes the audit head to its log and /metrics, for
 	// keeping outside the database.
 	AuditHeadEvery time.Duration
@@ -100,6 +104,7 @@ func RegisterServe(fs *flag.FlagSet, env Env, c *Serve) (finish func() error) {
 	str(fs, env, &c.SecretKeyFile, "secret-key-file", "", "file with the key that seals TOTP secrets (default: secret.key in --data; made if missing)")
 	str(fs, env, &c.SMSGateway, "sms-gateway", "", "URL of the HTTP SMS gateway that sends one-time codes")
 	str(fs, env, &c.SMSTokenFile, "sms-token-file", "", "file holding the SMS gateway's bearer token")
+	str(fs, env, &c.PublicURL, "public-url", "", "the portal's public address (https://…), printed on certificates for checking them; default: the host each request came to")
 	str(fs, env, &headEvery, "audit-head-every", "10m", "how often the audit head (SEQ:HASH) is written to the log and /metrics, to be kept outside the database")
 	return func() error {
 		if envErr != nil {
@@ -118,6 +123,13 @@ func RegisterServe(fs *flag.FlagSet, env Env, c *Serve) (finish func() error) {
 		}
 		if c.AuditHeadEvery, err = time.ParseDuration(headEvery); err != nil || c.AuditHeadEvery < time.Second {
 			return fmt.Errorf("config: --audit-head-every: %q is not a duration of at least 1s", headEvery)
+		}
+		if c.PublicURL != "" {
+			u, err := url.Parse(c.PublicURL)
+			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Trim(u.Path, "/") != "" || u.RawQuery != "" || u.Fragment != "" {
+				return fmt.Errorf("config: --public-url: %q is not an address like https://shebao.example.gov.cn", c.PublicURL)
+			}
+			c.PublicURL = u.Scheme + "://" + u.Host
 		}
 		c.ShutdownGrace = 10 * time.Second
 		if c.SecretKeyFile == "" {

@@ -61,7 +61,7 @@ func parsePages() (*pages, error) {
 		}
 		p.byName[name] = t
 	}
-	for _, need := range []string{"login", "home", "account", "users", "audit", "error", "window", "enrolments", "enrolment", "staff", "guide", "policies", "keys", "mycard", "cards", "bank", "counter", "receipt", "mymedical", "institutions", "settlements", "reconciliation", "clearings", "benefit_pension", "benefit_unemployment", "benefit_claims", "benefit_runs"} {
+	for _, need := range []string{"login", "home", "account", "users", "audit", "error", "window", "enrolments", "enrolment", "staff", "guide", "policies", "keys", "mycard", "cards", "bank", "counter", "receipt", "mymedical", "institutions", "settlements", "reconciliation", "clearings", "benefit_pension", "benefit_unemployment", "benefit_claims", "benefit_runs", "verify", "certificates"} {
 		if p.byName[need] == nil {
 			return nil, fmt.Errorf("web: template %s.html is missing", need)
 		}
@@ -150,6 +150,7 @@ var menu = []struct {
 	{"menu.bank", "/bank", auth.ActivateCardBank},
 	{"menu.counter", "/counter", auth.VerifyECard},
 	{"menu.mymedical", "/medical", auth.OwnMedical},
+	{"menu.certificates", "/certificates", auth.IssueCertificate},
 	// The resident's own benefit pages first: for a resident the entry shows under its "my" name.
 	{"menu.mypension", "/pension", auth.ReadOwnInsurance},
 	{"menu.myunemployment", "/unemployment", auth.ReadOwnInsurance},

@@ -375,6 +375,24 @@ var apiCases = map[string]routeCase{
 	}},
 	"GET /api/v1/benefits/runs": {path: "/api/v1/benefits/runs?limit=12", ok: 200},
 
+	// Certificates: a resident their own, a clerk at the window, an employer's HR (or a clerk) the
+	// employer's; the PDF again to whoever issued it and to the region's clerks.
+	"POST /api/v1/me/certificates": {path: "/api/v1/me/certificates", ok: 201, key: true, body: certificatePeriod,
+		except: map[auth.Role]int{auth.Employer: 403, auth.Clerk: 403}},
+	"POST /api/v1/persons/{id_number}/certificates": {pathFn: func(e *testEnv) string { return "/api/v1/persons/" + e.personID + "/certificates" },
+		ok: 201, key: true, body: certificatePeriod, except: map[auth.Role]int{auth.Resident: 403, auth.Employer: 403}},
+	"POST /api/v1/employers/{uscc}/certificates": {pathFn: func(e *testEnv) string { return "/api/v1/employers/" + e.employerUSCC + "/certificates" },
+		ok: 201, key: true, body: certificatePeriod, except: map[auth.Role]int{auth.Resident: 403}},
+	"GET /api/v1/me/rights-records/{year}": {pathFn: func(e *testEnv) string {
+		return fmt.Sprintf("/api/v1/me/rights-records/%d", period.Today(e.db.Now()).Year())
+	}, ok: 200},
+	"GET /api/v1/certificates/{serial}/pdf": {pathFn: func(e *testEnv) string {
+		c, err := e.srv.Certificates.IssuePerson(context.Background(), e.principal(auth.Clerk), e.personID, thisMonth(e), thisMonth(e))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		return "/api/v1/certificates/" + c.Data.Serial + "/pdf"
+	}, ok: 200, except: map[auth.Role]int{auth.Resident: 404, auth.Employer: 404}},
 	"GET /api/v1/funds":            {path: "/api/v1/funds", ok: 200},
 	"GET /api/v1/me/contributions": {path: "/api/v1/me/contributions", ok: 200},
 	"GET /api/v1/persons/{id_number}/contributions": {pathFn: func(e *testEnv) string {
@@ -423,6 +441,10 @@ var apiCases = map[string]routeCase{
 	}},
 	"POST /api/v1/cards/auth/verify": {path: "/api/v1/cards/auth/verify", ok: 200, body: fixed(`{"card_id":"330100D15600000512345678000000AA",` +
 		`"key_version":1,"challenge":"00000000000000000000000000000000","answer":"00000000000000000000000000000000"}`)},
+}
+
+func certificatePeriod(e *testEnv, _ auth.Role) string {
+	return `{"from":"` + period.MonthOf(e.db.Now()).Add(-11).String() + `","to":"` + thisMonth(e) + `"}`
 }
 
 // staffNotFound: the bureau's staff allowed a resident's own route, which finds no person of

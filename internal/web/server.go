@@ -24,11 +24,13 @@ import (
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/benefit"
 	"github.com/shebao/shebao/internal/card"
+	"github.com/shebao/shebao/internal/certificate"
 	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/keys"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
+	"github.com/shebao/shebao/internal/rights"
 	"github.com/shebao/shebao/internal/settle"
 )
 
@@ -37,15 +39,20 @@ var assets embed.FS
 
 // Deps are what the server needs; the command line builds them.
 type Deps struct {
-	DB            *db.DB
-	Auth          *auth.Service
-	Policies      *policy.Store
-	Registry      *registry.Service
-	Keys          *keys.Service
-	Cards         *card.Service
-	Contrib       *contrib.Service
-	Settle        *settle.Service
-	Benefit       *benefit.Service
+	DB           *db.DB
+	Auth         *auth.Service
+	Policies     *policy.Store
+	Registry     *registry.Service
+	Keys         *keys.Service
+	Cards        *card.Service
+	Contrib      *contrib.Service
+	Settle       *settle.Service
+	Benefit      *benefit.Service
+	Certificates *certificate.Service // nil: made from DB, Keys, Policies and Registry
+	Rights       *rights.Service      // nil: made from the capabilities above
+	// PublicURL is the address people reach the portal at (https://shebao.example.gov.cn), printed
+	// on certificates under their QR code; "" = the scheme and host the request came to.
+	PublicURL     string
 	Log           *slog.Logger
 	SecureCookies bool
 	Version       string
@@ -57,6 +64,7 @@ type Deps struct {
 type Server struct {
 	Deps
 	publicLimit *auth.Limiter // public inquiries per client address
+	verifyLimit *auth.Limiter // public certificate checks per client address
 	mux         *http.ServeMux
 	routes      []Route
 	pages       *pages
@@ -81,8 +89,15 @@ func New(d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = d.DB.Now // the one clock: what a page shows agrees with what was written
 	}
+	if d.Certificates == nil {
+		d.Certificates = certificate.New(d.DB, d.Keys, d.Policies, d.Registry)
+	}
+	if d.Rights == nil {
+		d.Rights = rights.New(d.DB, d.Policies, d.Registry, d.Contrib, d.Settle, d.Benefit)
+	}
 	s := &Server{Deps: d, mux: http.NewServeMux(), publicLimit: auth.NewLimiter(20, 10*time.Minute, d.Now),
-		uploads: newUploadGate(uploadSlots, uploadWait)}
+		verifyLimit: auth.NewLimiter(verifyPerWindow, 10*time.Minute, d.Now),
+		uploads:     newUploadGate(uploadSlots, uploadWait)}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
@@ -240,6 +255,13 @@ func (s *Server) registerRoutes() {
 	s.api("GET /api/v1/me/unemployment/claims", auth.ReadBenefits, "The resident's own claims with their months", s.apiMyClaims)
 	s.api("POST /api/v1/benefits/runs", auth.RunBenefits, "Pay a month's unemployment benefit in the caller's region, never a month twice (Idempotency-Key required)", s.apiRunBenefits)
 	s.api("GET /api/v1/benefits/runs", auth.RunBenefits, "The region's benefit runs, newest month first", s.apiListBenefitRuns)
+	s.api("POST /api/v1/me/certificates", auth.IssueCertificate, "Issue the resident's own certificate of insurance (参保证明) over a period (Idempotency-Key required)", s.apiMyCertificate)
+	s.api("POST /api/v1/persons/{id_number}/certificates", auth.IssueCertificate, "Issue a person's certificate of insurance at the window (Idempotency-Key required)", s.apiPersonCertificate)
+	s.api("POST /api/v1/employers/{uscc}/certificates", auth.IssueCertificate, "Issue an employer's certificate for its staff (单位参保证明) (Idempotency-Key required)", s.apiEmployerCertificate)
+	s.api("GET /api/v1/certificates/{serial}/pdf", auth.IssueCertificate, "The PDF of a certificate one issued (a clerk: any of the region's)", s.apiCertificatePDF)
+	s.api("GET /api/v1/me/rights-records/{year}", auth.ReadOwnInsurance, "The resident's personal rights record (个人权益记录) of a year, as a PDF", s.apiMyRightsRecord)
+	s.public("GET /api/v1/certificates/{serial}", s.apiCheckCertificate)
+	s.public("POST /api/v1/certificates/verify", s.apiVerifyCertificate)
 	s.mux.HandleFunc("/api/", s.apiNotFound)
 
 	// Portal.
@@ -264,6 +286,11 @@ func (s *Server) registerRoutes() {
 	s.page("POST /account/tokens", auth.IssueToken, s.accountToken)
 	s.page("GET /audit", auth.ReadAudit, s.auditPage)
 	s.page("GET /guide", "", s.guidePage)
+	s.page("GET /verify", "", s.verifyPage)
+	s.page("GET /verify/{serial}", "", s.verifyPage)
+	s.page("GET /certificates", auth.IssueCertificate, s.certificatesPage)
+	s.page("POST /certificates", auth.IssueCertificate, s.certificatesIssue)
+	s.page("GET /certificates/rights-records/{year}", auth.ReadOwnInsurance, s.rightsRecordPDF)
 	s.page("GET /window", auth.RegisterPerson, s.windowPage)
 	s.page("POST /window/person", auth.RegisterPerson, s.windowPerson)
 	s.page("POST /window/employer", auth.RegisterEmployer, s.windowEmployer)
