@@ -23,7 +23,8 @@ func newBrowser(t *testing.T) context.Context {
 	return newBrowserFor(t, 90*time.Second)
 }
 
-// newBrowserFor is newBrowser for a test that needs longer than 90 seconds.
+// newBrowserFor is newBrowser for a test that drives the browser for longer (the whole-portal
+// crawls).
 func newBrowserFor(t *testing.T, limit time.Duration) context.Context {
 	t.Helper()
 	path := ""

@@ -47,10 +47,19 @@ func (l lang) T(key string) string {
 
 // messages: key → {Chinese, English}.
 var messages = map[string][2]string{
-	"app.name":    {"社会保障服务平台", "Social Security Services"},
-	"app.short":   {"社保", "shebao"},
-	"lang.switch": {"English", "中文"},
-	"lang.other":  {"en", "zh"},
+	"app.name":           {"社会保障服务平台", "Social Security Services"},
+	"a11y.skip":          {"跳到正文", "Skip to main content"},
+	"a11y.menu":          {"主菜单", "Main menu"},
+	"a11y.table":         {"表格（可左右滚动）", "Table (scrolls sideways)"},
+	"a11y.file":          {"选择文件（xlsx 或 csv）", "Choose a file (xlsx or csv)"},
+	"a11y.result":        {"制卡结果文件（csv）", "Production result file (csv)"},
+	"a11y.batch":         {"批次", "batch"},
+	"a11y.outlet":        {"领卡网点", "Collection outlet"},
+	"a11y.material_file": {"材料文件", "File for"},
+	"a11y.qr":            {"电子社保卡二维码，请在读码设备前出示", "QR code of the electronic social security card, to show at a scanner"},
+	"app.short":          {"社保", "shebao"},
+	"lang.switch":        {"English", "中文"},
+	"lang.other":         {"en", "zh"},
 
 	"menu.home":    {"首页", "Home"},
 	"menu.users":   {"用户管理", "Users"},

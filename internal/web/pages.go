@@ -25,6 +25,7 @@ type pages struct {
 }
 
 var templateFuncs = template.FuncMap{
+	"asset": assetURL,
 	// Every time and date a person reads is Beijing's (SPEC 2): "date" an instant to the minute,
 	// "day" its business date. A calendar date held as midnight UTC (period.Today) keeps its day.
 	"date": func(t time.Time) string { return t.In(period.Shanghai).Format("2006-01-02 15:04") },

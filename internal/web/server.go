@@ -104,7 +104,7 @@ func New(d Deps) (*Server, error) {
 	}
 	s.metrics = newMetrics()
 	s.registerRoutes()
-	s.handler = s.middleware(s.mux)
+	s.handler = s.middleware(withGzip(s.mux))
 	return s, nil
 }
 
@@ -265,7 +265,8 @@ func (s *Server) registerRoutes() {
 	s.mux.HandleFunc("/api/", s.apiNotFound)
 
 	// Portal.
-	s.mux.Handle("GET /static/", http.FileServerFS(assets))
+	s.mux.HandleFunc("GET /static/", s.serveStatic)
+	s.mux.HandleFunc("GET /favicon.ico", s.serveFavicon)
 	s.page("GET /login", "", s.loginForm)
 	s.page("POST /login", "", s.loginSubmit)
 	s.page("GET /activate", "", s.activateForm)
