@@ -3,14 +3,17 @@ package web
 import (
 	"context"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/card"
+	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/db/dbtest"
 	"github.com/shebao/shebao/internal/keys"
 )
@@ -101,4 +104,51 @@ func TestPortalConfirmationsAndNotices(t *testing.T) {
 	if _, err := e.keys.Request(ctx, e.principal(auth.Custodian), keys.NewRequest{Kind: keys.Rotate, Region: testRegion, Purpose: "nonsense"}); err == nil {
 		t.Fatal("a rotation naming a purpose was accepted")
 	}
+}
+
+// TestTemplatesNameKnownActions: every {{.Can "…"}} of a template names an action of the
+// permission table, so a misspelt name cannot hide a button for everyone.
+func TestTemplatesNameKnownActions(t *testing.T) {
+	known := map[string]bool{}
+	for _, a := range auth.Actions() {
+		known[string(a)] = true
+	}
+	re := regexp.MustCompile(`\.Can "([^"]+)"`)
+	files, _ := fs.Glob(assets, "templates/*.html")
+	n := 0
+	for _, f := range files {
+		b, _ := fs.ReadFile(assets, f)
+		for _, m := range re.FindAllStringSubmatch(string(b), -1) {
+			n++
+			if !known[m[1]] {
+				t.Errorf("%s: Can %q is not an action of the permission table", f, m[1])
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no template uses Can; the scan is broken")
+	}
+}
+
+// TestCardDeskSearch finds a card by ID number, card number, application number and the start
+// of the name, on each database.
+func TestCardDeskSearch(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newTestEnv(t, d)
+		c := e.cardAt(card.Active, "")
+		clerk := e.principal(auth.Clerk)
+		for _, q := range []string{string(c.IDNumber), c.CardNumber, c.ApplicationNo, string([]rune(c.Name)[:1])} {
+			cs, err := e.cards.Search(context.Background(), clerk, q, "", 50)
+			if err != nil {
+				t.Fatalf("%q: %v", q, err)
+			}
+			found := false
+			for _, x := range cs {
+				found = found || x.ID == c.ID
+			}
+			if !found {
+				t.Errorf("search %q does not find the card", q)
+			}
+		}
+	})
 }
