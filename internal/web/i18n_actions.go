@@ -3,6 +3,8 @@ package web
 // The messages of the portal's confirmations, its notices after an action, the card desk's search
 // and window services, and the key requests' names; merged into messages at start-up.
 var actionMessages = map[string][2]string{
+	"login.guide": {"办事指南：参保、缴费、社保卡与待遇怎么办（无需登录）", "Service guide: enrolment, contributions, cards and benefits (no login needed)"},
+
 	"confirm.understood": {"我已了解此操作不能撤销", "I understand this cannot be undone"},
 	"confirm.cancel":     {"取消，返回", "Cancel and go back"},
 
