@@ -56,7 +56,7 @@ type Request struct {
 	Approvals         []string
 	RequestedBy       string
 	RequestedAt       time.Time
-	Status            string // pending, done, failed
+	Status            string // pending, done, failed, withdrawn
 	DoneAt            time.Time
 	Result            string // export: hex of the SM2 ciphertext; rotate/generate: the new version
 }
@@ -81,6 +81,14 @@ func (s *Service) Request(ctx context.Context, by *auth.Principal, in NewRequest
 	}
 	switch in.Kind {
 	case Generate, Rotate:
+		// A set is generated and rotated whole: a purpose or version named here would be ignored,
+		// and a request that says more than it does is refused rather than stored.
+		if in.Purpose != "" {
+			f.Add("purpose", "generate and rotate concern every issuer key; leave the purpose empty")
+		}
+		if in.Version != 0 {
+			f.Add("version", "generate and rotate make the next version; leave the version empty")
+		}
 	case Export, Destroy:
 		if !Allows(in.Purpose, OpExport) && !(in.Kind == Destroy && in.Purpose == Signing) {
 			f.Add("purpose", "an issuer key purpose (card_master, internal_auth, external_auth, pin, transaction_mac)")
@@ -168,6 +176,39 @@ func (s *Service) Approve(ctx context.Context, by *auth.Principal, id int64) (Re
 			return nil
 		}
 		return s.execute(ctx, tx, by, r)
+	})
+	if err != nil {
+		return Request{}, err
+	}
+	return s.GetRequest(ctx, id)
+}
+
+// Withdraw takes back a pending request: only its requester may, and only while it waits for
+// approvals. A request nobody will approve (its custodians away, or a mistake in it) no longer
+// blocks the queue; a new one can be made at once.
+func (s *Service) Withdraw(ctx context.Context, by *auth.Principal, id int64) (Request, error) {
+	if err := by.Require(auth.RequestKeys); err != nil {
+		return Request{}, err
+	}
+	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		r, err := loadRequest(ctx, tx, id, tx.ForUpdate())
+		if err != nil {
+			return err
+		}
+		if !by.InRegion(r.Region) {
+			return errs.E(errs.NotFound, "no such key request")
+		}
+		if r.RequestedBy != by.Username {
+			return errs.E(errs.Forbidden, "only the custodian or administrator who made a request may withdraw it")
+		}
+		if r.Status != "pending" {
+			return errs.E(errs.Conflict, "the request is already %s", r.Status)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE key_requests SET status = 'withdrawn', done_at = $1 WHERE id = $2", db.FormatTime(tx.Now), id); err != nil {
+			return fmt.Errorf("keys: withdraw: %w", err)
+		}
+		return audit.Record(ctx, tx, by.Actor(), "keys.withdraw", requestObject(id), r.Region,
+			map[string]any{"kind": r.Kind, "approvals": len(r.Approvals)})
 	})
 	if err != nil {
 		return Request{}, err

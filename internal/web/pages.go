@@ -62,7 +62,7 @@ func parsePages() (*pages, error) {
 		}
 		p.byName[name] = t
 	}
-	for _, need := range []string{"login", "home", "account", "users", "audit", "error", "window", "enrolments", "enrolment", "staff", "guide", "policies", "keys", "mycard", "cards", "bank", "counter", "receipt", "mymedical", "institutions", "settlements", "reconciliation", "clearings", "benefit_pension", "benefit_unemployment", "benefit_claims", "benefit_runs", "verify", "certificates"} {
+	for _, need := range []string{"login", "home", "account", "users", "audit", "error", "window", "enrolments", "enrolment", "staff", "guide", "policies", "keys", "mycard", "cards", "bank", "counter", "receipt", "mymedical", "institutions", "settlements", "reconciliation", "clearings", "benefit_pension", "benefit_unemployment", "benefit_claims", "benefit_runs", "verify", "certificates", "confirm"} {
 		if p.byName[need] == nil {
 			return nil, fmt.Errorf("web: template %s.html is missing", need)
 		}
@@ -81,7 +81,14 @@ type View struct {
 	Problem *errs.Error // an error to show above the page
 	Data    any
 	Demo    bool // a demo database: the page links the demo's text messages
+
+	principal *auth.Principal // who is looking, for Can
 }
+
+// Can reports whether the viewer may perform an action of the permission table, so that a page
+// shows only the buttons its reader can use: {{if $.Can "keys.seal"}}. An action the table does
+// not know is never allowed (TestTemplatesNameKnownActions checks every template's names).
+func (v *View) Can(action string) bool { return v.principal.Can(auth.Action(action)) }
 
 // T translates for templates: {{.T "key"}}.
 func (v *View) T(key string) string { return v.Lang.T(key) }
@@ -178,7 +185,7 @@ func (s *Server) view(r *http.Request, p *auth.Principal, titleKey string, data 
 	l := pickLang(r)
 	v := &View{Lang: l, Title: l.T(titleKey), Path: r.URL.Path, Data: data, Demo: s.Demo}
 	if p != nil {
-		v.User = &p.User
+		v.User, v.principal = &p.User, p
 		seen := map[string]bool{}
 		for _, m := range menu {
 			// An entry may be listed under several actions (the card desk serves clerks, reviewers
@@ -198,6 +205,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	t := s.pages.byName[name]
 	if t == nil {
 		return fmt.Errorf("web: no template %q", name)
+	}
+	if v.Notice == "" && v.Problem == nil {
+		v.Notice = s.takeFlash(w, r, v.Lang)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {

@@ -6,7 +6,9 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shebao/shebao/internal/auth"
@@ -87,7 +89,9 @@ func (s *Server) myCardAction(w http.ResponseWriter, r *http.Request, p *auth.Pr
 		return n
 	}
 	var err error
-	switch r.PathValue("action") {
+	var notice []string // the flash key and its arguments, once the action is done
+	action := r.PathValue("action")
+	switch action {
 	case "apply", "photo":
 		release, gerr := s.enterUpload(w, r)
 		if gerr != nil {
@@ -100,7 +104,7 @@ func (s *Server) myCardAction(w http.ResponseWriter, r *http.Request, p *auth.Pr
 			err = perr
 			break
 		}
-		if r.PathValue("action") == "apply" {
+		if action == "apply" {
 			me, merr := s.Registry.Me(ctx, p)
 			if merr != nil {
 				return merr
@@ -110,34 +114,61 @@ func (s *Server) myCardAction(w http.ResponseWriter, r *http.Request, p *auth.Pr
 				err = aerr
 				break
 			}
-			_, err = s.Cards.SetPhoto(ctx, p, c.ID, photo)
+			if _, err = s.Cards.SetPhoto(ctx, p, c.ID, photo); err == nil {
+				notice = []string{"flash.card_applied", c.ApplicationNo}
+			}
 			break
 		}
-		_, err = s.Cards.SetPhoto(ctx, p, id(), photo)
+		if _, err = s.Cards.SetPhoto(ctx, p, id(), photo); err == nil {
+			notice = []string{"flash.card_photo"}
+		}
 	case "activate":
 		if r.PostFormValue("pin") != r.PostFormValue("pin2") {
 			err = errs.Field("pin2", "the two PINs differ")
-		} else {
-			_, err = s.Cards.Activate(ctx, p, id(), r.PostFormValue("pin"))
+		} else if _, err = s.Cards.Activate(ctx, p, id(), r.PostFormValue("pin")); err == nil {
+			notice = []string{"flash.card_activated"}
 		}
 	case "temporary-loss":
-		_, err = s.Cards.ReportTemporaryLoss(ctx, p, id())
+		if _, err = s.Cards.ReportTemporaryLoss(ctx, p, id()); err == nil {
+			notice = []string{"flash.card_temp_lost"}
+		}
 	case "unlock":
-		_, err = s.Cards.Unlock(ctx, p, id())
-	case "loss":
-		_, err = s.Cards.ReportLoss(ctx, p, id())
-	case "replace":
-		_, err = s.Cards.Replace(ctx, p, id(), r.PostFormValue("reason"))
+		if _, err = s.Cards.Unlock(ctx, p, id()); err == nil {
+			notice = []string{"flash.card_unlocked"}
+		}
+	case "loss", "replace":
+		c, gerr := s.Cards.Get(ctx, p, id())
+		if gerr != nil {
+			err = gerr
+			break
+		}
+		if ok, cerr := s.confirmed(w, r, p, "confirm.card_"+action+".title", "confirm.card_"+action+".what", "confirm.card_"+action+".button", "/card",
+			cardFacts(pickLang(r), c)); !ok || cerr != nil {
+			return cerr
+		}
+		if action == "loss" {
+			if _, err = s.Cards.ReportLoss(ctx, p, c.ID); err == nil {
+				notice = []string{"flash.card_lost", c.CardNumber}
+			}
+			break
+		}
+		var nc card.Card
+		if nc, err = s.Cards.Replace(ctx, p, c.ID, r.PostFormValue("reason")); err == nil {
+			notice = []string{"flash.card_replaced", nc.ApplicationNo}
+		}
 	case "ecard":
-		_, err = s.Cards.SignUpECard(ctx, p)
+		if _, err = s.Cards.SignUpECard(ctx, p); err == nil {
+			notice = []string{"flash.ecard"}
+		}
 	default:
 		return errs.E(errs.NotFound, "no such action")
 	}
 	if err == nil {
 		target := "/card"
-		if r.PathValue("action") == "ecard" {
+		if action == "ecard" {
 			target = "/card?qr=1"
 		}
+		s.setFlash(w, r, notice[0], notice[1:]...)
 		http.Redirect(w, r, target, http.StatusSeeOther)
 		return nil
 	}
@@ -148,26 +179,56 @@ func (s *Server) myCardAction(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	return s.formError(w, r, v, "mycard", err)
 }
 
-// cardsPage is the bureau's card desk: applications to decide, cards to hand out, batches.
+// cardFacts names a card on a confirmation page: its holder, numbers and state.
+func cardFacts(l lang, c card.Card) []confirmFact {
+	facts := []confirmFact{{l.T("f.name"), c.Name}, {l.T("mycard.application"), c.ApplicationNo}}
+	if c.CardNumber != "" {
+		facts = append(facts, confirmFact{l.T("mycard.number"), c.CardNumber})
+	}
+	return append(facts, confirmFact{l.T("enrol.status"), l.T("cstate." + string(c.State))})
+}
+
+// cardsPage is the bureau's card desk: a search by what the person at the window presents,
+// applications to decide, cards to hand out, the window's card services (PIN reset, temporary
+// card, replacement, cancellation), batches.
 type cardsPage struct {
 	State      string
+	Query      string // the search: ID number, card or application number, or the start of a name
 	States     []card.State
 	Cards      []card.Card
 	Outlets    []card.Outlet
 	Batches    []card.Batch
 	CanReview  bool
-	CanHandOut bool
+	CanHandOut bool // hand over, PIN reset, temporary cards
+	CanHolder  bool // replacement at the window
+	CanCancel  bool
 	CanProduce bool
 	Approved   int
 }
 
-func (s *Server) cardsView(r *http.Request, p *auth.Principal, state string) (*View, error) {
+// Allows reports whether the card's state admits a transition of the table, for the desk's
+// buttons: {{if $d.Allows . "cancel"}}. Who may press it is the page's Can… fields.
+func (d *cardsPage) Allows(c card.Card, action string) bool {
+	_, ok, _ := card.Next(c.State, card.Action(action), "")
+	return ok
+}
+
+// PINResettable reports whether the card has a PIN the desk can reset.
+func (d *cardsPage) PINResettable(c card.Card) bool {
+	return c.State == card.Active || c.State == card.TemporarilyLost
+}
+
+func (s *Server) cardsView(r *http.Request, p *auth.Principal, state, query string) (*View, error) {
 	ctx := r.Context()
-	data := cardsPage{State: state, States: card.States, CanReview: p.Can(auth.ReviewCard), CanHandOut: p.Can(auth.HandOutCard),
-		CanProduce: p.Can(auth.ProduceCards)}
+	data := cardsPage{State: state, Query: query, States: card.States, CanReview: p.Can(auth.ReviewCard), CanHandOut: p.Can(auth.HandOutCard),
+		CanHolder: p.Can(auth.HolderCard), CanCancel: p.Can(auth.CancelCard), CanProduce: p.Can(auth.ProduceCards)}
+	v := s.view(r, p, "cards.title", &data)
 	var err error
-	if data.Cards, err = s.Cards.List(ctx, p, card.State(state), 200); err != nil {
-		return nil, err
+	if data.Cards, err = s.Cards.Search(ctx, p, query, card.State(state), 200); err != nil {
+		if errs.CodeOf(err) != errs.Invalid {
+			return nil, err
+		}
+		v.Problem = s.publicError(r, err)
 	}
 	if data.CanProduce {
 		if data.Outlets, err = s.Cards.Outlets(ctx, p); err != nil {
@@ -182,15 +243,19 @@ func (s *Server) cardsView(r *http.Request, p *auth.Principal, state string) (*V
 		}
 		data.Approved = len(approved)
 	}
-	return s.view(r, p, "cards.title", &data), nil
+	return v, nil
 }
 
 func (s *Server) cardsPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	v, err := s.cardsView(r, p, r.URL.Query().Get("state"))
+	v, err := s.cardsView(r, p, r.URL.Query().Get("state"), r.URL.Query().Get("q"))
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "cards", v)
+	status := http.StatusOK
+	if v.Problem != nil {
+		status = statusOf(v.Problem.Code)
+	}
+	return s.render(w, r, status, "cards", v)
 }
 
 func (s *Server) cardsAction(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
@@ -202,23 +267,79 @@ func (s *Server) cardsAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return n
 	}
 	back := func() string { return r.PostFormValue("back") }
+	query := func() string { return r.PostFormValue("q") }
+	backURL := func() string { return "/cards?state=" + url.QueryEscape(back()) + "&q=" + url.QueryEscape(query()) }
 	var err error
-	switch r.PathValue("action") {
+	var notice []string
+	action := r.PathValue("action")
+	switch action {
 	case "approve":
-		_, err = s.Cards.Approve(ctx, p, id())
+		var c card.Card
+		if c, err = s.Cards.Approve(ctx, p, id()); err == nil {
+			notice = []string{"flash.card_approved", c.Name}
+		}
 	case "reject":
-		_, err = s.Cards.Reject(ctx, p, id(), r.PostFormValue("reason"))
+		var c card.Card
+		if c, err = s.Cards.Reject(ctx, p, id(), r.PostFormValue("reason")); err == nil {
+			notice = []string{"flash.card_rejected", c.Name}
+		}
 	case "collect":
-		_, err = s.Cards.Collect(ctx, p, id(), r.PostFormValue("id_number"), r.PostFormValue("card_number"))
+		var c card.Card
+		if c, err = s.Cards.Collect(ctx, p, id(), r.PostFormValue("id_number"), r.PostFormValue("card_number")); err == nil {
+			notice = []string{"flash.card_collected", c.Name}
+		}
+	case "pin-reset":
+		if r.PostFormValue("pin") != r.PostFormValue("pin2") {
+			err = errs.Field("pin2", "the two PINs differ")
+			break
+		}
+		var c card.Card
+		if c, err = s.Cards.ResetPIN(ctx, p, id(), r.PostFormValue("id_number"), r.PostFormValue("pin")); err == nil {
+			notice = []string{"flash.card_pin_reset", c.Name}
+		}
+	case "temporary":
+		var c card.Card
+		if c, err = s.Cards.IssueTemporary(ctx, p, strings.TrimSpace(r.PostFormValue("id_number"))); err == nil {
+			notice = []string{"flash.card_temporary", c.CardNumber, c.Name}
+		}
+	case "replace", "cancel":
+		c, gerr := s.Cards.Get(ctx, p, id())
+		if gerr != nil {
+			err = gerr
+			break
+		}
+		if strings.TrimSpace(r.PostFormValue("reason")) == "" {
+			err = errs.Field("reason", "required")
+			break
+		}
+		facts := append(cardFacts(pickLang(r), c), confirmFact{pickLang(r).T("enrol.reason"), r.PostFormValue("reason")})
+		if ok, cerr := s.confirmed(w, r, p, "confirm.desk_"+action+".title", "confirm.desk_"+action+".what", "confirm.desk_"+action+".button",
+			backURL(), facts); !ok || cerr != nil {
+			return cerr
+		}
+		if action == "cancel" {
+			if _, err = s.Cards.Cancel(ctx, p, c.ID, r.PostFormValue("reason")); err == nil {
+				notice = []string{"flash.card_cancelled", c.Name}
+			}
+			break
+		}
+		var nc card.Card
+		if nc, err = s.Cards.Replace(ctx, p, c.ID, r.PostFormValue("reason")); err == nil {
+			notice = []string{"flash.card_replaced_for", c.Name, nc.ApplicationNo}
+		}
 	case "batch":
 		if len(p.Regions) == 0 {
 			return errs.E(errs.Forbidden, "no region")
 		}
-		_, err = s.Cards.CreateBatch(ctx, p, p.Regions[0])
+		var b card.Batch
+		if b, err = s.Cards.CreateBatch(ctx, p, p.Regions[0]); err == nil {
+			notice = []string{"flash.batch_created", itoa(int(b.ID)), itoa(b.Cards)}
+		}
 	case "result":
 		var release func()
 		if release, err = s.enterUpload(w, r); err != nil {
 			back = func() string { return "" } // the form stays unread
+			query = back
 			break
 		}
 		defer release()
@@ -227,18 +348,26 @@ func (s *Server) cardsAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 			break
 		}
 		batch, _ := strconv.ParseInt(r.FormValue("batch"), 10, 64)
-		_, err = s.Cards.ImportResult(ctx, p, batch, data)
+		var n int
+		if n, err = s.Cards.ImportResult(ctx, p, batch, data); err == nil {
+			notice = []string{"flash.batch_result", itoa(int(batch)), itoa(n)}
+		}
 	case "distribute":
 		batch, _ := strconv.ParseInt(r.PostFormValue("batch"), 10, 64)
-		_, err = s.Cards.Distribute(ctx, p, batch, r.PostFormValue("outlet"))
+		outlet := r.PostFormValue("outlet")
+		var n int
+		if n, err = s.Cards.Distribute(ctx, p, batch, outlet); err == nil {
+			notice = []string{"flash.batch_distributed", itoa(n), s.outletName(r, p, outlet)}
+		}
 	default:
 		return errs.E(errs.NotFound, "no such action")
 	}
 	if err == nil {
-		http.Redirect(w, r, "/cards?state="+back(), http.StatusSeeOther)
+		s.setFlash(w, r, notice[0], notice[1:]...)
+		http.Redirect(w, r, backURL(), http.StatusSeeOther)
 		return nil
 	}
-	v, verr := s.cardsView(r, p, back())
+	v, verr := s.cardsView(r, p, back(), query())
 	if verr != nil {
 		return verr
 	}
@@ -247,6 +376,19 @@ func (s *Server) cardsAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		return s.render(w, r, statusOf(e.Code), "cards", v)
 	}
 	return s.formError(w, r, v, "cards", err)
+}
+
+// outletName is an outlet's name for a notice, or its code when it is not found.
+func (s *Server) outletName(r *http.Request, p *auth.Principal, code string) string {
+	os, err := s.Cards.Outlets(r.Context(), p)
+	if err == nil {
+		for _, o := range os {
+			if o.Code == code {
+				return o.Name
+			}
+		}
+	}
+	return code
 }
 
 func (s *Server) batchFile(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
