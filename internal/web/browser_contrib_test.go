@@ -100,10 +100,10 @@ func TestBrowserResidentContributions(t *testing.T) {
 
 	br.login(e.http.URL, "u-resident", testPassword)
 	br.do(chromedp.Click(`#menu a[href="/contributions"]`), chromedp.WaitVisible("#contrib-lines"))
-	if got := br.text("#pension-balance"); got != pension.String() {
+	if got := br.text("#pension-balance"); got != pension.Grouped() {
 		t.Errorf("pension balance on the page %q, ledger %s", got, pension)
 	}
-	if got := br.text("#medical-balance"); got != medical.String() {
+	if got := br.text("#medical-balance"); got != medical.Grouped() {
 		t.Errorf("medical balance on the page %q, ledger %s", got, medical)
 	}
 	rows := br.text("#contrib-lines tbody")
@@ -112,16 +112,33 @@ func TestBrowserResidentContributions(t *testing.T) {
 			t.Errorf("month %s missing from %q", m, rows)
 		}
 	}
-	if got := br.text(`#contrib-lines tr[data-month="` + first.String() + `"] .to-pension`); got != money.Fen(share).String() {
+	if got := br.text(`#contrib-lines tr[data-month="` + first.String() + `"] .to-pension`); got != money.Fen(share).Grouped() {
 		t.Errorf("to the pension account in %s: page %q, lines %s", first, got, money.Fen(share))
 	}
-	bars, err := chromedp.Run(br.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#account-chart rect.bar").length`))
-	if err != nil || bars != 2 {
+	if bars, err := chromedp.Run(br.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#account-chart g.chart-bar").length`)); err != nil || bars != 2 {
 		t.Errorf("the chart has %d bars (%v); want one per month", bars, err)
 	}
-	if got := br.text("#pension-moves tbody .amount"); got != pension.String() {
+	// The first month is paid and credited; the chart draws it as paid, labelled with its month.
+	if paid, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](fmt.Sprintf(`!!document.querySelector('#account-chart g.chart-bar[data-label="%02d/%02d"] rect.chart-paid')`, first.Year()%100, first.MonthOfYear()))); err != nil || !paid {
+		t.Errorf("the first month is not drawn as paid (%v)", err)
+	}
+	if got := br.text("#pension-moves tbody .amount"); got != pension.Grouped() {
 		t.Errorf("the one pension movement %q, ledger %s", got, pension)
 	}
+	if got := br.text("#pension-moves tbody"); !strings.Contains(got, first.String()) {
+		t.Errorf("the pension movement does not say its month %s: %q", first, got)
+	}
+	if got := br.text("#medical-moves tbody .amount"); got != medical.Grouped() {
+		t.Errorf("the one medical movement %q, ledger %s", got, medical)
+	}
+	// At 375 px the status column is on the screen.
+	br.do(chromedp.EmulateViewport(375, 800), chromedp.Reload(), chromedp.WaitVisible("#contrib-lines"))
+	right, err := chromedp.Run(br.ctx, chromedp.Evaluate[float64](`document.querySelector("#contrib-lines tbody td.status").getBoundingClientRect().right`))
+	width, err2 := chromedp.Run(br.ctx, chromedp.Evaluate[float64](`window.innerWidth`))
+	if err != nil || err2 != nil || right == 0 || right > width {
+		t.Errorf("at 375 px the status column ends at %.0f px of %.0f", right, width)
+	}
+	br.do(chromedp.EmulateViewport(1280, 900), chromedp.Reload(), chromedp.WaitVisible("#contrib-lines"))
 	residentRows := rows
 	br.do(chromedp.Click("#logout"), chromedp.WaitVisible("#login-form"))
 

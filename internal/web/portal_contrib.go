@@ -97,7 +97,10 @@ func (s *Server) myContributionsPage(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "mycontrib", s.view(r, p, "mycontrib.title", &myContributions{Statement: st, Chart: accountChart(st.Lines)}))
+	data := &myContributions{Statement: st, Months: accountMonths(st.Lines)}
+	v := s.view(r, p, "mycontrib.title", data)
+	data.Chart = accountChart(v, data.Months)
+	return s.render(w, r, http.StatusOK, "mycontrib", v)
 }
 
 // accountsPage is the bureau's look-up of one person's contributions and personal accounts by ID
@@ -123,7 +126,8 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err != nil {
 		return err
 	}
-	data.Statement, data.Chart = st, accountChart(st.Lines)
+	data.Statement, data.Months = st, accountMonths(st.Lines)
+	data.Chart = accountChart(v, data.Months)
 	data.Name, data.IDNumber = person.Name, string(person.IDNumber)
 	return s.render(w, r, http.StatusOK, "mycontrib", v)
 }
@@ -131,7 +135,8 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, p *auth.Pr
 // myContributions is a statement page: the resident's own, or a person the bureau looked up.
 type myContributions struct {
 	contrib.Statement
-	Chart          []chartBar
+	Months         []chartMonth // the chart's months, oldest first, also its text equivalent
+	Chart          barChart
 	Lookup         bool   // the bureau's look-up form above it
 	Query          string // the ID number asked for
 	Name, IDNumber string // whose statement the look-up found
@@ -140,42 +145,63 @@ type myContributions struct {
 // Found reports a statement to show: the resident's own, or the person the look-up found.
 func (m *myContributions) Found() bool { return !m.Lookup || m.IDNumber != "" }
 
-// chartBar is one month's bar in the resident's chart of what went into their personal accounts.
-type chartBar struct {
-	Month         string
-	X, Y, W, H    int // SVG coordinates in a 360×120 box
-	Amount, Title string
+// chartMonth is one month of the resident's chart, as its text equivalent (the table under the
+// chart) lists it.
+type chartMonth struct {
+	Month           period.Month
+	Credited, Owing money.Fen
 }
 
-// accountChart draws the last twelve months (oldest on the left) of what each month put into the
-// personal accounts, scaled to the largest month.
-func accountChart(lines []contrib.StatementLine) []chartBar {
-	perMonth := map[period.Month]money.Fen{}
+// accountMonths sums, for the last twelve months with contributions (oldest first), what each
+// month put into the personal accounts: the credited part (its bill paid) apart from the part still
+// awaiting payment, which an unpaid month has not credited.
+func accountMonths(lines []contrib.StatementLine) []chartMonth {
+	by := map[period.Month]*chartMonth{}
 	var months []period.Month
 	for _, l := range lines {
-		if _, ok := perMonth[l.Month]; !ok {
+		m := by[l.Month]
+		if m == nil {
+			m = &chartMonth{Month: l.Month}
+			by[l.Month] = m
 			months = append(months, l.Month)
 		}
-		perMonth[l.Month] += l.ToPension + l.ToMedical
+		if l.Settled {
+			m.Credited += l.ToPension + l.ToMedical
+		} else {
+			m.Owing += l.ToPension + l.ToMedical
+		}
 	}
 	slices.Sort(months)
 	if len(months) > 12 {
 		months = months[len(months)-12:]
 	}
-	var most money.Fen
+	out := make([]chartMonth, 0, len(months))
 	for _, m := range months {
-		most = max(most, perMonth[m])
+		out = append(out, *by[m])
 	}
-	var bars []chartBar
-	for i, m := range months {
-		h := 0
-		if most > 0 {
-			h = int(int64(perMonth[m]) * 100 / int64(most))
+	return out
+}
+
+// accountChart draws accountMonths in the page's language.
+func accountChart(v *View, months []chartMonth) barChart {
+	c := barChart{ID: "account-chart", Title: v.T("mycontrib.chart"),
+		Legend: []chartLegend{{"chart-paid", v.T("mycontrib.settled")}, {"chart-unpaid", v.T("mycontrib.unpaid")}}}
+	var credited, owing money.Fen
+	unpaid := 0
+	for _, m := range months {
+		c.Bars = append(c.Bars, chartBar{Label: fmt.Sprintf("%02d/%02d", m.Month.Year()%100, m.Month.MonthOfYear()), Segments: []chartSegment{
+			{Value: m.Credited, Class: "chart-paid", Note: v.T("mycontrib.settled")},
+			{Value: m.Owing, Class: "chart-unpaid", Note: v.T("mycontrib.unpaid")}}})
+		credited += m.Credited
+		owing += m.Owing
+		if m.Owing > 0 {
+			unpaid++
 		}
-		bars = append(bars, chartBar{Month: m.String(), X: 6 + i*30, Y: 110 - h, W: 22, H: h, Amount: perMonth[m].String(),
-			Title: m.String() + ": " + perMonth[m].String()})
 	}
-	return bars
+	if len(months) > 0 {
+		c.Desc = fmt.Sprintf(v.T("mycontrib.chart_desc"), months[0].Month, months[len(months)-1].Month, credited.Grouped(), unpaid, owing.Grouped())
+	}
+	return c
 }
 
 // runTracker holds the progress of the monthly runs started from the portal, so that the funds

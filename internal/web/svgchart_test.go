@@ -1,0 +1,78 @@
+package web
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/shebao/shebao/internal/contrib"
+	"github.com/shebao/shebao/internal/money"
+	"github.com/shebao/shebao/internal/period"
+)
+
+func TestAccountChartSVG(t *testing.T) {
+	lines := []contrib.StatementLine{
+		{Month: 202611, ToPension: 64000, ToMedical: 16000, Settled: false},
+		{Month: 202610, ToPension: 64000, ToMedical: 16000, Settled: true},
+		{Month: 202610, ToPension: 1000, ToMedical: 0, Settled: false, PayerName: "B"},
+		{Month: 202609, ToPension: 123456, ToMedical: 0, Settled: true},
+	}
+	months := accountMonths(lines)
+	if len(months) != 3 || months[0].Month != 202609 || months[2].Month != 202611 {
+		t.Fatalf("months oldest first: %+v", months)
+	}
+	if months[1].Credited != 80000 || months[1].Owing != 1000 || months[2].Credited != 0 || months[2].Owing != 80000 {
+		t.Fatalf("paid and unpaid apart: %+v", months)
+	}
+	for _, l := range []lang{zh, en} {
+		v := &View{Lang: l}
+		svg := string(accountChart(v, months).SVG())
+		for _, want := range []string{
+			`<title id="account-chart-title">` + l.T("mycontrib.chart") + `</title>`,
+			`<desc id="account-chart-desc">`, `aria-labelledby="account-chart-title account-chart-desc"`,
+			`>26/09</text>`, `>26/10</text>`, `>26/11</text>`, // months under the axis
+			`>0.00</text>`, `>2,000.00</text>`, // the y axis: 0 and the rounded top above 1,234.56
+			`>1,235</text>`, // the September bar's value
+			`class="chart-paid"`, `class="chart-unpaid"`, l.T("mycontrib.unpaid"),
+		} {
+			if !strings.Contains(svg, want) {
+				t.Errorf("%v: SVG lacks %q:\n%s", l, want, svg)
+			}
+		}
+		if strings.Contains(svg, "style=") || strings.Contains(svg, "<script") {
+			t.Errorf("inline style or script in the chart: %s", svg)
+		}
+		// November is unpaid only: its bar has an unpaid segment and no paid one.
+		nov := regexp.MustCompile(`<g class="chart-bar" data-label="26/11"[^>]*>(.*?)</g>`).FindStringSubmatch(svg)
+		if nov == nil || strings.Contains(nov[1], "chart-paid") || !strings.Contains(nov[1], `class="chart-unpaid" `) || !strings.Contains(nov[1], `data-amount="800.00"`) {
+			t.Errorf("November drawn as credited: %v", nov)
+		}
+	}
+	if d := accountChart(&View{Lang: en}, months).Desc; d != "202609 to 202611: 2,034.56 yuan credited to the personal accounts; 2 months unpaid, 810.00 yuan not credited." {
+		t.Errorf("desc = %q", d)
+	}
+}
+
+func TestAccountMonthsKeepsTwelve(t *testing.T) {
+	var lines []contrib.StatementLine
+	for m := period.Month(202401); m <= 202612; m = m.Add(1) {
+		lines = append(lines, contrib.StatementLine{Month: m, ToPension: 100, Settled: true})
+	}
+	ms := accountMonths(lines)
+	if len(ms) != 12 || ms[0].Month != 202601 || ms[11].Month != 202612 {
+		t.Fatalf("last twelve: %+v", ms)
+	}
+}
+
+func TestChartEscapesAndScales(t *testing.T) {
+	c := barChart{ID: "x", Title: `<a & "b">`, Bars: []chartBar{{Label: "<m>", Segments: []chartSegment{{Value: 0, Class: "chart-fund"}}}}}
+	svg := string(c.SVG())
+	if strings.Contains(svg, "<a &") || strings.Contains(svg, "<m>") || !strings.Contains(svg, "&lt;m&gt;") {
+		t.Errorf("text not escaped: %s", svg)
+	}
+	for f, want := range map[money.Fen]money.Fen{0: 100, 1: 100, 101: 200, 450: 500, 123456: 200000, 1000000: 1000000} {
+		if got := niceCeil(f); got != want {
+			t.Errorf("niceCeil(%d) = %d, want %d", f, got, want)
+		}
+	}
+}
