@@ -183,6 +183,13 @@ func TestBrowserAdminStartsMonthlyRun(t *testing.T) {
 	if rows := br.text("#fund-months"); !strings.Contains(rows, month) {
 		t.Fatalf("the month's totals are missing: %q", rows)
 	}
+	m := period.MonthOf(clock.Now())
+	if label, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`document.querySelector("#funds-chart g.chart-bar:last-of-type").dataset.label`)); err != nil || label != fmt.Sprintf("%02d/%02d", m.Year()%100, m.MonthOfYear()) {
+		t.Errorf("the funds chart's last bar is %q (%v), not this month", label, err)
+	}
+	if desc, _ := chromedp.Run(br.ctx, chromedp.Evaluate[string](`document.querySelector("#funds-chart-desc").textContent`)); !strings.Contains(desc, month) {
+		t.Errorf("the funds chart's description %q does not name the month", desc)
+	}
 	var bills, payers int
 	if err := e.db.R().QueryRowContext(context.Background(), "SELECT COUNT(*), MAX(payers) FROM bills, contribution_runs WHERE bills.month = contribution_runs.month").Scan(&bills, &payers); err != nil || bills == 0 {
 		t.Fatalf("bills %d, payers %d, %v", bills, payers, err)

@@ -273,6 +273,7 @@ type fundsPage struct {
 	Running bool
 	CanRun  bool
 	Month   string
+	Chart   barChart
 }
 
 func (s *Server) fundsView(r *http.Request, p *auth.Principal, region string) (*View, error) {
@@ -289,7 +290,9 @@ func (s *Server) fundsView(r *http.Request, p *auth.Principal, region string) (*
 	for _, l := range data.Live {
 		data.Running = data.Running || !l.Done
 	}
-	return s.view(r, p, "funds.title", data), nil
+	v := s.view(r, p, "funds.title", data)
+	data.Chart = fundsChart(v, f.Months)
+	return v, nil
 }
 
 // fundsPage is the auditor's and administrator's view of a region's contributions and runs.
@@ -336,4 +339,27 @@ func (s *Server) fundsRun(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	}
 	http.Redirect(w, r, "/funds?region="+region, http.StatusSeeOther)
 	return nil
+}
+
+// fundsChart draws a region's last twelve billed months (oldest first): what was paid of each and
+// what is still outstanding, in the page's language.
+func fundsChart(v *View, months []contrib.MonthTotals) barChart {
+	c := barChart{ID: "funds-chart", Title: v.T("funds.chart"),
+		Legend: []chartLegend{{"chart-fund", v.T("funds.paid")}, {"chart-unpaid", v.T("funds.unpaid")}}}
+	if len(months) > 12 {
+		months = months[:12]
+	}
+	var billed, paid money.Fen
+	for i := len(months) - 1; i >= 0; i-- {
+		m := months[i]
+		c.Bars = append(c.Bars, chartBar{Label: fmt.Sprintf("%02d/%02d", m.Month.Year()%100, m.Month.MonthOfYear()), Segments: []chartSegment{
+			{Value: m.Paid, Class: "chart-fund", Note: v.T("funds.paid")},
+			{Value: max(m.Billed-m.Paid, 0), Class: "chart-unpaid", Note: v.T("funds.unpaid")}}})
+		billed += m.Billed
+		paid += m.Paid
+	}
+	if len(months) > 0 {
+		c.Desc = fmt.Sprintf(v.T("funds.chart_desc"), months[len(months)-1].Month, months[0].Month, billed.Grouped(), paid.Grouped(), max(billed-paid, 0).Grouped())
+	}
+	return c
 }

@@ -76,3 +76,20 @@ func TestChartEscapesAndScales(t *testing.T) {
 		}
 	}
 }
+
+func TestFundsChart(t *testing.T) {
+	months := []contrib.MonthTotals{{Month: 202612, Billed: 500000000, Paid: 123456789}, {Month: 202611, Billed: 400000000, Paid: 400000000}}
+	c := fundsChart(&View{Lang: zh}, months)
+	if len(c.Bars) != 2 || c.Bars[0].Label != "26/11" || c.Bars[1].Label != "26/12" {
+		t.Fatalf("bars oldest first: %+v", c.Bars)
+	}
+	svg := string(c.SVG())
+	for _, want := range []string{`data-amount="1234567.89"`, `data-amount="3765432.11"`, `class="chart-fund"`, `>5,000,000.00</text>`, "未征"} {
+		if !strings.Contains(svg, want) {
+			t.Errorf("funds chart lacks %q:\n%s", want, svg)
+		}
+	}
+	if want := "202611 至 202612：应征 9,000,000.00 元，已征 5,234,567.89 元，未征 3,765,432.11 元。"; c.Desc != want {
+		t.Errorf("desc %q, want %q", c.Desc, want)
+	}
+}
