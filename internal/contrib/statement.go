@@ -51,6 +51,9 @@ func (st Statement) MonthOf(m ledger.Movement) period.Month {
 	return st.billMonth[n]
 }
 
+// StatementMovements is how many of each personal account's latest movements a statement lists.
+const StatementMovements = 60
+
 // Statement returns a person's contribution history, newest month first, and their personal
 // accounts. A resident sees only their own; staff of the person's region any.
 func (s *Service) Statement(ctx context.Context, by *auth.Principal, personID int64) (Statement, error) {
@@ -107,10 +110,10 @@ func (s *Service) Statement(ctx context.Context, by *auth.Principal, personID in
 	if st.MedicalBalance, err = ledger.Balance(ctx, r, medical); err != nil {
 		return Statement{}, err
 	}
-	if st.PensionMovements, err = ledger.Movements(ctx, r, pension, 60); err != nil {
+	if st.PensionMovements, err = ledger.Movements(ctx, r, pension, StatementMovements); err != nil {
 		return Statement{}, err
 	}
-	if st.MedicalMovements, err = ledger.Movements(ctx, r, medical, 60); err != nil {
+	if st.MedicalMovements, err = ledger.Movements(ctx, r, medical, StatementMovements); err != nil {
 		return Statement{}, err
 	}
 	return st, nil

@@ -131,6 +131,13 @@ func TestBrowserResidentContributions(t *testing.T) {
 	if got := br.text("#medical-moves tbody .amount"); got != medical.Grouped() {
 		t.Errorf("the one medical movement %q, ledger %s", got, medical)
 	}
+	// Both accounts' month-end balances are charted, ending on today's balance.
+	if last, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`document.querySelector("#pension-balance-chart g.chart-bar:last-of-type").dataset.total`)); err != nil || last != pension.String() {
+		t.Errorf("the pension balance chart ends at %q (%v), not %s", last, err, pension)
+	}
+	if n, err := chromedp.Run(br.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#medical-balance-chart g.chart-bar").length`)); err != nil || n == 0 {
+		t.Errorf("no medical balance chart (%v)", err)
+	}
 	// At 375 px the status column is on the screen.
 	br.do(chromedp.EmulateViewport(375, 800), chromedp.Reload(), chromedp.WaitVisible("#contrib-lines"))
 	right, err := chromedp.Run(br.ctx, chromedp.Evaluate[float64](`document.querySelector("#contrib-lines tbody td.status").getBoundingClientRect().right`))

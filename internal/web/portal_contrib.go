@@ -12,6 +12,7 @@ import (
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/ledger"
 	"github.com/shebao/shebao/internal/money"
 	"github.com/shebao/shebao/internal/period"
 )
@@ -100,6 +101,7 @@ func (s *Server) myContributionsPage(w http.ResponseWriter, r *http.Request, p *
 	data := &myContributions{Statement: st, Months: accountMonths(st.Lines)}
 	v := s.view(r, p, "mycontrib.title", data)
 	data.Chart = accountChart(v, data.Months)
+	s.balanceCharts(v, data)
 	return s.render(w, r, http.StatusOK, "mycontrib", v)
 }
 
@@ -128,6 +130,7 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	}
 	data.Statement, data.Months = st, accountMonths(st.Lines)
 	data.Chart = accountChart(v, data.Months)
+	s.balanceCharts(v, data)
 	data.Name, data.IDNumber = person.Name, string(person.IDNumber)
 	return s.render(w, r, http.StatusOK, "mycontrib", v)
 }
@@ -137,9 +140,25 @@ type myContributions struct {
 	contrib.Statement
 	Months         []chartMonth // the chart's months, oldest first, also its text equivalent
 	Chart          barChart
-	Lookup         bool   // the bureau's look-up form above it
-	Query          string // the ID number asked for
-	Name, IDNumber string // whose statement the look-up found
+	Balances       []barChart // the pension and the medical account's month-end balances
+	Lookup         bool       // the bureau's look-up form above it
+	Query          string     // the ID number asked for
+	Name, IDNumber string     // whose statement the look-up found
+}
+
+// balanceCharts adds the charts of the two personal accounts' month-end balances.
+func (s *Server) balanceCharts(v *View, data *myContributions) {
+	now := period.MonthOf(s.Now())
+	for _, a := range []struct {
+		id, title string
+		bal       money.Fen
+		moves     []ledger.Movement
+	}{{"pension-balance-chart", "mycontrib.pension", data.PensionBalance, data.PensionMovements},
+		{"medical-balance-chart", "mycontrib.medical", data.MedicalBalance, data.MedicalMovements}} {
+		if ms := balanceMonths(a.bal, a.moves, now); len(ms) > 0 {
+			data.Balances = append(data.Balances, balanceChart(v, a.id, a.title, ms))
+		}
+	}
 }
 
 // Found reports a statement to show: the resident's own, or the person the look-up found.
@@ -360,6 +379,54 @@ func fundsChart(v *View, months []contrib.MonthTotals) barChart {
 	}
 	if len(months) > 0 {
 		c.Desc = fmt.Sprintf(v.T("funds.chart_desc"), months[len(months)-1].Month, months[0].Month, billed.Grouped(), paid.Grouped(), max(billed-paid, 0).Grouped())
+	}
+	return c
+}
+
+// balanceMonth is a personal account's balance at the end of a month.
+type balanceMonth struct {
+	Month   period.Month
+	Balance money.Fen
+}
+
+// balanceMonths works an account's month-end balances back from today's balance and its movements
+// (newest first): the balance at the end of a month is today's less everything posted after it.
+// It covers the twelve months up to now, or fewer: not before the account's first movement, and,
+// when the statement holds only the latest movements, not before the oldest of them (an earlier
+// month's balance would need movements the page does not have).
+func balanceMonths(balance money.Fen, moves []ledger.Movement, now period.Month) []balanceMonth {
+	if len(moves) == 0 {
+		return nil
+	}
+	oldest := period.MonthOf(moves[len(moves)-1].At)
+	if len(moves) >= contrib.StatementMovements {
+		oldest = oldest.Add(1)
+	}
+	from := max(oldest, now.Add(-11))
+	var out []balanceMonth
+	i := 0
+	after := money.Fen(0) // the sum of the movements after the month being worked
+	for m := now; m >= from; m = m.Add(-1) {
+		for i < len(moves) && period.MonthOf(moves[i].At) > m {
+			after += moves[i].Amount
+			i++
+		}
+		out = append(out, balanceMonth{Month: m, Balance: balance - after})
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// balanceChart draws an account's month-end balances.
+func balanceChart(v *View, id, titleKey string, months []balanceMonth) barChart {
+	c := barChart{ID: id, Title: v.T(titleKey) + " · " + v.T("mycontrib.balance_chart")}
+	for _, m := range months {
+		c.Bars = append(c.Bars, chartBar{Label: fmt.Sprintf("%02d/%02d", m.Month.Year()%100, m.Month.MonthOfYear()),
+			Segments: []chartSegment{{Value: m.Balance, Class: "chart-balance", Note: v.T("mycontrib.balance_end")}}})
+	}
+	if len(months) > 0 {
+		first, last := months[0], months[len(months)-1]
+		c.Desc = fmt.Sprintf(v.T("mycontrib.balance_desc"), first.Month, first.Balance.Grouped(), last.Month, last.Balance.Grouped())
 	}
 	return c
 }

@@ -2,10 +2,13 @@ package web
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shebao/shebao/internal/contrib"
+	"github.com/shebao/shebao/internal/ledger"
 	"github.com/shebao/shebao/internal/money"
 	"github.com/shebao/shebao/internal/period"
 )
@@ -91,5 +94,37 @@ func TestFundsChart(t *testing.T) {
 	}
 	if want := "202611 至 202612：应征 9,000,000.00 元，已征 5,234,567.89 元，未征 3,765,432.11 元。"; c.Desc != want {
 		t.Errorf("desc %q, want %q", c.Desc, want)
+	}
+}
+
+func TestBalanceMonths(t *testing.T) {
+	at := func(s string) time.Time { tm, _ := time.Parse(time.RFC3339, s); return tm }
+	moves := []ledger.Movement{ // newest first
+		{At: at("2026-11-30T16:30:00Z"), Amount: 800}, // 1 December in Beijing
+		{At: at("2026-11-15T02:00:00Z"), Amount: -300},
+		{At: at("2026-10-10T02:00:00Z"), Amount: 1000},
+	}
+	got := balanceMonths(1500, moves, 202612)
+	want := []balanceMonth{{202610, 1000}, {202611, 700}, {202612, 1500}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("balances %+v, want %+v", got, want)
+	}
+	// Only the latest movements at hand: no month before the oldest of them is worked out.
+	var many []ledger.Movement
+	for i := range contrib.StatementMovements {
+		many = append(many, ledger.Movement{At: at("2026-12-01T02:00:00Z").AddDate(0, 0, -7*i), Amount: 100})
+	}
+	got = balanceMonths(100000, many, 202612)
+	if len(got) == 0 || got[0].Month <= period.MonthOf(many[len(many)-1].At) || got[len(got)-1].Balance != 100000 {
+		t.Fatalf("balances from a clipped list: %+v", got)
+	}
+	if balanceMonths(0, nil, 202612) != nil {
+		t.Fatal("an account without movements has a chart")
+	}
+	svg := string(balanceChart(&View{Lang: en}, "pension-balance-chart", "mycontrib.pension", want).SVG())
+	for _, s := range []string{`class="chart-balance"`, `data-amount="15.00"`, `>26/12</text>`, "Balance at the end of 202610: 10.00 yuan; at the end of 202612: 15.00 yuan."} {
+		if !strings.Contains(svg, s) {
+			t.Errorf("balance chart lacks %q:\n%s", s, svg)
+		}
 	}
 }
