@@ -398,6 +398,9 @@ func balanceMonths(balance money.Fen, moves []ledger.Movement, now period.Month)
 	if len(moves) == 0 {
 		return nil
 	}
+	// The ledger lists by entry; a history loaded late may post an earlier date after a later one.
+	moves = slices.Clone(moves)
+	slices.SortStableFunc(moves, func(a, b ledger.Movement) int { return b.At.Compare(a.At) })
 	oldest := period.MonthOf(moves[len(moves)-1].At)
 	if len(moves) >= contrib.StatementMovements {
 		oldest = oldest.Add(1)
