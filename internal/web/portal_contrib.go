@@ -61,7 +61,7 @@ func (s *Server) billsView(r *http.Request, p *auth.Principal, query string) (*V
 			data.Arrears++
 		}
 	}
-	data.Owing = money.Fen(owing).String()
+	data.Owing = money.Fen(owing).Grouped()
 	return v, nil
 }
 
