@@ -2,6 +2,8 @@ package contrib
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/errs"
@@ -31,7 +33,26 @@ type Statement struct {
 	MedicalBalance   money.Fen
 	PensionMovements []ledger.Movement
 	MedicalMovements []ledger.Movement
+	billMonth        map[int64]period.Month // the month of each bill the lines come from
 }
+
+// MonthOf is the contribution month a movement is for: the month of the bill whose payment
+// credited it, or 0 for a movement that is not a crediting (a settlement paid from the account, a
+// refund).
+func (st Statement) MonthOf(m ledger.Movement) period.Month {
+	id, ok := strings.CutPrefix(m.CauseRef, accountsKeyPrefix)
+	if !ok {
+		return 0
+	}
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return 0
+	}
+	return st.billMonth[n]
+}
+
+// StatementMovements is how many of each personal account's latest movements a statement lists.
+const StatementMovements = 60
 
 // Statement returns a person's contribution history, newest month first, and their personal
 // accounts. A resident sees only their own; staff of the person's region any.
@@ -44,7 +65,7 @@ func (s *Service) Statement(ctx context.Context, by *auth.Principal, personID in
 	if by.Role == auth.Resident && by.PersonID != personID || by.Role != auth.Resident && (!by.Role.Staff() || !by.InRegion(region)) {
 		return Statement{}, errs.E(errs.NotFound, "no such person")
 	}
-	rows, err := r.QueryContext(ctx, `SELECT l.month, b.payer, l.base,
+	rows, err := r.QueryContext(ctx, `SELECT b.id, l.month, b.payer, l.base,
 		l.pension_employer + l.medical_employer + l.unemployment_employer + l.work_injury_employer,
 		l.pension_employee + l.medical_employee + l.unemployment_employee,
 		l.to_pension_account, l.to_medical_account, b.accounts_credited
@@ -52,17 +73,19 @@ func (s *Service) Statement(ctx context.Context, by *auth.Principal, personID in
 	if err != nil {
 		return Statement{}, err
 	}
-	var st Statement
+	st := Statement{billMonth: map[int64]period.Month{}}
 	for rows.Next() {
 		var l StatementLine
+		var billID int64
 		var month int
 		var base, er, ee, tp, tm int64
-		if err := rows.Scan(&month, &l.Payer, &base, &er, &ee, &tp, &tm, &l.Settled); err != nil {
+		if err := rows.Scan(&billID, &month, &l.Payer, &base, &er, &ee, &tp, &tm, &l.Settled); err != nil {
 			rows.Close()
 			return Statement{}, err
 		}
 		l.Month, l.Base, l.ByEmployer, l.ByPerson, l.ToPension, l.ToMedical = period.Month(month), money.Fen(base), money.Fen(er), money.Fen(ee), money.Fen(tp), money.Fen(tm)
 		st.Lines = append(st.Lines, l)
+		st.billMonth[billID] = l.Month
 	}
 	rows.Close()
 	names := map[string]string{}
@@ -87,10 +110,10 @@ func (s *Service) Statement(ctx context.Context, by *auth.Principal, personID in
 	if st.MedicalBalance, err = ledger.Balance(ctx, r, medical); err != nil {
 		return Statement{}, err
 	}
-	if st.PensionMovements, err = ledger.Movements(ctx, r, pension, 60); err != nil {
+	if st.PensionMovements, err = ledger.Movements(ctx, r, pension, StatementMovements); err != nil {
 		return Statement{}, err
 	}
-	if st.MedicalMovements, err = ledger.Movements(ctx, r, medical, 60); err != nil {
+	if st.MedicalMovements, err = ledger.Movements(ctx, r, medical, StatementMovements); err != nil {
 		return Statement{}, err
 	}
 	return st, nil

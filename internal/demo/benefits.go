@@ -460,7 +460,7 @@ func BenefitHistory(ctx context.Context, c City) error {
 		return err
 	}
 	if billed == 0 {
-		return c.contributions(ctx, staff[auth.Admin], staff[auth.Bank], hireMonth, thisMonth, demoEmployer)
+		return c.contributions(ctx, staff[auth.Admin], staff[auth.Bank], hireMonth, hireMonth, thisMonth, demoEmployer)
 	}
 	return nil
 }

@@ -260,12 +260,14 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 	if err := c.windowEnrolments(ctx, g, clerk, reviewer, thisMonth); err != nil {
 		return nil, err
 	}
-	// This month and last, billed; last month paid but for the arrears the demo shows.
+	// The last three months billed, and paid where due but for the arrears the demo shows: the
+	// month before last is past its due date on every day of the month, so the demo employer's
+	// unpaid one is in arrears from the moment the demo starts, whatever today's date.
 	if c.Contrib != nil {
-		if err := c.contributions(ctx, staff[auth.Admin], staff[auth.Bank], thisMonth.Add(-1), thisMonth, firstEmployer.ID); err != nil {
+		if err := c.contributions(ctx, staff[auth.Admin], staff[auth.Bank], thisMonth.Add(-2), thisMonth.Add(-1), thisMonth, firstEmployer.ID); err != nil {
 			return nil, fmt.Errorf("demo: contributions: %w", err)
 		}
-		say("demo: this month and last billed, last month paid (older months follow in the background)")
+		say("demo: the last three months billed, the last two paid where due (older months follow in the background)")
 	}
 	if c.Keys != nil {
 		logins = append(logins, Login{Username: Custodians[1], Role: auth.Custodian, Note: "second custodian, for dual control"})
@@ -556,18 +558,24 @@ func (c City) windowEnrolments(ctx context.Context, g *gen, clerk, reviewer *aut
 	return nil
 }
 
-// contributions runs the months from first to last and has the bank report each bill paid on its
-// due date, except where the demo needs arrears to show: the demo employer has not paid last month,
-// and one employer in twenty-five has paid nothing at all, so late fees accrue. Load does the last
-// two months; History the older ones, in the background, since crediting ten thousand personal
+// contributions runs the months from first to last and, from payFrom on, has the bank report each
+// bill paid on its due date, except where the demo needs arrears to show: the demo employer has not
+// paid the month before last (due in the last month, so overdue on any day of this one), and one
+// employer in twenty-five has paid nothing at all, so late fees accrue. Load bills the last three
+// months and pays the last two (the month before last is billed at once so that the demo
+// employer's arrears show from the start; its other payers are paid, on their due date, by History
+// a few seconds later); History the older ones, in the background, since crediting ten thousand personal
 // accounts a month is the demo's slowest step and the demo must start in seconds. Both are
 // idempotent: runs skip what is billed, payments are keyed by bill.
-func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, first, last period.Month, demoEmployer int64) error {
+func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, first, payFrom, last period.Month, demoEmployer int64) error {
 	today := period.Today(c.Now())
 	thisMonth := period.MonthOf(c.Now())
 	for m := first; m <= last; m = m.Add(1) {
 		if _, err := c.Contrib.Run(ctx, admin.Actor(), Region, m, nil); err != nil {
 			return err
+		}
+		if m < payFrom {
+			continue
 		}
 		type bill struct {
 			id         int64
@@ -597,7 +605,7 @@ func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, fi
 			kind, id, _ := contrib.ParsePayer(b.payer)
 			switch {
 			case due.After(today),
-				kind == "employer" && id == demoEmployer && m == thisMonth.Add(-1),
+				kind == "employer" && id == demoEmployer && m == thisMonth.Add(-2),
 				kind == "employer" && id%25 == 0:
 				continue
 			}
@@ -614,7 +622,7 @@ func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, fi
 // years, so that a resident's history and the funds' totals show a year-on-year change.
 const HistoryMonths = 24
 
-// History bills and pays the demo city's older months (all but the last two, which Load does), so
+// History bills and pays the demo city's older months (all but the last two, which Load does, and the payments of the month before last, which Load bills), so
 // that the city holds HistoryMonths of contributions. serve --demo runs it in the background after
 // the server answers; it resumes where it stopped.
 func History(ctx context.Context, c City) error {
@@ -626,7 +634,7 @@ func History(ctx context.Context, c City) error {
 	principal := func(r auth.Role) *auth.Principal {
 		return &auth.Principal{User: auth.User{Username: username(r), Role: r, Roles: []auth.Role{r}, Regions: []string{Region}}}
 	}
-	if err := c.contributions(ctx, principal(auth.Admin), principal(auth.Bank), thisMonth.Add(-(HistoryMonths - 1)), thisMonth.Add(-2), demoEmployer); err != nil {
+	if err := c.contributions(ctx, principal(auth.Admin), principal(auth.Bank), thisMonth.Add(-(HistoryMonths - 1)), thisMonth.Add(-(HistoryMonths - 1)), thisMonth.Add(-2), demoEmployer); err != nil {
 		return err
 	}
 	// With the contributions paid, the benefit demo's claims and their months (benefits.go).

@@ -76,6 +76,11 @@ func TestDemoCity(t *testing.T) {
 		t.Errorf("the demo resident's card is not waiting at the outlet")
 	}
 
+	// Right after Load, whatever the day of the month, the demo employer has a month in arrears.
+	if n := count(`SELECT COUNT(*) FROM bills b JOIN users u ON b.payer = 'employer:' || u.employer_id
+		WHERE u.username = 'demo-employer' AND b.paid < b.total AND b.due_date < $1`, db.FormatTime(d.Now())); n == 0 {
+		t.Error("the demo employer has no bill in arrears after Load")
+	}
 	// Load did the last three months; History the rest, as serve --demo does in the background.
 	if err := demo.History(ctx, city); err != nil {
 		t.Fatal(err)

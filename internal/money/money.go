@@ -81,3 +81,26 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// Grouped renders the amount as yuan with two decimals and a comma between each group of three
+// digits, "12,345.67", for pages a person reads. ParseYuan refuses this form on purpose: what a
+// person types stays plain digits, so "12,34" can never be read one way when meant another.
+func (f Fen) Grouped() string {
+	s := f.String()
+	sign := ""
+	if s[0] == '-' {
+		sign, s = "-", s[1:]
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	var b strings.Builder
+	b.WriteString(sign)
+	for i := 0; i < len(whole); i++ {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte(whole[i])
+	}
+	b.WriteByte('.')
+	b.WriteString(frac)
+	return b.String()
+}

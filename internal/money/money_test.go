@@ -73,3 +73,17 @@ func FuzzParseYuan(f *testing.F) {
 		}
 	})
 }
+
+func TestGrouped(t *testing.T) {
+	for _, c := range []struct {
+		f    Fen
+		want string
+	}{
+		{0, "0.00"}, {5, "0.05"}, {99999, "999.99"}, {100000, "1,000.00"}, {1234567, "12,345.67"},
+		{123456789, "1,234,567.89"}, {-1234567, "-12,345.67"}, {-5, "-0.05"}, {MaxFen, "100,000,000,000.00"},
+	} {
+		if got := c.f.Grouped(); got != c.want {
+			t.Errorf("Fen(%d).Grouped() = %q, want %q", c.f, got, c.want)
+		}
+	}
+}

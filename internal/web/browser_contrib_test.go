@@ -35,7 +35,7 @@ func TestBrowserBillsAndPayment(t *testing.T) {
 	if !strings.Contains(summary, "欠费月数: 1") {
 		t.Fatalf("summary %q does not show the month in arrears", summary)
 	}
-	owing := br.text("#bills-summary strong")
+	owing := strings.ReplaceAll(br.text("#bills-summary strong"), ",", "") // typed as plain digits
 	if fee := br.text("#bills tr.arrears td:nth-child(6)"); fee == "0.00" {
 		t.Fatal("no late fee on a bill two months overdue")
 	}
@@ -61,7 +61,7 @@ func TestBrowserBillsAndPayment(t *testing.T) {
 	br.login(base, "u-employer", testPassword)
 	br.do(chromedp.Click(`#menu a[href="/bills"]`), chromedp.WaitVisible("#payments"))
 	month := br.text("#bills tr td:first-child")
-	if got := br.text("#payments tbody"); !strings.Contains(got, "RCPT-0001") || !strings.Contains(got, owing) || !strings.Contains(got, month+": ") {
+	if got := br.text("#payments tbody"); !strings.Contains(got, "RCPT-0001") || !strings.Contains(strings.ReplaceAll(got, ",", ""), owing) || !strings.Contains(got, month+": ") {
 		t.Fatalf("payments %q do not show RCPT-0001 of %s paying %s", got, owing, month)
 	}
 }
@@ -100,10 +100,10 @@ func TestBrowserResidentContributions(t *testing.T) {
 
 	br.login(e.http.URL, "u-resident", testPassword)
 	br.do(chromedp.Click(`#menu a[href="/contributions"]`), chromedp.WaitVisible("#contrib-lines"))
-	if got := br.text("#pension-balance"); got != pension.String() {
+	if got := br.text("#pension-balance"); got != pension.Grouped() {
 		t.Errorf("pension balance on the page %q, ledger %s", got, pension)
 	}
-	if got := br.text("#medical-balance"); got != medical.String() {
+	if got := br.text("#medical-balance"); got != medical.Grouped() {
 		t.Errorf("medical balance on the page %q, ledger %s", got, medical)
 	}
 	rows := br.text("#contrib-lines tbody")
@@ -112,16 +112,41 @@ func TestBrowserResidentContributions(t *testing.T) {
 			t.Errorf("month %s missing from %q", m, rows)
 		}
 	}
-	if got := br.text(`#contrib-lines tr[data-month="` + first.String() + `"] .to-pension`); got != money.Fen(share).String() {
+	if got := br.text(`#contrib-lines tr[data-month="` + first.String() + `"] .to-pension`); got != money.Fen(share).Grouped() {
 		t.Errorf("to the pension account in %s: page %q, lines %s", first, got, money.Fen(share))
 	}
-	bars, err := chromedp.Run(br.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#account-chart rect.bar").length`))
-	if err != nil || bars != 2 {
+	if bars, err := chromedp.Run(br.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#account-chart g.chart-bar").length`)); err != nil || bars != 2 {
 		t.Errorf("the chart has %d bars (%v); want one per month", bars, err)
 	}
-	if got := br.text("#pension-moves tbody .amount"); got != pension.String() {
+	// The first month is paid and credited; the chart draws it as paid, labelled with its month.
+	if paid, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](fmt.Sprintf(`!!document.querySelector('#account-chart g.chart-bar[data-label="%02d/%02d"] rect.chart-paid')`, first.Year()%100, first.MonthOfYear()))); err != nil || !paid {
+		t.Errorf("the first month is not drawn as paid (%v)", err)
+	}
+	if got := br.text("#pension-moves tbody .amount"); got != pension.Grouped() {
 		t.Errorf("the one pension movement %q, ledger %s", got, pension)
 	}
+	if got := br.text("#pension-moves tbody"); !strings.Contains(got, first.String()) {
+		t.Errorf("the pension movement does not say its month %s: %q", first, got)
+	}
+	if got := br.text("#medical-moves tbody .amount"); got != medical.Grouped() {
+		t.Errorf("the one medical movement %q, ledger %s", got, medical)
+	}
+	// Both accounts' month-end balances are charted, ending on today's balance.
+	if last, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`document.querySelector("#pension-balance-chart g.chart-bar:last-of-type").dataset.total`)); err != nil || last != pension.String() {
+		t.Errorf("the pension balance chart ends at %q (%v), not %s", last, err, pension)
+	}
+	if n, err := chromedp.Run(br.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#medical-balance-chart g.chart-bar").length`)); err != nil || n == 0 {
+		t.Errorf("no medical balance chart (%v)", err)
+	}
+	// At 375 px the status column is on the screen.
+	br.do(chromedp.EmulateViewport(375, 800), chromedp.Reload(), chromedp.WaitVisible("#contrib-lines"))
+	right, err := chromedp.Run(br.ctx, chromedp.Evaluate[float64](`document.querySelector("#contrib-lines tbody td.line-status").getBoundingClientRect().right`))
+	width, err2 := chromedp.Run(br.ctx, chromedp.Evaluate[float64](`window.innerWidth`))
+	if err != nil || err2 != nil || right == 0 || right > width {
+		dbg, _ := chromedp.Run(br.ctx, chromedp.Evaluate[string](`[...document.querySelectorAll("#contrib-lines tbody tr:first-child td")].map(e => getComputedStyle(e).display + ":" + e.getBoundingClientRect().width.toFixed(0)).join(" ") + " doc " + document.documentElement.scrollWidth + " media " + matchMedia("(max-width: 600px)").matches`))
+		t.Errorf("at 375 px the status column ends at %.0f px of %.0f (%s)", right, width, dbg)
+	}
+	br.do(chromedp.EmulateViewport(1280, 900), chromedp.Reload(), chromedp.WaitVisible("#contrib-lines"))
 	residentRows := rows
 	br.do(chromedp.Click("#logout"), chromedp.WaitVisible("#login-form"))
 
@@ -165,6 +190,13 @@ func TestBrowserAdminStartsMonthlyRun(t *testing.T) {
 	}
 	if rows := br.text("#fund-months"); !strings.Contains(rows, month) {
 		t.Fatalf("the month's totals are missing: %q", rows)
+	}
+	m := period.MonthOf(clock.Now())
+	if label, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`document.querySelector("#funds-chart g.chart-bar:last-of-type").dataset.label`)); err != nil || label != fmt.Sprintf("%02d/%02d", m.Year()%100, m.MonthOfYear()) {
+		t.Errorf("the funds chart's last bar is %q (%v), not this month", label, err)
+	}
+	if desc, _ := chromedp.Run(br.ctx, chromedp.Evaluate[string](`document.querySelector("#funds-chart-desc").textContent`)); !strings.Contains(desc, month) {
+		t.Errorf("the funds chart's description %q does not name the month", desc)
 	}
 	var bills, payers int
 	if err := e.db.R().QueryRowContext(context.Background(), "SELECT COUNT(*), MAX(payers) FROM bills, contribution_runs WHERE bills.month = contribution_runs.month").Scan(&bills, &payers); err != nil || bills == 0 {

@@ -91,7 +91,7 @@ func TestBrowserSettleWithTheECard(t *testing.T) {
 	br.login(base, "u-resident", testPassword)
 	br.do(chromedp.Click(`#menu a[href="/medical"]`), chromedp.WaitVisible("#my-settlements"))
 	br.shot("resident-medical")
-	if got := br.text("#medical-balance"); got != api["account_balance"] {
+	if got := strings.ReplaceAll(br.text("#medical-balance"), ",", ""); got != api["account_balance"] {
 		t.Errorf("My medical shows the balance %q; the API %v", got, api["account_balance"])
 	}
 	row := `#my-settlements li[data-id="` + id + `"]`

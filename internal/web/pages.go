@@ -31,6 +31,8 @@ var templateFuncs = template.FuncMap{
 	"date": func(t time.Time) string { return t.In(period.Shanghai).Format("2006-01-02 15:04") },
 	"day":  func(t time.Time) string { return t.In(period.Shanghai).Format("2006-01-02") },
 	"yuan": func(f money.Fen) string { return f.String() },
+	// "money" is an amount as a person reads it, with thousands separators: 12,345.67.
+	"money": func(f money.Fen) string { return f.Grouped() },
 	// "masked" hides every ID number in a text, for pages whose reader is not entitled to them
 	// whole: the audit log's actors and objects, the users list (a resident's username is their
 	// ID number).

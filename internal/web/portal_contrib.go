@@ -12,6 +12,7 @@ import (
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/ledger"
 	"github.com/shebao/shebao/internal/money"
 	"github.com/shebao/shebao/internal/period"
 )
@@ -60,7 +61,7 @@ func (s *Server) billsView(r *http.Request, p *auth.Principal, query string) (*V
 			data.Arrears++
 		}
 	}
-	data.Owing = money.Fen(owing).String()
+	data.Owing = money.Fen(owing).Grouped()
 	return v, nil
 }
 
@@ -97,7 +98,11 @@ func (s *Server) myContributionsPage(w http.ResponseWriter, r *http.Request, p *
 	if err != nil {
 		return err
 	}
-	return s.render(w, r, http.StatusOK, "mycontrib", s.view(r, p, "mycontrib.title", &myContributions{Statement: st, Chart: accountChart(st.Lines)}))
+	data := &myContributions{Statement: st, Months: accountMonths(st.Lines)}
+	v := s.view(r, p, "mycontrib.title", data)
+	data.Chart = accountChart(v, data.Months)
+	s.balanceCharts(v, data)
+	return s.render(w, r, http.StatusOK, "mycontrib", v)
 }
 
 // accountsPage is the bureau's look-up of one person's contributions and personal accounts by ID
@@ -123,7 +128,9 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err != nil {
 		return err
 	}
-	data.Statement, data.Chart = st, accountChart(st.Lines)
+	data.Statement, data.Months = st, accountMonths(st.Lines)
+	data.Chart = accountChart(v, data.Months)
+	s.balanceCharts(v, data)
 	data.Name, data.IDNumber = person.Name, string(person.IDNumber)
 	return s.render(w, r, http.StatusOK, "mycontrib", v)
 }
@@ -131,51 +138,89 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, p *auth.Pr
 // myContributions is a statement page: the resident's own, or a person the bureau looked up.
 type myContributions struct {
 	contrib.Statement
-	Chart          []chartBar
-	Lookup         bool   // the bureau's look-up form above it
-	Query          string // the ID number asked for
-	Name, IDNumber string // whose statement the look-up found
+	Months         []chartMonth // the chart's months, oldest first, also its text equivalent
+	Chart          barChart
+	Balances       []barChart // the pension and the medical account's month-end balances
+	Lookup         bool       // the bureau's look-up form above it
+	Query          string     // the ID number asked for
+	Name, IDNumber string     // whose statement the look-up found
+}
+
+// balanceCharts adds the charts of the two personal accounts' month-end balances.
+func (s *Server) balanceCharts(v *View, data *myContributions) {
+	now := period.MonthOf(s.Now())
+	for _, a := range []struct {
+		id, title string
+		bal       money.Fen
+		moves     []ledger.Movement
+	}{{"pension-balance-chart", "mycontrib.pension", data.PensionBalance, data.PensionMovements},
+		{"medical-balance-chart", "mycontrib.medical", data.MedicalBalance, data.MedicalMovements}} {
+		if ms := balanceMonths(a.bal, a.moves, now); len(ms) > 0 {
+			data.Balances = append(data.Balances, balanceChart(v, a.id, a.title, ms))
+		}
+	}
 }
 
 // Found reports a statement to show: the resident's own, or the person the look-up found.
 func (m *myContributions) Found() bool { return !m.Lookup || m.IDNumber != "" }
 
-// chartBar is one month's bar in the resident's chart of what went into their personal accounts.
-type chartBar struct {
-	Month         string
-	X, Y, W, H    int // SVG coordinates in a 360×120 box
-	Amount, Title string
+// chartMonth is one month of the resident's chart, as its text equivalent (the table under the
+// chart) lists it.
+type chartMonth struct {
+	Month           period.Month
+	Credited, Owing money.Fen
 }
 
-// accountChart draws the last twelve months (oldest on the left) of what each month put into the
-// personal accounts, scaled to the largest month.
-func accountChart(lines []contrib.StatementLine) []chartBar {
-	perMonth := map[period.Month]money.Fen{}
+// accountMonths sums, for the last twelve months with contributions (oldest first), what each
+// month put into the personal accounts: the credited part (its bill paid) apart from the part still
+// awaiting payment, which an unpaid month has not credited.
+func accountMonths(lines []contrib.StatementLine) []chartMonth {
+	by := map[period.Month]*chartMonth{}
 	var months []period.Month
 	for _, l := range lines {
-		if _, ok := perMonth[l.Month]; !ok {
+		m := by[l.Month]
+		if m == nil {
+			m = &chartMonth{Month: l.Month}
+			by[l.Month] = m
 			months = append(months, l.Month)
 		}
-		perMonth[l.Month] += l.ToPension + l.ToMedical
+		if l.Settled {
+			m.Credited += l.ToPension + l.ToMedical
+		} else {
+			m.Owing += l.ToPension + l.ToMedical
+		}
 	}
 	slices.Sort(months)
 	if len(months) > 12 {
 		months = months[len(months)-12:]
 	}
-	var most money.Fen
+	out := make([]chartMonth, 0, len(months))
 	for _, m := range months {
-		most = max(most, perMonth[m])
+		out = append(out, *by[m])
 	}
-	var bars []chartBar
-	for i, m := range months {
-		h := 0
-		if most > 0 {
-			h = int(int64(perMonth[m]) * 100 / int64(most))
+	return out
+}
+
+// accountChart draws accountMonths in the page's language.
+func accountChart(v *View, months []chartMonth) barChart {
+	c := barChart{ID: "account-chart", Title: v.T("mycontrib.chart"),
+		Legend: []chartLegend{{"chart-paid", v.T("mycontrib.settled")}, {"chart-unpaid", v.T("mycontrib.unpaid")}}}
+	var credited, owing money.Fen
+	unpaid := 0
+	for _, m := range months {
+		c.Bars = append(c.Bars, chartBar{Label: fmt.Sprintf("%02d/%02d", m.Month.Year()%100, m.Month.MonthOfYear()), Segments: []chartSegment{
+			{Value: m.Credited, Class: "chart-paid", Note: v.T("mycontrib.settled")},
+			{Value: m.Owing, Class: "chart-unpaid", Note: v.T("mycontrib.unpaid")}}})
+		credited += m.Credited
+		owing += m.Owing
+		if m.Owing > 0 {
+			unpaid++
 		}
-		bars = append(bars, chartBar{Month: m.String(), X: 6 + i*30, Y: 110 - h, W: 22, H: h, Amount: perMonth[m].String(),
-			Title: m.String() + ": " + perMonth[m].String()})
 	}
-	return bars
+	if len(months) > 0 {
+		c.Desc = fmt.Sprintf(v.T("mycontrib.chart_desc"), months[0].Month, months[len(months)-1].Month, credited.Grouped(), unpaid, owing.Grouped())
+	}
+	return c
 }
 
 // runTracker holds the progress of the monthly runs started from the portal, so that the funds
@@ -247,6 +292,7 @@ type fundsPage struct {
 	Running bool
 	CanRun  bool
 	Month   string
+	Chart   barChart
 }
 
 func (s *Server) fundsView(r *http.Request, p *auth.Principal, region string) (*View, error) {
@@ -263,7 +309,9 @@ func (s *Server) fundsView(r *http.Request, p *auth.Principal, region string) (*
 	for _, l := range data.Live {
 		data.Running = data.Running || !l.Done
 	}
-	return s.view(r, p, "funds.title", data), nil
+	v := s.view(r, p, "funds.title", data)
+	data.Chart = fundsChart(v, f.Months)
+	return v, nil
 }
 
 // fundsPage is the auditor's and administrator's view of a region's contributions and runs.
@@ -310,4 +358,78 @@ func (s *Server) fundsRun(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	}
 	http.Redirect(w, r, "/funds?region="+region, http.StatusSeeOther)
 	return nil
+}
+
+// fundsChart draws a region's last twelve billed months (oldest first): what was paid of each and
+// what is still outstanding, in the page's language.
+func fundsChart(v *View, months []contrib.MonthTotals) barChart {
+	c := barChart{ID: "funds-chart", Title: v.T("funds.chart"),
+		Legend: []chartLegend{{"chart-fund", v.T("funds.paid")}, {"chart-unpaid", v.T("funds.unpaid")}}}
+	if len(months) > 12 {
+		months = months[:12]
+	}
+	var billed, paid money.Fen
+	for i := len(months) - 1; i >= 0; i-- {
+		m := months[i]
+		c.Bars = append(c.Bars, chartBar{Label: fmt.Sprintf("%02d/%02d", m.Month.Year()%100, m.Month.MonthOfYear()), Segments: []chartSegment{
+			{Value: m.Paid, Class: "chart-fund", Note: v.T("funds.paid")},
+			{Value: max(m.Billed-m.Paid, 0), Class: "chart-unpaid", Note: v.T("funds.unpaid")}}})
+		billed += m.Billed
+		paid += m.Paid
+	}
+	if len(months) > 0 {
+		c.Desc = fmt.Sprintf(v.T("funds.chart_desc"), months[len(months)-1].Month, months[0].Month, billed.Grouped(), paid.Grouped(), max(billed-paid, 0).Grouped())
+	}
+	return c
+}
+
+// balanceMonth is a personal account's balance at the end of a month.
+type balanceMonth struct {
+	Month   period.Month
+	Balance money.Fen
+}
+
+// balanceMonths works an account's month-end balances back from today's balance and its movements
+// (newest first): the balance at the end of a month is today's less everything posted after it.
+// It covers the twelve months up to now, or fewer: not before the account's first movement, and,
+// when the statement holds only the latest movements, not before the oldest of them (an earlier
+// month's balance would need movements the page does not have).
+func balanceMonths(balance money.Fen, moves []ledger.Movement, now period.Month) []balanceMonth {
+	if len(moves) == 0 {
+		return nil
+	}
+	// The ledger lists by entry; a history loaded late may post an earlier date after a later one.
+	moves = slices.Clone(moves)
+	slices.SortStableFunc(moves, func(a, b ledger.Movement) int { return b.At.Compare(a.At) })
+	oldest := period.MonthOf(moves[len(moves)-1].At)
+	if len(moves) >= contrib.StatementMovements {
+		oldest = oldest.Add(1)
+	}
+	from := max(oldest, now.Add(-11))
+	var out []balanceMonth
+	i := 0
+	after := money.Fen(0) // the sum of the movements after the month being worked
+	for m := now; m >= from; m = m.Add(-1) {
+		for i < len(moves) && period.MonthOf(moves[i].At) > m {
+			after += moves[i].Amount
+			i++
+		}
+		out = append(out, balanceMonth{Month: m, Balance: balance - after})
+	}
+	slices.Reverse(out)
+	return out
+}
+
+// balanceChart draws an account's month-end balances.
+func balanceChart(v *View, id, titleKey string, months []balanceMonth) barChart {
+	c := barChart{ID: id, Title: v.T(titleKey) + " · " + v.T("mycontrib.balance_chart")}
+	for _, m := range months {
+		c.Bars = append(c.Bars, chartBar{Label: fmt.Sprintf("%02d/%02d", m.Month.Year()%100, m.Month.MonthOfYear()),
+			Segments: []chartSegment{{Value: m.Balance, Class: "chart-balance", Note: v.T("mycontrib.balance_end")}}})
+	}
+	if len(months) > 0 {
+		first, last := months[0], months[len(months)-1]
+		c.Desc = fmt.Sprintf(v.T("mycontrib.balance_desc"), first.Month, first.Balance.Grouped(), last.Month, last.Balance.Grouped())
+	}
+	return c
 }
