@@ -287,6 +287,7 @@ func (s *Server) registerRoutes() {
 	s.page("POST /account/tokens", auth.IssueToken, s.accountToken)
 	s.page("GET /audit", auth.ReadAudit, s.auditPage)
 	s.page("GET /guide", "", s.guidePage)
+	s.page("GET /progress", "", s.progress)
 	s.page("GET /verify", "", s.verifyPage)
 	s.page("GET /verify/{serial}", "", s.verifyPage)
 	s.page("GET /certificates", auth.IssueCertificate, s.certificatesPage)
