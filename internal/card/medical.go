@@ -204,3 +204,28 @@ func (s *Service) CheckMedicalUse(ctx context.Context, by *auth.Principal, bank,
 	}
 	return out, nil
 }
+
+// MedicalBanks are the banks that have issued medical insurance cards in the regions of whoever
+// checks one at a counter: the choices of the counter's bank list, so that nobody types a bank's
+// login name.
+func (s *Service) MedicalBanks(ctx context.Context, by *auth.Principal) ([]string, error) {
+	if err := by.Require(auth.UseMedicalCard); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.R().QueryContext(ctx, "SELECT DISTINCT bank, region FROM medical_cards ORDER BY bank")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var banks []string
+	for rows.Next() {
+		var bank, region string
+		if err := rows.Scan(&bank, &region); err != nil {
+			return nil, err
+		}
+		if by.InRegion(region) && (len(banks) == 0 || banks[len(banks)-1] != bank) {
+			banks = append(banks, bank)
+		}
+	}
+	return banks, rows.Err()
+}

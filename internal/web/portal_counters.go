@@ -81,7 +81,13 @@ type counterPage struct {
 	Settle      *settleForm         // nil when the login may not settle
 	Institution *settle.Institution // the institution the operator acts for
 	Sent        string              // the form that was sent: "settle", "scan" or "medical", for its problems
+	Banks       []bankChoice        // the medical card check's bank list
+	Bank        string              // the bank chosen, kept after a problem
+	CardNumber  string              // the medical card number typed, kept after a problem
 }
+
+// bankChoice is one bank of the counter's list: its login (what the card records) and its name.
+type bankChoice struct{ Code, Name string }
 
 // counterView is the counter with an empty settlement form, for a login that may settle.
 func (s *Server) counterView(r *http.Request, p *auth.Principal, data *counterPage) (*View, error) {
@@ -92,6 +98,19 @@ func (s *Server) counterView(r *http.Request, p *auth.Principal, data *counterPa
 		}
 		rows, _ := strconv.Atoi(r.URL.Query().Get("rows"))
 		data.Institution, data.Settle = &inst, s.newSettleForm(inst, rows)
+	}
+	if p.Can(auth.UseMedicalCard) {
+		banks, err := s.Cards.MedicalBanks(r.Context(), p)
+		if err != nil {
+			return nil, err
+		}
+		for _, b := range banks {
+			name := b
+			if u, err := s.Auth.UserByName(r.Context(), b); err == nil && u.DisplayName != "" {
+				name = u.DisplayName
+			}
+			data.Banks = append(data.Banks, bankChoice{Code: b, Name: name})
+		}
 	}
 	return s.view(r, p, "counter.title", data), nil
 }
@@ -118,11 +137,17 @@ func (s *Server) counterAction(w http.ResponseWriter, r *http.Request, p *auth.P
 			data.Scan = &res
 		}
 	case "medical":
+		data.Bank, data.CardNumber = r.PostFormValue("bank"), strings.TrimSpace(r.PostFormValue("card_number"))
 		if err = p.Require(auth.UseMedicalCard); err == nil {
 			var m card.MedicalCheck
-			m, err = s.Cards.CheckMedicalUse(r.Context(), p, r.PostFormValue("bank"), r.PostFormValue("card_number"), card.PurposeMedical)
+			m, err = s.Cards.CheckMedicalUse(r.Context(), p, data.Bank, data.CardNumber, card.PurposeMedical)
 			if err == nil {
 				data.Medical = &m
+			}
+			// No such card is the check's answer, not a missing page: the form stays, with it.
+			if e := s.publicError(r, err); err != nil && e.Code == errs.NotFound {
+				v.Problem = e
+				return s.render(w, r, http.StatusNotFound, "counter", v)
 			}
 		}
 	default:
