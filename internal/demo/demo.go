@@ -524,9 +524,10 @@ func (c City) windowEnrolments(ctx context.Context, g *gen, clerk, reviewer *aut
 			continue // nothing uploaded yet
 		}
 		for k, item := range e.Checklist {
-			data, name := samplePDF, item.Material.Code+".pdf"
+			// Named as a person would name a scan: after the document (户口簿.pdf).
+			data, name := samplePDF, item.Material.NameZH+".pdf"
 			if k%2 == 1 {
-				data, name = samplePNG, item.Material.Code+".png"
+				data, name = samplePNG, item.Material.NameZH+".png"
 			}
 			m, err := c.Registry.AddMaterial(ctx, clerk, e.ID, item.Material.Code, name, data)
 			if err != nil {

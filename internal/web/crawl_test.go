@@ -138,7 +138,7 @@ func crawlable(base string, href string) (string, bool) {
 	switch {
 	case p == "" || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/lang/") || strings.HasPrefix(p, "/static/"),
 		p == "/logout", p == "/healthz", p == "/readyz", p == "/metrics", p == "/favicon.ico",
-		strings.Contains(p, "/download"), strings.HasSuffix(p, ".pdf"), strings.HasSuffix(p, ".csv"),
+		strings.Contains(p, "/download"), strings.HasSuffix(p, "/file"), strings.HasSuffix(p, ".pdf"), strings.HasSuffix(p, ".csv"),
 		strings.HasSuffix(p, ".xlsx"), strings.HasSuffix(p, ".png"), strings.HasSuffix(p, ".svg"), strings.HasSuffix(p, ".json"):
 		return "", false
 	}

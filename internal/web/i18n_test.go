@@ -60,11 +60,18 @@ func TestEveryKeyTranslated(t *testing.T) {
 	for _, k := range []string{"status.draft", "status.submitted", "status.approved", "status.rejected", "check.pending", "check.accepted",
 		"check.rejected", "check.missing", "pstatus.pending", "pstatus.approved", "pstatus.rejected", "when.local_hukou", "when.non_local_hukou",
 		"mstate.issued", "mstate.active", "mstate.lost", "mstate.cancelled", "bank.activate", "bank.lose", "bank.cancel",
-		"keys.kind.generate", "keys.kind.rotate", "keys.kind.export", "keys.kind.destroy", "keys.mode.production", "keys.mode.development",
+		"keys.kind.generate", "keys.kind.rotate", "keys.purpose.kek", "keys.purpose.card_master", "keys.purpose.internal_auth",
+		"keys.purpose.external_auth", "keys.purpose.pin", "keys.purpose.transaction_mac", "keys.purpose.signing", "keys.kstatus.active", "keys.kstatus.retired",
+		"keys.kstatus.destroyed", "bstate.sent", "bstate.produced", "bstate.distributed", "keys.status.pending", "keys.status.done", "keys.status.failed", "keys.status.withdrawn", "keys.kind.export", "keys.kind.destroy", "keys.mode.production", "keys.mode.development",
 		"cat.A", "cat.B", "cat.C", "means.social_security_card", "means.ecard", "means.medical_card", "item.code", "item.name", "item.category",
 		"item.amount", "cause.settlement", "cause.reversal", "cause.other", "ikind.hospital", "ikind.pharmacy", "level.0", "level.1", "level.2",
 		"level.3", "istatus.pending", "istatus.approved", "clstatus.prepared", "clstatus.posted"} {
 		used[k] = true
+	}
+	for k := range messages {
+		if strings.HasPrefix(k, "act.") {
+			used[k] = true
+		}
 	}
 	if len(used) < 50 {
 		t.Fatalf("found only %d keys; the scan is broken", len(used))

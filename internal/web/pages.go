@@ -128,6 +128,23 @@ func (v *View) Field(name string) string {
 // Pick chooses between a Chinese and an English text from policy data: {{.Pick .NameZH .NameEN}}.
 func (v *View) Pick(zhText, enText string) string { return v.Lang.pick(zhText, enText) }
 
+// ActionName is an audit action's display name, or "" for an action without one (the template then
+// shows the code as code).
+func (v *View) ActionName(code string) string {
+	if _, ok := messages["act."+code]; ok {
+		return v.Lang.T("act." + code)
+	}
+	return ""
+}
+
+// RoleLabel is a role's display name; a role code the portal does not know shows as itself.
+func (v *View) RoleLabel(code string) string {
+	if _, ok := messages["role."+code]; ok {
+		return v.Lang.T("role." + code)
+	}
+	return code
+}
+
 // OtherLang is the language the switch offers.
 func (v *View) OtherLang() string { return v.Lang.T("lang.other") }
 

@@ -101,6 +101,17 @@ type enrolmentsPage struct {
 	CanPrepare bool
 	Categories []policy.Category
 	Form       newEnrolmentRequest
+	// CategoryNames are the categories' display names in the reader's language, by code.
+	CategoryNames map[string]string
+}
+
+// CategoryName is a category's display name (the code itself only for a category the policy no
+// longer has).
+func (d *enrolmentsPage) CategoryName(code string) string {
+	if n, ok := d.CategoryNames[code]; ok {
+		return n
+	}
+	return code
 }
 
 func (s *Server) enrolmentsView(r *http.Request, p *auth.Principal, data enrolmentsPage) (*View, error) {
@@ -110,9 +121,15 @@ func (s *Server) enrolmentsView(r *http.Request, p *auth.Principal, data enrolme
 	}
 	data.Enrolments, data.Statuses = es, []string{"", "draft", "submitted", "approved", "rejected"}
 	data.CanPrepare = p.Can(auth.PrepareEnrolment)
-	if data.CanPrepare && len(p.Regions) > 0 {
+	if len(p.Regions) > 0 {
 		if v, err := s.Policies.Effective(r.Context(), s.DB.R(), p.Regions[0], period.MonthOf(s.Now())); err == nil {
-			data.Categories = v.Policy.Categories
+			data.CategoryNames = map[string]string{}
+			for _, c := range v.Policy.Categories {
+				data.CategoryNames[c.Code] = pickLang(r).pick(c.NameZH, c.NameEN)
+			}
+			if data.CanPrepare {
+				data.Categories = v.Policy.Categories
+			}
 		}
 	}
 	if data.Form.StartMonth == "" {
@@ -262,6 +279,17 @@ type staffPage struct {
 	Notice   string
 	Month    string
 	Today    string
+}
+
+// Reason is a removal reason by its code, for its display names (a code the policy no longer
+// lists shows as itself).
+func (d *staffPage) Reason(code string) policy.Named {
+	for _, n := range d.Reasons {
+		if n.Code == code {
+			return n
+		}
+	}
+	return policy.Named{Code: code, NameZH: code, NameEN: code}
 }
 
 func (s *Server) staffView(r *http.Request, p *auth.Principal, data staffPage) (*View, error) {
