@@ -163,7 +163,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		br.do(chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/"), chromedp.WaitVisible("#logout"), chromedp.Click("#logout"), chromedp.WaitVisible("#login-form"))
 	}
 	// The pages before login too.
-	for _, p := range []string{"/login", "/activate"} {
+	for _, p := range []string{"/login", "/activate", "/progress", "/verify", "/guide"} {
 		br.do(chromedp.Navigate(base+p), chromedp.WaitReady("body"))
 		if _, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](string(src)+";true")); err != nil {
 			t.Fatal(err)

@@ -37,7 +37,7 @@ var demoRoles = []string{
 }
 
 // publicPages are the pages anyone reaches without logging in.
-var publicPages = []string{"/login", "/guide"}
+var publicPages = []string{"/login", "/guide", "/progress", "/verify", "/activate"}
 
 // crawlPage is one page to look at: whose it is ("" for a public page), and where.
 type crawlPage struct {
