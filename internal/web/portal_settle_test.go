@@ -316,7 +316,7 @@ func TestBureauSettlementPages(t *testing.T) {
 		t.Fatalf("register: %d (the clerk must not see the approval)", status)
 	}
 	_, page, _ = getPage(t, reviewer, e.http.URL+"/institutions")
-	if !strings.Contains(page, `<input type="hidden" name="code" value="`+code+`"><button type="submit" class="approve-institution">`) || strings.Contains(page, `id="register-form"`) {
+	if !strings.Contains(page, `<input type="hidden" name="code" value="`+code+`"><button type="submit" class="approve-institution"`) || strings.Contains(page, `id="register-form"`) {
 		t.Fatal("the reviewer does not see the pending institution's button, or sees the clerk's form")
 	}
 	if status, page, _ = postPage(t, reviewer, e.http.URL+"/institutions/approve", url.Values{"code": {code}}); status != 200 || !strings.Contains(page, "定点") {
