@@ -50,15 +50,17 @@ const axeRun = `axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wc
 func a11yPages(br b, base string, limit int) []string {
 	br.t.Helper()
 	seen := map[string]bool{}
+	shapes := map[string]int{} // pages of one shape (/x/{id}, /x?state) are one template: two suffice
 	queue := []string{"/"}
 	var pages []string
 	for len(queue) > 0 && len(pages) < limit {
 		p := queue[0]
 		queue = queue[1:]
-		if seen[p] {
+		if seen[p] || shapes[pathPattern(p)] >= 2 {
 			continue
 		}
 		seen[p] = true
+		shapes[pathPattern(p)]++
 		// A download (a batch file, an uploaded material) aborts the navigation: not a page.
 		if err := chromedp.Do(br.ctx, chromedp.Navigate(base+p), chromedp.WaitReady("body")); err != nil {
 			continue
@@ -96,6 +98,7 @@ func a11yPages(br b, base string, limit int) []string {
 // role, at desktop width (1280 px) and a phone's (375 px), and checks that no page body scrolls
 // sideways at 320 px, the narrowest width WCAG's reflow criterion (1.4.10) asks for.
 func TestBrowserAccessibility(t *testing.T) {
+	t.Parallel() // its own browser and server: it overlaps the other whole-portal crawl
 	src, err := os.ReadFile(axePath())
 	if err != nil {
 		if os.Getenv(EnvRequireBrowser) != "" {
@@ -129,11 +132,14 @@ func TestBrowserAccessibility(t *testing.T) {
 		br.login(base, userName(role), testPassword)
 		pages := a11yPages(br, base, 40)
 		for _, p := range pages {
+			// One load per page: axe-core at the desktop's width, then the same page narrowed to a
+			// phone's (the media queries apply as the window narrows) and to 320 px.
+			br.do(chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+p), chromedp.WaitReady("body"))
+			if _, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](string(src)+";true")); err != nil {
+				t.Fatalf("inject axe-core into %s: %v", p, err)
+			}
 			for _, width := range []int64{1280, 375} {
-				br.do(chromedp.EmulateViewport(width, 900), chromedp.Navigate(base+p), chromedp.WaitReady("body"))
-				if _, err := chromedp.Run(br.ctx, chromedp.Evaluate[bool](string(src)+";true")); err != nil {
-					t.Fatalf("inject axe-core into %s: %v", p, err)
-				}
+				br.do(chromedp.EmulateViewport(width, 900))
 				out, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](axeRun, chromedp.EvalAwaitPromise))
 				if err != nil {
 					t.Fatalf("axe-core on %s: %v", p, err)
@@ -150,7 +156,7 @@ func TestBrowserAccessibility(t *testing.T) {
 					t.Logf("%s %s at %d px: %d violations", role, p, width, len(vs))
 				}
 			}
-			br.do(chromedp.EmulateViewport(320, 700), chromedp.Navigate(base+p), chromedp.WaitReady("body"))
+			br.do(chromedp.EmulateViewport(320, 700))
 			wide, err := chromedp.Run(br.ctx, chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, document.documentElement.clientWidth]`))
 			if err != nil {
 				t.Fatalf("width of %s: %v", p, err)

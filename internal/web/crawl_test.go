@@ -228,6 +228,7 @@ func portalPages(t *testing.T, br b, base string, roles ...string) []crawlPage {
 // TestBrowserCrawlReachesEveryRole checks the crawler itself: every role reaches pages beyond its
 // home page, and no page appears twice.
 func TestBrowserCrawlReachesEveryRole(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("loads the demo city")
 	}

@@ -167,6 +167,7 @@ func wordFindings(w pageWords, lang string, codes map[string]bool) []string {
 // and lists every raw field key, raw state code, untranslated message key and (on Chinese pages)
 // English sentence it shows.
 func TestBrowserWordsEveryPage(t *testing.T) {
+	t.Parallel() // its own browser and demo server: it overlaps the accessibility crawl
 	if testing.Short() {
 		t.Skip("loads the demo city and reads every page")
 	}
