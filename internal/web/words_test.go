@@ -175,6 +175,7 @@ func TestBrowserWordsEveryPage(t *testing.T) {
 	br := b{t: t, ctx: newBrowserFor(t, 30*time.Minute)}
 	base := demoServer(t)
 	pages := portalPages(t, br, base)
+	checkCrawl(t, pages)
 	var findings []string
 	for _, lang := range []string{"zh", "en"} {
 		current := "\x00"
