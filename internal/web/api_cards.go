@@ -421,12 +421,10 @@ func (s *Server) apiStaffCardApplications(r *http.Request, p *auth.Principal) (i
 // publicProgress is the public card progress inquiry: open to anyone holding both the ID number and
 // the application number, limited per address, answered masked.
 func (s *Server) publicProgress(w http.ResponseWriter, r *http.Request) {
-	key := "progress:" + clientAddr(r)
-	if !s.publicLimit.Allow(key) {
-		s.fail(w, r, errs.E(errs.TooMany, "too many inquiries; try again later"))
+	if err := s.allowProgressInquiry(r); err != nil {
+		s.fail(w, r, err)
 		return
 	}
-	s.publicLimit.Fail(key) // every inquiry counts, found or not
 	q := r.URL.Query()
 	c, events, err := s.Cards.PublicProgress(r.Context(), q.Get("id_number"), q.Get("application_no"))
 	if err != nil {
@@ -492,4 +490,15 @@ func (s *Server) apiGetPhoto(r *http.Request, p *auth.Principal) (int, any, erro
 		return 0, nil, err
 	}
 	return http.StatusOK, &download{ContentType: kind, Name: "photo", Data: data}, nil
+}
+
+// allowProgressInquiry counts one card-progress inquiry of the client's address, found or not, for
+// the API and the page together, so that neither is a way round the other's limit.
+func (s *Server) allowProgressInquiry(r *http.Request) error {
+	key := "progress:" + clientAddr(r)
+	if !s.publicLimit.Allow(key) {
+		return errs.E(errs.TooMany, "too many inquiries; try again later")
+	}
+	s.publicLimit.Fail(key)
+	return nil
 }

@@ -932,3 +932,14 @@ var messages = map[string][2]string{
 	"act.user.disable":            {"停用用户", "User disabled"},
 	"act.user.enable":             {"恢复用户", "User enabled"},
 }
+
+// addMessages merges a page family's messages, kept in a file of their own, into the one table; a
+// key defined twice stops the program at start, before either text could be shown for the other.
+func addMessages(more map[string][2]string) {
+	for k, m := range more {
+		if _, dup := messages[k]; dup {
+			panic("web: message " + k + " is defined twice")
+		}
+		messages[k] = m
+	}
+}

@@ -85,11 +85,4 @@ var actionMessages = map[string][2]string{
 	"keys.kstatus.destroyed":       {"已销毁", "Destroyed"},
 }
 
-func init() {
-	for k, v := range actionMessages {
-		if _, dup := messages[k]; dup {
-			panic("web: message " + k + " is defined twice")
-		}
-		messages[k] = v
-	}
-}
+func init() { addMessages(actionMessages) }

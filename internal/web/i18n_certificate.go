@@ -1,11 +1,7 @@
 package web
 
 // The certificate's messages: the public verification page and the portal's certificate page.
-func init() {
-	for k, m := range certificateMessages {
-		messages[k] = m
-	}
-}
+func init() { addMessages(certificateMessages) }
 
 var certificateMessages = map[string][2]string{
 	"menu.certificates": {"参保证明", "Certificates"},

@@ -19,8 +19,8 @@ type progressPage struct {
 	Steps                   []card.Event
 }
 
-// progress: GET /progress shows the form; with both numbers it answers below it. The same limit
-// per client address as the API's, counted together, so neither is a way round the other.
+// progress: GET /progress shows the form; with both numbers it answers below it, within the API's
+// limit per client address (allowProgressInquiry).
 func (s *Server) progress(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	q := r.URL.Query()
 	data := &progressPage{IDNumber: strings.TrimSpace(q.Get("id_number")), ApplicationNo: strings.TrimSpace(q.Get("application_no"))}
@@ -31,11 +31,9 @@ func (s *Server) progress(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	if data.ApplicationNo == "" {
 		return s.formError(w, r, v, "progress", errs.Field("application_no", "required"))
 	}
-	key := "progress:" + clientAddr(r)
-	if !s.publicLimit.Allow(key) {
-		return s.formError(w, r, v, "progress", errs.E(errs.TooMany, "too many inquiries; try again later"))
+	if err := s.allowProgressInquiry(r); err != nil {
+		return s.formError(w, r, v, "progress", err)
 	}
-	s.publicLimit.Fail(key) // every inquiry counts, found or not
 	c, events, err := s.Cards.PublicProgress(r.Context(), data.IDNumber, data.ApplicationNo)
 	if err != nil {
 		// Not found is an answer to the inquiry, not a missing page: the form stays, with it.
@@ -49,14 +47,7 @@ func (s *Server) progress(w http.ResponseWriter, r *http.Request, p *auth.Princi
 	return s.render(w, r, http.StatusOK, "progress", v)
 }
 
-func init() {
-	for k, m := range progressMessages {
-		if _, dup := messages[k]; dup {
-			panic("web: message " + k + " defined twice")
-		}
-		messages[k] = m
-	}
-}
+func init() { addMessages(progressMessages) }
 
 var progressMessages = map[string][2]string{
 	"progress.title":  {"制卡进度查询", "Card progress"},
