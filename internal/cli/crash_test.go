@@ -48,7 +48,7 @@ func TestMonthlyRunSurvivesSIGKILL(t *testing.T) {
 			t.Fatalf("migrate: %d %s %s", code, out, errOut)
 		}
 		d := open()
-		const region, persons, kills = "330100", 60_000, 20
+		const region, persons, kills = "330100", 30_000, 20
 		first := period.MonthOf(time.Now()).Add(-kills - 2)
 		p, _, err := policy.Default(region, first.Add(-1))
 		if err != nil {

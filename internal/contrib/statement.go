@@ -2,6 +2,7 @@ package contrib
 
 import (
 	"context"
+	"database/sql"
 	"strconv"
 	"strings"
 
@@ -28,13 +29,27 @@ type StatementLine struct {
 // Statement is what a resident sees of their contributions: the months and amounts, and the
 // balances and movements of their personal accounts as the ledger holds them.
 type Statement struct {
+	From, To         period.Month // the months covered: whole calendar years
+	Years            []int        // every year with a contribution line, newest first
+	Older            int          // the newest year before From with a line; 0 if none
 	Lines            []StatementLine
-	PensionBalance   money.Fen
+	PensionBalance   money.Fen // today's balances
 	MedicalBalance   money.Fen
-	PensionMovements []ledger.Movement
+	PensionClosing   money.Fen // the balances at the end of To (today's, when To is this year)
+	MedicalClosing   money.Fen
+	PensionMovements []ledger.Movement // the movements dated from From to To, newest first
 	MedicalMovements []ledger.Movement
 	billMonth        map[int64]period.Month // the month of each bill the lines come from
 }
+
+// StatementQuery picks the calendar years a statement covers: Years of them (1 if 0), the newest
+// Year (0: the latest year with a contribution line, this year if there is none).
+type StatementQuery struct {
+	Year, Years int
+}
+
+// MaxStatementYears bounds one statement: a page of ten years is a long history already.
+const MaxStatementYears = 10
 
 // MonthOf is the contribution month a movement is for: the month of the bill whose payment
 // credited it, or 0 for a movement that is not a crediting (a settlement paid from the account, a
@@ -51,12 +66,19 @@ func (st Statement) MonthOf(m ledger.Movement) period.Month {
 	return st.billMonth[n]
 }
 
-// StatementMovements is how many of each personal account's latest movements a statement lists.
-const StatementMovements = 60
+// StatementMovements is how many of each personal account's movements a statement lists at most
+// (newest first): a year's creditings and a year's settlements paid from the medical account fit.
+const StatementMovements = 400
 
 // Statement returns a person's contribution history, newest month first, and their personal
 // accounts. A resident sees only their own; staff of the person's region any.
-func (s *Service) Statement(ctx context.Context, by *auth.Principal, personID int64) (Statement, error) {
+func (s *Service) Statement(ctx context.Context, by *auth.Principal, personID int64, q StatementQuery) (Statement, error) {
+	if q.Years == 0 {
+		q.Years = 1
+	}
+	if q.Years < 1 || q.Years > MaxStatementYears || q.Year < 0 || q.Year > 9999 {
+		return Statement{}, errs.E(errs.Invalid, "a statement covers 1 to 10 calendar years")
+	}
 	r := s.db.R()
 	var region string
 	if err := r.QueryRowContext(ctx, "SELECT region FROM persons WHERE id = $1", personID).Scan(&region); err != nil {
@@ -65,15 +87,44 @@ func (s *Service) Statement(ctx context.Context, by *auth.Principal, personID in
 	if by.Role == auth.Resident && by.PersonID != personID || by.Role != auth.Resident && (!by.Role.Staff() || !by.InRegion(region)) {
 		return Statement{}, errs.E(errs.NotFound, "no such person")
 	}
+	st := Statement{billMonth: map[int64]period.Month{}}
+	// The years with lines: the distinct years of the person's range of the table, one index
+	// seek a year (the primary key leads with person and month).
+	for y := 9999; ; {
+		var m sql.NullInt64
+		if err := r.QueryRowContext(ctx, "SELECT MAX(month) FROM contribution_lines WHERE person_id = $1 AND month < $2",
+			personID, (y+1)*100).Scan(&m); err != nil {
+			return Statement{}, err
+		}
+		if !m.Valid {
+			break
+		}
+		y = period.Month(m.Int64).Year() - 1
+		st.Years = append(st.Years, y+1)
+	}
+	year := q.Year
+	if year == 0 {
+		year = period.Today(s.now()).Year()
+		if len(st.Years) > 0 {
+			year = st.Years[0]
+		}
+	}
+	st.To, st.From = period.Month(year*100+12), period.Month((year-q.Years+1)*100+1)
+	for _, y := range st.Years {
+		if y < st.From.Year() {
+			st.Older = y
+			break
+		}
+	}
 	rows, err := r.QueryContext(ctx, `SELECT b.id, l.month, b.payer, l.base,
 		l.pension_employer + l.medical_employer + l.unemployment_employer + l.work_injury_employer,
 		l.pension_employee + l.medical_employee + l.unemployment_employee,
 		l.to_pension_account, l.to_medical_account, b.accounts_credited
-		FROM contribution_lines l JOIN bills b ON b.id = l.bill_id WHERE l.person_id = $1 ORDER BY l.month DESC, b.payer`, personID)
+		FROM contribution_lines l JOIN bills b ON b.id = l.bill_id WHERE l.person_id = $1 AND l.month >= $2 AND l.month <= $3
+		ORDER BY l.month DESC, b.payer`, personID, int(st.From), int(st.To))
 	if err != nil {
 		return Statement{}, err
 	}
-	st := Statement{billMonth: map[int64]period.Month{}}
 	for rows.Next() {
 		var l StatementLine
 		var billID int64
@@ -103,18 +154,26 @@ func (s *Service) Statement(ctx context.Context, by *auth.Principal, personID in
 		}
 		st.Lines[i].PayerName = name
 	}
-	pension, medical := ledger.PersonAccount(region, ledger.PersonPension, personID), ledger.PersonAccount(region, ledger.PersonMedical, personID)
-	if st.PensionBalance, err = ledger.Balance(ctx, r, pension); err != nil {
-		return Statement{}, err
-	}
-	if st.MedicalBalance, err = ledger.Balance(ctx, r, medical); err != nil {
-		return Statement{}, err
-	}
-	if st.PensionMovements, err = ledger.Movements(ctx, r, pension, StatementMovements); err != nil {
-		return Statement{}, err
-	}
-	if st.MedicalMovements, err = ledger.Movements(ctx, r, medical, StatementMovements); err != nil {
-		return Statement{}, err
+	from, to := st.From.First(), st.To.Add(1).First()
+	for _, a := range []struct {
+		kind             ledger.Kind
+		balance, closing *money.Fen
+		moves            *[]ledger.Movement
+	}{{ledger.PersonPension, &st.PensionBalance, &st.PensionClosing, &st.PensionMovements},
+		{ledger.PersonMedical, &st.MedicalBalance, &st.MedicalClosing, &st.MedicalMovements}} {
+		code := ledger.PersonAccount(region, a.kind, personID)
+		if *a.balance, err = ledger.Balance(ctx, r, code); err != nil {
+			return Statement{}, err
+		}
+		*a.closing = *a.balance
+		if !s.now().Before(to) {
+			if *a.closing, err = ledger.BalanceAt(ctx, r, code, to); err != nil {
+				return Statement{}, err
+			}
+		}
+		if *a.moves, err = ledger.MovementsBetween(ctx, r, code, from, to, StatementMovements); err != nil {
+			return Statement{}, err
+		}
 	}
 	return st, nil
 }

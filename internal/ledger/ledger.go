@@ -517,6 +517,13 @@ type Movement struct {
 
 // Movements lists an account's postings, newest first, at most limit of them.
 func Movements(ctx context.Context, r db.Reader, account string, limit int) ([]Movement, error) {
+	return MovementsBetween(ctx, r, account, time.Time{}, time.Time{}, limit)
+}
+
+// MovementsBetween lists an account's postings dated from from (inclusive) to to (exclusive),
+// newest first, at most limit of them; a zero time leaves that end open. A statement of one year
+// reads its year this way, not the whole history.
+func MovementsBetween(ctx context.Context, r db.Reader, account string, from, to time.Time, limit int) ([]Movement, error) {
 	var side string
 	err := r.QueryRowContext(ctx, "SELECT normal FROM ledger_accounts WHERE code = $1", account).Scan(&side)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -525,8 +532,18 @@ func Movements(ctx context.Context, r db.Reader, account string, limit int) ([]M
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.QueryContext(ctx, `SELECT e.id, e.at, e.cause, e.cause_ref, p.amount FROM ledger_postings p
-		JOIN ledger_entries e ON e.id = p.entry_id WHERE p.account = $1 ORDER BY p.entry_id DESC LIMIT $2`, account, limit)
+	q, args := `SELECT e.id, e.at, e.cause, e.cause_ref, p.amount FROM ledger_postings p
+		JOIN ledger_entries e ON e.id = p.entry_id WHERE p.account = $1`, []any{account}
+	if !from.IsZero() {
+		args = append(args, db.FormatTime(from))
+		q += fmt.Sprintf(" AND e.at >= $%d", len(args))
+	}
+	if !to.IsZero() {
+		args = append(args, db.FormatTime(to))
+		q += fmt.Sprintf(" AND e.at < $%d", len(args))
+	}
+	args = append(args, limit)
+	rows, err := r.QueryContext(ctx, q+fmt.Sprintf(" ORDER BY p.entry_id DESC LIMIT $%d", len(args)), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -544,4 +561,21 @@ func Movements(ctx context.Context, r db.Reader, account string, limit int) ([]M
 		out = append(out, m)
 	}
 	return out, rows.Err()
+}
+
+// BalanceAt is an account's balance as it stood at t: today's balance less every posting dated
+// at t or later (in the account's own sense, as Balance).
+func BalanceAt(ctx context.Context, r db.Reader, account string, t time.Time) (money.Fen, error) {
+	var side string
+	var bal, after int64
+	err := r.QueryRowContext(ctx, `SELECT a.normal, a.balance, COALESCE((SELECT SUM(p.amount) FROM ledger_postings p
+		JOIN ledger_entries e ON e.id = p.entry_id WHERE p.account = a.code AND e.at >= $2), 0)
+		FROM ledger_accounts a WHERE a.code = $1`, account, db.FormatTime(t)).Scan(&side, &bal, &after)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("ledger: balance at %s: %w", t.Format(time.RFC3339), err)
+	}
+	return signed(side, bal-after), nil
 }

@@ -120,14 +120,11 @@ func (s *Service) Of(ctx context.Context, by *auth.Principal, year int) (Record,
 	}
 	rec.BureauZH, rec.BureauEN = v.Policy.BureauName()
 
-	st, err := s.contrib.Statement(ctx, by, p.ID)
+	st, err := s.contrib.Statement(ctx, by, p.ID, contrib.StatementQuery{Year: year})
 	if err != nil {
 		return Record{}, err
 	}
 	for _, l := range st.Lines {
-		if l.Month.Year() != year {
-			continue
-		}
 		if err := printable(l.PayerName); err != nil {
 			return Record{}, err
 		}
@@ -135,27 +132,21 @@ func (s *Service) Of(ctx context.Context, by *auth.Principal, year int) (Record,
 	}
 	slices.Reverse(rec.Months)
 
+	// Every movement of the year (a statement page lists at most contrib.StatementMovements), the
+	// closing balance at the year's end, the opening that less what moved in the year.
 	r := s.db.R()
 	for _, a := range []struct {
 		kind ledger.Kind
 		to   *Account
-		now  money.Fen
-	}{{ledger.PersonPension, &rec.Pension, st.PensionBalance}, {ledger.PersonMedical, &rec.Medical, st.MedicalBalance}} {
-		moves, err := ledger.Movements(ctx, r, ledger.PersonAccount(p.Region, a.kind, p.ID), 1<<30)
+	}{{ledger.PersonPension, &rec.Pension}, {ledger.PersonMedical, &rec.Medical}} {
+		code := ledger.PersonAccount(p.Region, a.kind, p.ID)
+		in, err := ledger.MovementsBetween(ctx, r, code, start, end, 1<<30)
 		if err != nil {
 			return Record{}, err
 		}
-		// From today's balance back: the closing balance takes away what moved after the year,
-		// the opening what moved in it.
-		closing := a.now
-		var in []ledger.Movement
-		for _, m := range moves { // newest first
-			switch {
-			case !m.At.Before(end):
-				closing -= m.Amount
-			case !m.At.Before(start):
-				in = append(in, m)
-			}
+		closing, err := ledger.BalanceAt(ctx, r, code, end)
+		if err != nil {
+			return Record{}, err
 		}
 		opening := closing
 		for _, m := range in {

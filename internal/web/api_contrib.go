@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/shebao/shebao/internal/auth"
@@ -160,7 +161,11 @@ func movementsJSON(ms []ledger.Movement) []movementJSON {
 }
 
 func (s *Server) apiMyContributions(r *http.Request, p *auth.Principal) (int, any, error) {
-	st, err := s.Contrib.Statement(r.Context(), p, p.PersonID)
+	q, err := statementPage(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	st, err := s.Contrib.Statement(r.Context(), p, p.PersonID, q)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -174,7 +179,11 @@ func (s *Server) apiPersonContributions(r *http.Request, p *auth.Principal) (int
 	if err != nil {
 		return 0, nil, err
 	}
-	st, err := s.Contrib.Statement(r.Context(), p, person.ID)
+	q, err := statementPage(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	st, err := s.Contrib.Statement(r.Context(), p, person.ID, q)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -183,6 +192,43 @@ func (s *Server) apiPersonContributions(r *http.Request, p *auth.Principal) (int
 	return http.StatusOK, out, nil
 }
 
+// statementPage reads a statement's page: whole calendar years, limit of them (1 unless asked, at
+// most 10) ending with year, or with the cursor a page before gave as next_cursor (the next older
+// year with contributions); neither: the latest year with contributions.
+func statementPage(r *http.Request) (contrib.StatementQuery, error) {
+	q, f := r.URL.Query(), errs.Fields{}
+	var out contrib.StatementQuery
+	year, cursor := q.Get("year"), q.Get("cursor")
+	if year != "" && cursor != "" {
+		f.Add("cursor", "either year or cursor, not both")
+	}
+	for name, v := range map[string]string{"year": year, "cursor": cursor} {
+		if v == "" {
+			continue
+		}
+		y, err := strconv.Atoi(v)
+		if err != nil || y < 1900 || y > 9999 {
+			if name == "year" {
+				f.Add(name, "a year such as 2025")
+			} else {
+				f.Add(name, "the next_cursor of the previous page")
+			}
+			continue
+		}
+		out.Year = y
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > contrib.MaxStatementYears {
+			f.Add("limit", "years a page: a whole number from 1 to "+strconv.Itoa(contrib.MaxStatementYears))
+		}
+		out.Years = n
+	}
+	return out, f.Err()
+}
+
+// statementJSON is a statement page: its years, the lines and the accounts' movements of those
+// years, today's balances and those at the page's end, and the cursor to the next older page.
 func statementJSON(st contrib.Statement) map[string]any {
 	lines := make([]map[string]any, 0, len(st.Lines))
 	for _, l := range st.Lines {
@@ -190,9 +236,17 @@ func statementJSON(st contrib.Statement) map[string]any {
 			"by_employer": l.ByEmployer.String(), "by_person": l.ByPerson.String(), "to_pension_account": l.ToPension.String(),
 			"to_medical_account": l.ToMedical.String(), "settled": l.Settled})
 	}
-	return map[string]any{"lines": lines,
-		"pension_account": map[string]any{"balance": st.PensionBalance.String(), "movements": movementsJSON(st.PensionMovements)},
-		"medical_account": map[string]any{"balance": st.MedicalBalance.String(), "movements": movementsJSON(st.MedicalMovements)}}
+	years := st.Years
+	if years == nil {
+		years = []int{}
+	}
+	out := map[string]any{"from": st.From.String(), "to": st.To.String(), "years": years, "lines": lines,
+		"pension_account": map[string]any{"balance": st.PensionBalance.String(), "closing_balance": st.PensionClosing.String(), "movements": movementsJSON(st.PensionMovements)},
+		"medical_account": map[string]any{"balance": st.MedicalBalance.String(), "closing_balance": st.MedicalClosing.String(), "movements": movementsJSON(st.MedicalMovements)}}
+	if st.Older != 0 {
+		out["next_cursor"] = strconv.Itoa(st.Older)
+	}
+	return out
 }
 
 func (s *Server) apiFunds(r *http.Request, p *auth.Principal) (int, any, error) {

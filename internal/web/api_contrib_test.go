@@ -74,6 +74,19 @@ func TestPaymentAPI(t *testing.T) {
 			fmt.Sprint(seen["pension_account"]) != fmt.Sprint(own["pension_account"]) || len(own["lines"].([]any)) != 1 {
 			t.Fatalf("the auditor's view %v differs from the resident's %v", seen, own)
 		}
+		// A page is a calendar year: this one, the only year, so no cursor to an older one.
+		year := fmt.Sprint(period.Today(d.Now()).Year())
+		if fmt.Sprint(own["years"]) != "["+year+"]" || own["from"] != year+"01" || own["to"] != year+"12" || own["next_cursor"] != nil {
+			t.Fatalf("the statement's page: years %v, %v to %v, next %v", own["years"], own["from"], own["to"], own["next_cursor"])
+		}
+		if older := e.call(auth.Resident, "GET", "/api/v1/me/contributions?year=2001&limit=10", "", 200); len(older["lines"].([]any)) != 0 || older["from"] != "199201" {
+			t.Fatalf("ten years to 2001: %v", older)
+		}
+		for q, field := range map[string]string{"year=abc": "year", "limit=11": "limit", "limit=0": "limit", "year=2025&cursor=2024": "cursor", "cursor=x": "cursor"} {
+			if status, resp := e.do(auth.Resident, "GET", "/api/v1/me/contributions?"+q, ""); status != 422 || errorOf(t, resp).Fields[field] == "" {
+				t.Errorf("%s: %d %s", q, status, resp)
+			}
+		}
 		if got := errorOf(t, bodyOf(e.do(auth.Clerk, "GET", "/api/v1/persons/110101199001011234/contributions", ""))); got.Code != "not_found" && got.Code != "invalid" {
 			t.Fatalf("unknown person: %+v", got)
 		}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -94,14 +96,17 @@ func (s *Server) billsPay(w http.ResponseWriter, r *http.Request, p *auth.Princi
 // myContributionsPage is the resident's own history: months and amounts, and the personal
 // accounts' balances and movements as the ledger holds them.
 func (s *Server) myContributionsPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	st, err := s.Contrib.Statement(r.Context(), p, p.PersonID)
-	if err != nil {
-		return err
-	}
-	data := &myContributions{Statement: st, Months: accountMonths(st.Lines)}
+	data := &myContributions{}
 	v := s.view(r, p, "mycontrib.title", data)
-	data.Chart = accountChart(v, data.Months)
-	s.balanceCharts(v, data)
+	q, err := statementYear(r)
+	if err != nil {
+		return s.formError(w, r, v, "mycontrib", err)
+	}
+	st, err := s.Contrib.Statement(r.Context(), p, p.PersonID, q)
+	if err != nil {
+		return s.formError(w, r, v, "mycontrib", err)
+	}
+	s.fillStatement(v, data, st)
 	return s.render(w, r, http.StatusOK, "mycontrib", v)
 }
 
@@ -124,20 +129,62 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err != nil {
 		return s.formError(w, r, v, "mycontrib", err)
 	}
-	st, err := s.Contrib.Statement(r.Context(), p, person.ID)
+	sq, err := statementYear(r)
 	if err != nil {
-		return err
+		return s.formError(w, r, v, "mycontrib", err)
 	}
-	data.Statement, data.Months = st, accountMonths(st.Lines)
-	data.Chart = accountChart(v, data.Months)
-	s.balanceCharts(v, data)
+	st, err := s.Contrib.Statement(r.Context(), p, person.ID, sq)
+	if err != nil {
+		return s.formError(w, r, v, "mycontrib", err)
+	}
 	data.Name, data.IDNumber = person.Name, string(person.IDNumber)
+	s.fillStatement(v, data, st)
 	return s.render(w, r, http.StatusOK, "mycontrib", v)
+}
+
+// statementYear reads the statement page's year: one calendar year a page, the latest with
+// contributions unless the page asks for another.
+func statementYear(r *http.Request) (contrib.StatementQuery, error) {
+	v := strings.TrimSpace(r.URL.Query().Get("year"))
+	if v == "" {
+		return contrib.StatementQuery{}, nil
+	}
+	y, err := strconv.Atoi(v)
+	if err != nil || y < 1900 || y > 9999 {
+		return contrib.StatementQuery{}, errs.Field("year", "a year such as 2025")
+	}
+	return contrib.StatementQuery{Year: y}, nil
+}
+
+// fillStatement puts a statement and its charts on the page, with the links to its other years.
+func (s *Server) fillStatement(v *View, data *myContributions, st contrib.Statement) {
+	data.Statement, data.Months = st, accountMonths(st.Lines)
+	data.Chart = accountChart(v, st.To.Year(), data.Months)
+	s.balanceCharts(v, data)
+	for _, y := range st.Years {
+		q := url.Values{"year": {strconv.Itoa(y)}}
+		if data.IDNumber != "" {
+			q.Set("id_number", data.IDNumber)
+		}
+		path := "/contributions"
+		if data.Lookup {
+			path = "/accounts"
+		}
+		data.YearLinks = append(data.YearLinks, yearLink{Year: y, Href: path + "?" + q.Encode(), Current: y == st.To.Year()})
+	}
+}
+
+// yearLink is one year of a statement's year navigation.
+type yearLink struct {
+	Year    int
+	Href    string
+	Current bool
 }
 
 // myContributions is a statement page: the resident's own, or a person the bureau looked up.
 type myContributions struct {
 	contrib.Statement
+	YearLinks      []yearLink   // the years with contributions, newest first
 	Months         []chartMonth // the chart's months, oldest first, also its text equivalent
 	Chart          barChart
 	Balances       []barChart // the pension and the medical account's month-end balances
@@ -153,9 +200,9 @@ func (s *Server) balanceCharts(v *View, data *myContributions) {
 		id, title string
 		bal       money.Fen
 		moves     []ledger.Movement
-	}{{"pension-balance-chart", "mycontrib.pension", data.PensionBalance, data.PensionMovements},
-		{"medical-balance-chart", "mycontrib.medical", data.MedicalBalance, data.MedicalMovements}} {
-		if ms := balanceMonths(a.bal, a.moves, now); len(ms) > 0 {
+	}{{"pension-balance-chart", "mycontrib.pension", data.PensionClosing, data.PensionMovements},
+		{"medical-balance-chart", "mycontrib.medical", data.MedicalClosing, data.MedicalMovements}} {
+		if ms := balanceMonths(a.bal, a.moves, data.From, min(data.To, now)); len(ms) > 0 {
 			data.Balances = append(data.Balances, balanceChart(v, a.id, a.title, ms))
 		}
 	}
@@ -171,7 +218,7 @@ type chartMonth struct {
 	Credited, Owing money.Fen
 }
 
-// accountMonths sums, for the last twelve months with contributions (oldest first), what each
+// accountMonths sums, for the last twelve months of the statement's lines (oldest first), what each
 // month put into the personal accounts: the credited part (its bill paid) apart from the part still
 // awaiting payment, which an unpaid month has not credited.
 func accountMonths(lines []contrib.StatementLine) []chartMonth {
@@ -202,8 +249,8 @@ func accountMonths(lines []contrib.StatementLine) []chartMonth {
 }
 
 // accountChart draws accountMonths in the page's language.
-func accountChart(v *View, months []chartMonth) barChart {
-	c := barChart{ID: "account-chart", Title: v.T("mycontrib.chart"),
+func accountChart(v *View, year int, months []chartMonth) barChart {
+	c := barChart{ID: "account-chart", Title: fmt.Sprintf(v.T("mycontrib.chart"), year),
 		Legend: []chartLegend{{"chart-paid", v.T("mycontrib.settled")}, {"chart-unpaid", v.T("mycontrib.unpaid")}}}
 	var credited, owing money.Fen
 	unpaid := 0
@@ -389,13 +436,14 @@ type balanceMonth struct {
 	Balance money.Fen
 }
 
-// balanceMonths works an account's month-end balances back from today's balance and its movements
-// (newest first): the balance at the end of a month is today's less everything posted after it.
-// It covers the twelve months up to now, or fewer: not before the account's first movement, and,
-// when the statement holds only the latest movements, not before the oldest of them (an earlier
-// month's balance would need movements the page does not have).
-func balanceMonths(balance money.Fen, moves []ledger.Movement, now period.Month) []balanceMonth {
-	if len(moves) == 0 {
+// balanceMonths works an account's month-end balances back from its balance at the end of the
+// month through and the movements before (newest first): the balance at the end of a month is that
+// less everything posted after it. It covers the months from from to through, or fewer: not before
+// the account's first movement, and, when the statement holds only the latest movements of its
+// span, not before the oldest of them (an earlier month's balance would need movements the page
+// does not have).
+func balanceMonths(closing money.Fen, moves []ledger.Movement, from, through period.Month) []balanceMonth {
+	if len(moves) == 0 || through < from {
 		return nil
 	}
 	// The ledger lists by entry; a history loaded late may post an earlier date after a later one.
@@ -405,16 +453,16 @@ func balanceMonths(balance money.Fen, moves []ledger.Movement, now period.Month)
 	if len(moves) >= contrib.StatementMovements {
 		oldest = oldest.Add(1)
 	}
-	from := max(oldest, now.Add(-11))
+	from = max(oldest, from)
 	var out []balanceMonth
 	i := 0
 	after := money.Fen(0) // the sum of the movements after the month being worked
-	for m := now; m >= from; m = m.Add(-1) {
+	for m := through; m >= from; m = m.Add(-1) {
 		for i < len(moves) && period.MonthOf(moves[i].At) > m {
 			after += moves[i].Amount
 			i++
 		}
-		out = append(out, balanceMonth{Month: m, Balance: balance - after})
+		out = append(out, balanceMonth{Month: m, Balance: closing - after})
 	}
 	slices.Reverse(out)
 	return out

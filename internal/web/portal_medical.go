@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/ledger"
 	"github.com/shebao/shebao/internal/money"
 	"github.com/shebao/shebao/internal/period"
@@ -61,7 +62,8 @@ func (s *Server) myMedicalPage(w http.ResponseWriter, r *http.Request, p *auth.P
 	if data.Year, err = s.Settle.YearOf(ctx, p, me.Region, me.ID, period.Today(s.Now()).Year()); err != nil {
 		return err
 	}
-	st, err := s.Contrib.Statement(ctx, p, me.ID)
+	// The medical account's movements of this year: the year its caps and deductible count in.
+	st, err := s.Contrib.Statement(ctx, p, me.ID, contrib.StatementQuery{Year: period.Today(s.Now()).Year()})
 	if err != nil {
 		return err
 	}

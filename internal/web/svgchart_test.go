@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -29,9 +30,9 @@ func TestAccountChartSVG(t *testing.T) {
 	}
 	for _, l := range []lang{zh, en} {
 		v := &View{Lang: l}
-		svg := string(accountChart(v, months).SVG())
+		svg := string(accountChart(v, 2026, months).SVG())
 		for _, want := range []string{
-			`<title id="account-chart-title">` + l.T("mycontrib.chart") + `</title>`,
+			`<title id="account-chart-title">` + fmt.Sprintf(l.T("mycontrib.chart"), 2026) + `</title>`,
 			`<desc id="account-chart-desc">`, `aria-labelledby="account-chart-title account-chart-desc"`,
 			`>26/09</text>`, `>26/10</text>`, `>26/11</text>`, // months under the axis
 			`>0.00</text>`, `>2,000.00</text>`, // the y axis: 0 and the rounded top above 1,234.56
@@ -51,7 +52,7 @@ func TestAccountChartSVG(t *testing.T) {
 			t.Errorf("November drawn as credited: %v", nov)
 		}
 	}
-	if d := accountChart(&View{Lang: en}, months).Desc; d != "202609 to 202611: 2,034.56 yuan credited to the personal accounts; 2 months unpaid, 810.00 yuan not credited." {
+	if d := accountChart(&View{Lang: en}, 2026, months).Desc; d != "202609 to 202611: 2,034.56 yuan credited to the personal accounts; 2 months unpaid, 810.00 yuan not credited." {
 		t.Errorf("desc = %q", d)
 	}
 }
@@ -104,21 +105,28 @@ func TestBalanceMonths(t *testing.T) {
 		{At: at("2026-11-15T02:00:00Z"), Amount: -300},
 		{At: at("2026-10-10T02:00:00Z"), Amount: 1000},
 	}
-	got := balanceMonths(1500, moves, 202612)
+	got := balanceMonths(1500, moves, 202601, 202612)
 	want := []balanceMonth{{202610, 1000}, {202611, 700}, {202612, 1500}}
 	if !slices.Equal(got, want) {
 		t.Fatalf("balances %+v, want %+v", got, want)
+	}
+	// A span that ends before today: its months only, from the balance at its end.
+	if got := balanceMonths(700, moves[1:], 202601, 202611); !slices.Equal(got, []balanceMonth{{202610, 1000}, {202611, 700}}) {
+		t.Fatalf("balances to November %+v", got)
+	}
+	if got := balanceMonths(1000, moves[2:], 202610, 202610); !slices.Equal(got, []balanceMonth{{202610, 1000}}) {
+		t.Fatalf("balances of October alone %+v", got)
 	}
 	// Only the latest movements at hand: no month before the oldest of them is worked out.
 	var many []ledger.Movement
 	for i := range contrib.StatementMovements {
 		many = append(many, ledger.Movement{At: at("2026-12-01T02:00:00Z").AddDate(0, 0, -7*i), Amount: 100})
 	}
-	got = balanceMonths(100000, many, 202612)
+	got = balanceMonths(100000, many, 201501, 202612)
 	if len(got) == 0 || got[0].Month <= period.MonthOf(many[len(many)-1].At) || got[len(got)-1].Balance != 100000 {
 		t.Fatalf("balances from a clipped list: %+v", got)
 	}
-	if balanceMonths(0, nil, 202612) != nil {
+	if balanceMonths(0, nil, 202601, 202612) != nil {
 		t.Fatal("an account without movements has a chart")
 	}
 	svg := string(balanceChart(&View{Lang: en}, "pension-balance-chart", "mycontrib.pension", want).SVG())
