@@ -120,16 +120,21 @@ func TestAttackUploadZipBomb(t *testing.T) {
 			for _, b := range []struct {
 				name string
 				file []byte
-				want []string // the reason says one of these
+				want []string // the reason says one of these (the API's, in English)
+				page []string // the Chinese page says one of these
 			}{
-				{"review's bomb", bomb, []string{"the workbook unpacks to more than"}},
+				{"review's bomb", bomb, []string{"the workbook unpacks to more than"}, []string{"工作簿解压后超过"}},
 				// Refused for its size where the limit is lower (card applications, result files).
-				{"one long cell", cellBomb, []string{"a cell or tag longer than 64 KiB", "the workbook unpacks to more than"}},
-				{"shared string references", sharedBomb, []string{"of text by line", "the workbook holds a text longer than"}},
+				{"one long cell", cellBomb, []string{"a cell or tag longer than 64 KiB", "the workbook unpacks to more than"}, []string{"超过 64 KiB 的单元格或标签", "工作簿解压后超过"}},
+				{"shared string references", sharedBomb, []string{"of text by line", "the workbook holds a text longer than"}, []string{"行时单元格文本已超过", "个字符的文本"}},
 			} {
 				t.Run(tc.name+"/"+b.name, func(t *testing.T) {
 					says := func(s string) bool {
-						for _, w := range b.want {
+						want := b.want
+						if !tc.api {
+							want = b.page
+						}
+						for _, w := range want {
 							if strings.Contains(s, w) {
 								return true
 							}
@@ -147,7 +152,7 @@ func TestAttackUploadZipBomb(t *testing.T) {
 							t.Fatalf("fields.file = %q; want it to say one of %q", reason, b.want)
 						}
 					} else if !strings.Contains(body, `id="problem"`) || !says(body) {
-						t.Fatalf("the page does not say one of %q: %.2000s", b.want, body)
+						t.Fatalf("the page does not say one of %q: %.2000s", b.page, body)
 					}
 					// Before, the first of these alone allocated over a gigabyte.
 					if cost > 48<<20 {

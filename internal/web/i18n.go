@@ -48,6 +48,7 @@ func (l lang) T(key string) string {
 // messages: key → {Chinese, English}.
 var messages = map[string][2]string{
 	"app.name":           {"社会保障服务平台", "Social Security Services"},
+	"punct.colon":        {"：", ": "},
 	"a11y.skip":          {"跳到正文", "Skip to main content"},
 	"a11y.menu":          {"主菜单", "Main menu"},
 	"a11y.table":         {"表格（可左右滚动）", "Table (scrolls sideways)"},

@@ -122,8 +122,14 @@ func (v *View) Field(name string) string {
 	if v.Problem == nil {
 		return ""
 	}
-	return v.Problem.Fields[name]
+	if p, ok := v.Problem.Fields[name]; ok {
+		return v.Lang.Problem(p)
+	}
+	return ""
 }
+
+// ProblemText is the page's error in the page's language.
+func (v *View) ProblemText() string { return v.Lang.ErrorText(v.Problem) }
 
 // Pick chooses between a Chinese and an English text from policy data: {{.Pick .NameZH .NameEN}}.
 func (v *View) Pick(zhText, enText string) string { return v.Lang.pick(zhText, enText) }
@@ -245,7 +251,7 @@ type errorPage struct {
 }
 
 func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int, e *errs.Error) {
-	v := s.view(r, principal(r), "error.title", errorPage{Status: status, Message: e.Message})
+	v := s.view(r, principal(r), "error.title", errorPage{Status: status, Message: pickLang(r).ErrorText(e)})
 	if err := s.render(w, r, status, "error", v); err != nil {
 		s.Log.Error("error page failed", "request_id", requestID(r.Context()), "err", err)
 		http.Error(w, http.StatusText(status), status)

@@ -307,7 +307,7 @@ func TestBureauSettlementPages(t *testing.T) {
 	const code = "P33010000007"
 	status, page, _ := postPage(t, clerk, e.http.URL+"/institutions/register", url.Values{"code": {code}, "name": {"测试大药房"}, "kind": {"pharmacy"},
 		"level": {"3"}, "bank_account": {"62220000333"}})
-	if status != 422 || !strings.Contains(page, "a pharmacy has no level") || !strings.Contains(page, `value="测试大药房"`) || strings.Contains(page, "invalid level") {
+	if status != 422 || !strings.Contains(page, zh.Problem("a pharmacy has no level")) || !strings.Contains(page, `value="测试大药房"`) || strings.Contains(page, "invalid level") {
 		t.Fatalf("a pharmacy with a level: %d", status)
 	}
 	status, page, _ = postPage(t, clerk, e.http.URL+"/institutions/register", url.Values{"code": {code}, "name": {"测试大药房"}, "kind": {"pharmacy"},
