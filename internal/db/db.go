@@ -52,6 +52,7 @@ type DB struct {
 	path    string  // SQLite file, "" for PostgreSQL
 	now     func() time.Time
 	stmts   *stmtCache // SQLite's writer: its prepared statements (stmtcache.go)
+	reader  Reader     // what R gives: SQLite's read pool with its prepared statements, or read
 }
 
 // Options say what to open. URL wins over Dir.
@@ -90,6 +91,7 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		pool.SetMaxIdleConns(readers + 4)
 		pool.SetConnMaxIdleTime(5 * time.Minute)
 		d := &DB{dialect: Postgres, write: pool, read: pool, now: now}
+		d.reader = pool
 		if err := d.Ping(ctx); err != nil {
 			pool.Close()
 			return nil, err
@@ -153,6 +155,9 @@ func openSQLite(ctx context.Context, path string, readers int, now func() time.T
 	r.SetMaxOpenConns(readers)
 	r.SetMaxIdleConns(readers)
 	d := &DB{dialect: SQLite, write: w, read: r, path: path, now: now, stmts: newStmtCache(w)}
+	readStmts := newStmtCache(r)
+	readStmts.grace = time.Minute
+	d.reader = &cachedReader{pool: r, cache: readStmts}
 	if err := d.Ping(ctx); err != nil {
 		d.Close()
 		return nil, err
@@ -181,6 +186,9 @@ func (d *DB) Ping(ctx context.Context) error {
 // Close closes every pool.
 func (d *DB) Close() error {
 	d.stmts.close()
+	if cr, ok := d.reader.(*cachedReader); ok {
+		cr.cache.close()
+	}
 	err := d.write.Close()
 	if d.read != d.write {
 		err = errors.Join(err, d.read.Close())
@@ -213,7 +221,7 @@ func EachRow(ctx context.Context, r Reader, fn func(scan func(...any) error) err
 }
 
 // R returns the read pool, for single-statement reads outside a transaction.
-func (d *DB) R() Reader { return d.read }
+func (d *DB) R() Reader { return d.reader }
 
 // Tx is a transaction with the dialect and a fixed Now, so that everything written in one
 // transaction carries the same time.

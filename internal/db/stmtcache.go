@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"time"
 )
 
 // The SQLite writer's prepared statements.
@@ -36,10 +37,11 @@ const (
 )
 
 type stmtCache struct {
-	pool *sql.DB
-	mu   sync.Mutex
-	m    map[string]*list.Element // of *cachedStmt
-	lru  list.List                // front: most recently used
+	pool  *sql.DB
+	grace time.Duration // how long an evicted statement stays open (the read pool's: see cachedReader)
+	mu    sync.Mutex
+	m     map[string]*list.Element // of *cachedStmt
+	lru   list.List                // front: most recently used
 }
 
 type cachedStmt struct {
@@ -96,7 +98,11 @@ func (c *stmtCache) add(ctx context.Context, queries []string) {
 		}
 		c.mu.Unlock()
 		for _, st := range out {
-			st.Close()
+			if c.grace > 0 {
+				time.AfterFunc(c.grace, func() { st.Close() })
+			} else {
+				st.Close()
+			}
 		}
 	}
 }
@@ -169,3 +175,50 @@ func (tx *Tx) eachRow(ctx context.Context, query string, args []any, fn func(*sq
 	}
 	return rows.Err()
 }
+
+// cachedReader is SQLite's read pool with its prepared statements. Unlike the writer's, these
+// can serve any query, QueryContext's open rows included: a statement prepared on the pool is
+// prepared anew on each connection that runs it (database/sql keeps one per connection), and a
+// connection runs one query at a time, holding it until its rows are closed. A statement is
+// prepared the first time it is asked for; the least recently used beyond the cache's size is
+// closed a minute after it leaves the cache, so that a query that took it from the cache just
+// before cannot find it closed (database/sql's close waits for a query running on it and its rows,
+// not for one about to start).
+type cachedReader struct {
+	pool  *sql.DB
+	cache *stmtCache
+}
+
+func (r *cachedReader) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := r.stmt(ctx, query); st != nil {
+		rows, err := st.QueryContext(ctx, args...)
+		if !closedStmt(err) {
+			return rows, err
+		}
+	}
+	return r.pool.QueryContext(ctx, query, args...)
+}
+
+func (r *cachedReader) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := r.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return r.pool.QueryRowContext(ctx, query, args...)
+}
+
+// stmt is the query's prepared statement, prepared now if it is not yet; nil for a query the cache
+// leaves out or one that does not prepare (running it reports why). Preparing takes a connection
+// from the pool and gives it back before the query runs, so it never waits on the caller's rows.
+func (r *cachedReader) stmt(ctx context.Context, query string) *sql.Stmt {
+	if len(query) > maxCachedQuery {
+		return nil
+	}
+	if st := r.cache.get(query); st != nil {
+		return st
+	}
+	r.cache.add(ctx, []string{query})
+	return r.cache.get(query)
+}
+
+// closedStmt reports database/sql's error for a statement closed meanwhile (it exports none).
+func closedStmt(err error) bool { return err != nil && err.Error() == "sql: statement is closed" }

@@ -131,3 +131,60 @@ func TestPreparedStatementNested(t *testing.T) {
 		t.Fatal("the query is not prepared")
 	}
 }
+
+// TestReadPoolPreparedStatements: the read pool's prepared statements answer many goroutines at
+// once, with rows held open while another query runs, over more distinct queries than the cache
+// holds (so statements leave it while others use them), every answer right.
+func TestReadPoolPreparedStatements(t *testing.T) {
+	ctx := context.Background()
+	d := dbtest.SQLite(t, dbtest.Options{})
+	if err := d.Write(ctx, func(tx *db.Tx) error {
+		if _, err := tx.ExecContext(ctx, "CREATE TABLE r (k INTEGER PRIMARY KEY, v INTEGER NOT NULL)"); err != nil {
+			return err
+		}
+		for k := 1; k <= 50; k++ {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO r(k, v) VALUES($1, $2)", k, 2*k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	r := d.R()
+	errc := make(chan error, 8)
+	for g := range 4 { // each holds two of the pool's eight connections at once
+		go func() {
+			errc <- func() error {
+				for i := range 200 {
+					// A query of its own text (g and i in it), 800 in all: far beyond the cache.
+					n := (g*200+i)%50 + 1
+					q := fmt.Sprintf("SELECT v, %d FROM r WHERE k = $1", g*1000+i%400)
+					rows, err := r.QueryContext(ctx, "SELECT k FROM r WHERE k <= $1 ORDER BY k", n)
+					if err != nil {
+						return err
+					}
+					var v, tag int
+					if err := r.QueryRowContext(ctx, q, n).Scan(&v, &tag); err != nil {
+						rows.Close()
+						return fmt.Errorf("%s: %w", q, err)
+					}
+					count := 0
+					for rows.Next() {
+						count++
+					}
+					rows.Close()
+					if v != 2*n || tag != g*1000+i%400 || count != n {
+						return fmt.Errorf("k %d: v %d tag %d, %d rows", n, v, tag, count)
+					}
+				}
+				return nil
+			}()
+		}()
+	}
+	for range 4 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
