@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -157,14 +158,23 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
+// freeAddr is a free local address for a server the test starts. It is drawn below the kernel's
+// ephemeral range (32768 and up on Linux), from which port 0 and every httptest server of the
+// packages testing beside this one take theirs: a port asked of the kernel and closed again could
+// be handed to one of them before serve binds it, and /healthz would answer from their server.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+mrand.IntN(12000))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
+		ln.Close()
+		return addr
 	}
-	defer ln.Close()
-	return ln.Addr().String()
+	t.Fatal("no free port below the ephemeral range")
+	return ""
 }
 
 // startServe runs `shebao serve` in the background and waits for /healthz; it returns the output,
