@@ -132,28 +132,24 @@ func (s *Service) Of(ctx context.Context, by *auth.Principal, year int) (Record,
 	}
 	slices.Reverse(rec.Months)
 
-	// Every movement of the year (a statement page lists at most contrib.StatementMovements), the
-	// closing balance at the year's end, the opening that less what moved in the year.
+	// Every movement of the year (a statement lists at most contrib.StatementMovements); the
+	// closing balance at the year's end is the statement's, the opening that less what moved in it.
 	r := s.db.R()
 	for _, a := range []struct {
-		kind ledger.Kind
-		to   *Account
-	}{{ledger.PersonPension, &rec.Pension}, {ledger.PersonMedical, &rec.Medical}} {
-		code := ledger.PersonAccount(p.Region, a.kind, p.ID)
-		in, err := ledger.MovementsBetween(ctx, r, code, start, end, 1<<30)
+		kind    ledger.Kind
+		to      *Account
+		closing money.Fen
+	}{{ledger.PersonPension, &rec.Pension, st.PensionClosing}, {ledger.PersonMedical, &rec.Medical, st.MedicalClosing}} {
+		in, err := ledger.MovementsBetween(ctx, r, ledger.PersonAccount(p.Region, a.kind, p.ID), start, end, 1<<30)
 		if err != nil {
 			return Record{}, err
 		}
-		closing, err := ledger.BalanceAt(ctx, r, code, end)
-		if err != nil {
-			return Record{}, err
-		}
-		opening := closing
+		opening := a.closing
 		for _, m := range in {
 			opening -= m.Amount
 		}
 		slices.Reverse(in)
-		*a.to = Account{Opening: opening, Closing: closing, Movements: in}
+		*a.to = Account{Opening: opening, Closing: a.closing, Movements: in}
 	}
 
 	names := map[string]string{}

@@ -98,7 +98,7 @@ func (s *Server) billsPay(w http.ResponseWriter, r *http.Request, p *auth.Princi
 func (s *Server) myContributionsPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	data := &myContributions{}
 	v := s.view(r, p, "mycontrib.title", data)
-	q, err := statementYear(r)
+	q, err := statementPage(r)
 	if err != nil {
 		return s.formError(w, r, v, "mycontrib", err)
 	}
@@ -129,7 +129,7 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	if err != nil {
 		return s.formError(w, r, v, "mycontrib", err)
 	}
-	sq, err := statementYear(r)
+	sq, err := statementPage(r)
 	if err != nil {
 		return s.formError(w, r, v, "mycontrib", err)
 	}
@@ -140,20 +140,6 @@ func (s *Server) accountsPage(w http.ResponseWriter, r *http.Request, p *auth.Pr
 	data.Name, data.IDNumber = person.Name, string(person.IDNumber)
 	s.fillStatement(v, data, st)
 	return s.render(w, r, http.StatusOK, "mycontrib", v)
-}
-
-// statementYear reads the statement page's year: one calendar year a page, the latest with
-// contributions unless the page asks for another.
-func statementYear(r *http.Request) (contrib.StatementQuery, error) {
-	v := strings.TrimSpace(r.URL.Query().Get("year"))
-	if v == "" {
-		return contrib.StatementQuery{}, nil
-	}
-	y, err := strconv.Atoi(v)
-	if err != nil || y < 1900 || y > 9999 {
-		return contrib.StatementQuery{}, errs.Field("year", "a year such as 2025")
-	}
-	return contrib.StatementQuery{Year: y}, nil
 }
 
 // fillStatement puts a statement and its charts on the page, with the links to its other years.
