@@ -34,8 +34,9 @@ func asCommand(args ...string) *exec.Cmd {
 	return c
 }
 
-// TestMonthlyRunSurvivesSIGKILL kills `shebao contributions run` at twenty random points (one
-// month each, the point drawn over the time an uninterrupted run takes) and runs it again: every
+// TestMonthlyRunSurvivesSIGKILL kills `shebao contributions run` twenty times (one month each:
+// half at a point drawn over the time an uninterrupted run takes, half as soon as its first batch
+// has committed) and runs it again: every
 // time, every person's line is there exactly once, every bill's total is its lines' sum, the
 // ledger holds each bill once, and `shebao ledger check` passes.
 func TestMonthlyRunSurvivesSIGKILL(t *testing.T) {
@@ -78,7 +79,13 @@ func TestMonthlyRunSurvivesSIGKILL(t *testing.T) {
 			if err := c.Start(); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(time.Duration(rng.Int64N(int64(took))))
+			if i%2 == 0 {
+				time.Sleep(time.Duration(rng.Int64N(int64(took))))
+			} else {
+				// Every other kill waits for the first batch to commit, so that some kills are
+				// sure to fall between batches however fast this machine bills a month.
+				waitForFirstBatch(ctx, d, m, 2*took+10*time.Second)
+			}
 			_ = c.Process.Signal(syscall.SIGKILL)
 			if err := c.Wait(); err != nil && strings.Contains(err.Error(), "killed") {
 				killedMidRun++
@@ -104,6 +111,16 @@ func TestMonthlyRunSurvivesSIGKILL(t *testing.T) {
 		}
 		t.Logf("%d kills, %d while running, %d between batches; an uninterrupted run took %v", kills, killedMidRun, midBilling, took.Round(time.Millisecond))
 	})
+}
+
+// waitForFirstBatch returns once some bill of the month has committed, or after at most wait.
+func waitForFirstBatch(ctx context.Context, d *db.DB, m period.Month, wait time.Duration) {
+	for deadline := time.Now().Add(wait); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		var billed int
+		if err := d.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM bills WHERE month = $1", int(m)).Scan(&billed); err == nil && billed > 0 {
+			return
+		}
+	}
 }
 
 // checkMonth asserts a month is billed completely and exactly once.
