@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/ledger"
 	"github.com/shebao/shebao/internal/money"
 	"github.com/shebao/shebao/internal/period"
@@ -47,42 +49,62 @@ func benchInquiry(ctx context.Context, io IO, args []string) error {
 	seconds := fs.Float64("seconds", 10, "how long to ask (after one second of warm-up)")
 	residents := fs.Int("residents", 200, "residents with a login (sessions and API tokens) among the persons")
 	url := fs.String("db", "", "run on a new schema of this PostgreSQL server instead of a temporary SQLite file")
+	keep := fs.String("keep", "", "load into this SQLite data directory and keep it; if it already holds a history of this size, measure on it without loading")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *persons < 50 || *years < 1 || *years > 50 || *clients < 1 || *seconds <= 0 || *residents < 1 || *residents > *persons {
 		return fmt.Errorf("%w: --persons ≥ 50, --years 1 to 50, --clients ≥ 1, --seconds > 0, --residents 1 to --persons", errUsage)
 	}
-	d, where, serveArgs, cleanup, err := openBench(ctx, *url)
+	if *keep != "" && *url != "" {
+		return fmt.Errorf("%w: --keep is a SQLite data directory; it does not go with --db", errUsage)
+	}
+	const region = "330100"
+	months := *years * 12
+	var (
+		d         *db.DB
+		where     string
+		serveArgs []string
+		cleanup   func()
+		err       error
+	)
+	if *keep != "" {
+		d, where, serveArgs, cleanup, err = openKept(ctx, *keep)
+	} else {
+		d, where, serveArgs, cleanup, err = openBench(ctx, *url)
+	}
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	const region = "330100"
-	months := *years * 12
+	h := inquiryHistory{region: region, persons: *persons, last: period.MonthOf(d.Now()).Add(-1)}
+	h.first = h.last.Add(-(months - 1))
+	kept, err := h.kept(ctx, d, months)
+	if err != nil {
+		return err
+	}
 	load1, _, _ := loadAverage()
 	fmt.Fprintf(io.Out, "bench inquiry: %d persons × %d months of history, %d clients for %.0f s, on %s (load average %s)\n",
 		*persons, months, *clients, *seconds, where, load1)
 
 	t0 := time.Now()
-	h := inquiryHistory{region: region, persons: *persons, last: period.MonthOf(d.Now()).Add(-1)}
-	h.first = h.last.Add(-(months - 1))
-	pol := policy.NewStore(d)
-	p, _, err := policy.Default(region, h.first)
-	if err != nil {
-		return err
-	}
-	if _, err := pol.Install(ctx, audit.System, p); err != nil {
-		return err
-	}
-	last := time.Now()
-	if err := h.load(ctx, d, func(done int) {
-		if time.Since(last) > 10*time.Second {
-			last = time.Now()
-			fmt.Fprintf(io.Err, "  %d/%d persons loaded (%v)\n", done, *persons, time.Since(t0).Round(time.Second))
+	if !kept {
+		p, _, err := policy.Default(region, h.first)
+		if err != nil {
+			return err
 		}
-	}); err != nil {
-		return fmt.Errorf("loading the history: %w", err)
+		if _, err := policy.NewStore(d).Install(ctx, audit.System, p); err != nil {
+			return err
+		}
+		last := time.Now()
+		if err := h.load(ctx, d, func(done int) {
+			if time.Since(last) > 10*time.Second {
+				last = time.Now()
+				fmt.Fprintf(io.Err, "  %d/%d persons loaded (%v)\n", done, *persons, time.Since(t0).Round(time.Second))
+			}
+		}); err != nil {
+			return fmt.Errorf("loading the history: %w", err)
+		}
 	}
 	loaded := time.Since(t0)
 	logins, err := h.logins(ctx, d, *residents)
@@ -93,10 +115,14 @@ func benchInquiry(ctx context.Context, io IO, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(io.Out, "  loaded %d persons, %d employers, %d bills, %d contribution lines and %d personal-account postings in %v (%.0f rows/s; not counted); database %s\n",
-		*persons, h.employers(), h.employers()*months, *persons*months, 2**persons*months, loaded.Round(time.Second),
-		float64(h.rows(months))/loaded.Seconds(), mib(dbBytes))
-	if *persons <= 200_000 {
+	if kept {
+		fmt.Fprintf(io.Out, "  the history of %s to %s was loaded before (--keep); database %s\n", h.first, h.last, mib(dbBytes))
+	} else {
+		fmt.Fprintf(io.Out, "  loaded %d persons, %d employers, %d bills, %d contribution lines and %d personal-account postings in %v (%.0f rows/s; not counted); database %s\n",
+			*persons, h.employers(), h.employers()*months, *persons*months, 2**persons*months, loaded.Round(time.Second),
+			float64(h.rows(months))/loaded.Seconds(), mib(dbBytes))
+	}
+	if *persons <= 200_000 && !kept {
 		// The loaded ledger is what Check expects (at the default size this takes long; shebao ledger
 		// check on the database does it for anyone who wants to).
 		t1 := time.Now()
@@ -165,7 +191,7 @@ func benchInquiry(ctx context.Context, io IO, args []string) error {
 		float64(nres.ok)/nres.elapsed.Seconds(), ms(nres.percentile(nres.all, 0.5)), ms(noopP99))
 	load2, _, _ := loadAverage()
 	jsonLine(io.Out, map[string]any{"bench": "inquiry", "database": string(d.Dialect()), "persons": *persons, "years": *years, "clients": *clients,
-		"load_seconds": round3(loaded.Seconds()), "db_bytes": dbBytes, "inquiries": res.ok, "refused": res.refused, "failed": res.failed,
+		"load_seconds": round3(loaded.Seconds()), "kept": kept, "db_bytes": dbBytes, "inquiries": res.ok, "refused": res.refused, "failed": res.failed,
 		"per_s": int(rate), "p50_ms": round3(ms(p50)), "p99_ms": round3(ms(p99)), "max_ms": round3(ms(res.percentile(res.all, 1))),
 		"noop_p99_ms": round3(ms(noopP99)), "noop_per_s": int(float64(nres.ok) / nres.elapsed.Seconds()),
 		"idle_rss_mb": round1(idle), "rss_mb": round1(peak), "kinds": perKind, "load_average": load1 + " " + load2})
@@ -441,6 +467,42 @@ func benchIDsFrom(from, n int) []string {
 	return out
 }
 
+// openKept opens (making it if need be) the SQLite data directory --keep names, which outlives
+// the run.
+func openKept(ctx context.Context, dir string) (d *db.DB, where string, serveArgs []string, cleanup func(), err error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, "", nil, nil, err
+	}
+	if d, err = db.Open(ctx, db.Options{Dir: dir}); err != nil {
+		return nil, "", nil, nil, err
+	}
+	if _, err := d.Migrate(ctx); err != nil {
+		d.Close()
+		return nil, "", nil, nil, err
+	}
+	return d, "sqlite " + dir + " (kept)", []string{"--data", dir}, func() { d.Close() }, nil
+}
+
+// kept reports whether d already holds a loaded history of h's size, and then takes its months
+// (it may have been loaded in an earlier month). A database holding something else is an error:
+// the bench loads only into an empty one.
+func (h *inquiryHistory) kept(ctx context.Context, d *db.DB, months int) (bool, error) {
+	var persons, bills int
+	var first, last sql.NullInt64
+	if err := d.R().QueryRowContext(ctx, "SELECT (SELECT COUNT(*) FROM persons), COUNT(*), MIN(month), MAX(month) FROM bills").Scan(&persons, &bills, &first, &last); err != nil {
+		return false, err
+	}
+	if persons == 0 && bills == 0 {
+		return false, nil
+	}
+	if persons != h.persons || !first.Valid || period.Month(last.Int64).Since(period.Month(first.Int64))+1 != months || bills != h.employers()*months {
+		return false, fmt.Errorf("%w: the database of --keep holds %d persons and %d bills, not a history of %d persons × %d months; name an empty directory",
+			errUsage, persons, bills, h.persons, months)
+	}
+	h.first, h.last = period.Month(first.Int64), period.Month(last.Int64)
+	return true, nil
+}
+
 // inquiryLogin is a resident's login, or the clerk's, as a client holds it.
 type inquiryLogin struct {
 	session  string // the portal's session cookie
@@ -460,7 +522,7 @@ func (h inquiryHistory) logins(ctx context.Context, d *db.DB, n int) (inquiryLog
 	a := auth.New(d, auth.Options{})
 	for k := range n {
 		i := int(int64(k) * int64(h.persons) / int64(n))
-		u, _, err := a.CreateUser(ctx, nil, audit.System, auth.NewUser{Username: fmt.Sprintf("resident-%d", i), Role: auth.Resident,
+		u, err := benchUser(ctx, a, auth.NewUser{Username: fmt.Sprintf("resident-%d", i), Role: auth.Resident,
 			Regions: []string{h.region}, PersonID: h.person(i)})
 		if err != nil {
 			return out, fmt.Errorf("resident login: %w", err)
@@ -475,7 +537,7 @@ func (h inquiryHistory) logins(ctx context.Context, d *db.DB, n int) (inquiryLog
 		}
 		out.residents = append(out.residents, inquiryLogin{session: session, token: token, idNumber: benchIDsFrom(i, 1)[0]})
 	}
-	u, _, err := a.CreateUser(ctx, nil, audit.System, auth.NewUser{Username: "bench-clerk", Role: auth.Clerk, Regions: []string{h.region}})
+	u, err := benchUser(ctx, a, auth.NewUser{Username: "bench-clerk", Role: auth.Clerk, Regions: []string{h.region}})
 	if err != nil {
 		return out, err
 	}
@@ -483,6 +545,17 @@ func (h inquiryHistory) logins(ctx context.Context, d *db.DB, n int) (inquiryLog
 		return out, err
 	}
 	return out, nil
+}
+
+// benchUser is the account nu names: made, or found from an earlier run on a kept database.
+func benchUser(ctx context.Context, a *auth.Service, nu auth.NewUser) (auth.User, error) {
+	if u, err := a.UserByName(ctx, nu.Username); err == nil {
+		return u, nil
+	} else if !errs.Is(err, errs.NotFound) {
+		return auth.User{}, err
+	}
+	u, _, err := a.CreateUser(ctx, nil, audit.System, nu)
+	return u, err
 }
 
 // databaseBytes is the database's size: the SQLite file and its WAL, or the PostgreSQL schema's

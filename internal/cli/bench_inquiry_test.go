@@ -45,3 +45,27 @@ func TestBenchInquiry(t *testing.T) {
 	}
 	t.Log(out)
 }
+
+// TestBenchInquiryKeep loads into a --keep directory, then measures on it again without loading
+// (the same logins found, not made twice), and refuses a size the directory does not hold.
+func TestBenchInquiryKeep(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads a history and starts a server")
+	}
+	old := serverCommand
+	serverCommand = func(args ...string) (*exec.Cmd, error) { return asCommand(args...), nil }
+	defer func() { serverCommand = old }()
+	dir := t.TempDir() + "/kept"
+	args := []string{"bench", "inquiry", "--persons", "100", "--years", "1", "--clients", "1", "--seconds", "0.3", "--residents", "3", "--keep", dir}
+	if code, out, errOut := run(t, nil, "", args...); code != 0 || !strings.Contains(out, "loaded 100 persons") {
+		t.Fatalf("first run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut := run(t, nil, "", args...)
+	if code != 0 || !strings.Contains(out, "loaded before (--keep)") || !strings.Contains(out, `"kept":true`) {
+		t.Fatalf("second run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	other := append(args[:len(args):len(args)], "--persons", "200")
+	if code, _, errOut := run(t, nil, "", other...); code == 0 || !strings.Contains(errOut, "holds 100 persons") {
+		t.Fatalf("another size on the kept directory: exit %d %s", code, errOut)
+	}
+}
