@@ -356,6 +356,7 @@ func (h inquiryHistory) loadEmployers(ctx context.Context, tx *db.Tx, e0, e1, mo
 	pensionFund, medicalFund := ledger.FundAccount(h.region, string(policy.Pension)), ledger.FundAccount(h.region, string(policy.Medical))
 	type planned struct {
 		bill  int64
+		day   int // its entry's, which its postings carry
 		lines []inquiryLine
 	}
 	var plan []planned
@@ -385,7 +386,9 @@ func (h inquiryHistory) loadEmployers(ctx context.Context, tx *db.Tx, e0, e1, mo
 			}
 			key := "accounts:bill:" + strconv.FormatInt(b.bill, 10)
 			entry := ledger.Entry{IdemKey: key, Region: h.region, Cause: "personal_accounts", CauseRef: key, Postings: postings}
-			at := db.FormatTime(contrib.DueDate(month, 15).Add(-24 * time.Hour))
+			credited := contrib.DueDate(month, 15).Add(-24 * time.Hour)
+			at := db.FormatTime(credited)
+			b.day = ledger.Day(credited)
 			if err := entries.Add(ctx, b.bill, h.region, key, entry.ContentHash(), entry.Cause, entry.CauseRef, at); err != nil {
 				return err
 			}
@@ -425,25 +428,25 @@ func (h inquiryHistory) loadEmployers(ctx context.Context, tx *db.Tx, e0, e1, mo
 	if err := lines.Close(ctx); err != nil {
 		return err
 	}
-	posts := tx.Inserter("ledger_postings", "entry_id", "account", "amount")
+	posts := tx.Inserter("ledger_postings", "entry_id", "account", "amount", "at_day")
 	for k, b := range plan {
 		e := e0 + k/months
 		var pension, medical int64
 		for j, l := range b.lines {
 			pid := h.person(e*inquiryPerEmployer + j)
-			if err := posts.Add(ctx, b.bill, ledger.PersonAccount(h.region, ledger.PersonPension, pid), -l.pp); err != nil {
+			if err := posts.Add(ctx, b.bill, ledger.PersonAccount(h.region, ledger.PersonPension, pid), -l.pp, b.day); err != nil {
 				return err
 			}
-			if err := posts.Add(ctx, b.bill, ledger.PersonAccount(h.region, ledger.PersonMedical, pid), -l.mp); err != nil {
+			if err := posts.Add(ctx, b.bill, ledger.PersonAccount(h.region, ledger.PersonMedical, pid), -l.mp, b.day); err != nil {
 				return err
 			}
 			pension += l.pp
 			medical += l.mp
 		}
-		if err := posts.Add(ctx, b.bill, pensionFund, pension); err != nil {
+		if err := posts.Add(ctx, b.bill, pensionFund, pension, b.day); err != nil {
 			return err
 		}
-		if err := posts.Add(ctx, b.bill, medicalFund, medical); err != nil {
+		if err := posts.Add(ctx, b.bill, medicalFund, medical, b.day); err != nil {
 			return err
 		}
 	}

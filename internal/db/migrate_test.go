@@ -12,25 +12,28 @@ import (
 // TestPaymentKeysPerCaller migrates a database with payments, as release 10 left it, to the
 // caller-scoped keys of 0011: every row and reference survives, new payments number on from the
 // old ones, the same key from two accounts is two payments, and from one account still one.
+// engines open an empty database of each engine, unmigrated.
+var engines = map[string]func(t *testing.T) *db.DB{
+	"sqlite": func(t *testing.T) *db.DB {
+		d, err := db.Open(context.Background(), db.Options{URL: "sqlite:" + filepath.Join(t.TempDir(), db.FileName), Now: dbtest.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d
+	},
+	"postgres": func(t *testing.T) *db.DB {
+		d, err := db.Open(context.Background(), db.Options{URL: dbtest.PostgresURL(t), Now: dbtest.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return d
+	},
+}
+
 func TestPaymentKeysPerCaller(t *testing.T) {
-	open := map[string]func(t *testing.T) *db.DB{
-		"sqlite": func(t *testing.T) *db.DB {
-			d, err := db.Open(context.Background(), db.Options{URL: "sqlite:" + filepath.Join(t.TempDir(), db.FileName), Now: dbtest.Now})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { d.Close() })
-			return d
-		},
-		"postgres": func(t *testing.T) *db.DB {
-			d, err := db.Open(context.Background(), db.Options{URL: dbtest.PostgresURL(t), Now: dbtest.Now})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { d.Close() })
-			return d
-		},
-	}
+	open := engines
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
 			ctx := context.Background()
@@ -95,6 +98,53 @@ func TestPaymentKeysPerCaller(t *testing.T) {
 			}
 			if err := exec("INSERT INTO payment_allocations(payment_id, bill_id, principal, fee) VALUES($1, 7, 1, 0)", id); err != nil {
 				t.Fatalf("allocation of the new payment: %v", err)
+			}
+		})
+	}
+}
+
+// TestPostingsGetTheirDay migrates postings written before 0021 and finds each dated with its
+// entry's UTC day, so that the ledger's check passes on them.
+func TestPostingsGetTheirDay(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			d := engines[engine](t)
+			if _, err := d.MigrateTo(ctx, 20); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Write(ctx, func(tx *db.Tx) error {
+				for _, q := range []string{
+					`INSERT INTO ledger_accounts(code, region, kind, normal, no_overdraft, balance, created_at) VALUES
+						('a', '330100', 'x', 'debit', FALSE, 5, 't'), ('b', '330100', 'x', 'credit', FALSE, -5, 't')`,
+					`INSERT INTO ledger_entries(id, region, idem_key, content_hash, cause, cause_ref, at) VALUES
+						(1, '330100', 'k1', 'h', 'c', 'r', '2026-01-01T16:00:00.000000Z'), (2, '330100', 'k2', 'h', 'c', 'r', '2025-12-31T23:59:59.999999Z')`,
+					`INSERT INTO ledger_postings(entry_id, account, amount) VALUES (1, 'a', 2), (1, 'b', -2), (2, 'a', 3), (2, 'b', -3)`,
+				} {
+					if _, err := tx.ExecContext(ctx, q); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got := map[int64]int64{}
+			if err := db.EachRow(ctx, d.R(), func(scan func(...any) error) error {
+				var id, day int64
+				if err := scan(&id, &day); err != nil {
+					return err
+				}
+				got[id] = day
+				return nil
+			}, "SELECT entry_id, at_day FROM ledger_postings"); err != nil {
+				t.Fatal(err)
+			}
+			if got[1] != 20260101 || got[2] != 20251231 || len(got) != 2 {
+				t.Fatalf("days after 0021: %v", got)
 			}
 		})
 	}

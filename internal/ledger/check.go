@@ -61,7 +61,7 @@ const perQuery = 100
 // Check proves the ledger's invariants from one snapshot: every entry has at least two postings,
 // balances to zero and still matches its content hash; every account's balance equals the sum of
 // its postings; no protected account is below zero; every reversal reverses an existing entry and
-// is its exact opposite. It returns a *Violation naming each entry or account at fault.
+// is its exact opposite; every posting carries its entry's day. It returns a *Violation naming each entry or account at fault.
 //
 // Check knows nothing of what caused an entry: that the bills, payments and personal-account
 // credits agree with their entries is checked by the capabilities that own them (contrib.Check).
@@ -88,6 +88,9 @@ func Check(ctx context.Context, d *db.DB) (Report, error) {
 				LEFT JOIN ledger_postings op ON op.entry_id = r.reverses AND op.account = rp.account
 				WHERE r.reverses IS NOT NULL AND (op.amount IS NULL OR op.amount <> -rp.amount) ORDER BY 1 LIMIT $1`,
 				"reversal %s is not the exact opposite of the entry it reverses"},
+			{`SELECT DISTINCT CAST(p.entry_id AS TEXT) FROM ledger_postings p JOIN ledger_entries e ON e.id = p.entry_id
+				WHERE p.at_day IS NULL OR p.at_day <> CAST(substr(e.at, 1, 4) || substr(e.at, 6, 2) || substr(e.at, 9, 2) AS INTEGER) ORDER BY 1 LIMIT $1`,
+				"entry %s has postings not dated on its day"},
 		}
 		for _, c := range checks {
 			if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {

@@ -244,7 +244,7 @@ func post(ctx context.Context, tx *db.Tx, e Entry, reverses int64) (Result, erro
 	// Open any new accounts and write the postings, one statement each for the whole entry; then
 	// move each account's balance, checking the accounts that may not be overdrawn.
 	accts := tx.Inserter("ledger_accounts", "code", "region", "kind", "normal", "no_overdraft", "created_at").SkipConflicts("code")
-	posts := tx.Inserter("ledger_postings", "entry_id", "account", "amount")
+	posts := tx.Inserter("ledger_postings", "entry_id", "account", "amount", "at_day")
 	for _, p := range e.Postings {
 		k, region, _ := kindOf(p.Account)
 		n := normal[k]
@@ -256,7 +256,7 @@ func post(ctx context.Context, tx *db.Tx, e Entry, reverses int64) (Result, erro
 		return Result{}, fmt.Errorf("ledger: open accounts: %w", err)
 	}
 	for _, p := range e.Postings {
-		if err := posts.Add(ctx, id, p.Account, int64(p.Amount)); err != nil {
+		if err := posts.Add(ctx, id, p.Account, int64(p.Amount), Day(tx.Now)); err != nil {
 			return Result{}, fmt.Errorf("ledger: write postings: %w", err)
 		}
 	}
@@ -368,7 +368,7 @@ func PostMany(ctx context.Context, tx *db.Tx, es []Entry) ([]int64, error) {
 		return nil, fmt.Errorf("ledger: write entries: %w", err)
 	}
 	accts := tx.Inserter("ledger_accounts", "code", "region", "kind", "normal", "no_overdraft", "created_at").SkipConflicts("code")
-	posts := tx.Inserter("ledger_postings", "entry_id", "account", "amount")
+	posts := tx.Inserter("ledger_postings", "entry_id", "account", "amount", "at_day")
 	total := map[string]int64{}
 	var order []string // accounts in the order first met, so that statements are the same run to run
 	for i, e := range es {
@@ -385,7 +385,7 @@ func PostMany(ctx context.Context, tx *db.Tx, es []Entry) ([]int64, error) {
 				order = append(order, p.Account)
 			}
 			total[p.Account] += int64(p.Amount)
-			if err := posts.Add(ctx, ids[i], p.Account, int64(p.Amount)); err != nil {
+			if err := posts.Add(ctx, ids[i], p.Account, int64(p.Amount), Day(tx.Now)); err != nil {
 				return nil, fmt.Errorf("ledger: write postings: %w", err)
 			}
 		}
@@ -520,6 +520,13 @@ func Movements(ctx context.Context, r db.Reader, account string, limit int) ([]M
 	return MovementsBetween(ctx, r, account, time.Time{}, time.Time{}, limit)
 }
 
+// Day is the UTC date of t as the number yyyymmdd: the day a posting carries, its entry's (the
+// stored times are UTC). It only narrows which postings are read; their entries' times decide.
+func Day(t time.Time) int {
+	t = t.UTC()
+	return t.Year()*10000 + int(t.Month())*100 + t.Day()
+}
+
 // MovementsBetween lists an account's postings dated from from (inclusive) to to (exclusive),
 // newest first, at most limit of them; a zero time leaves that end open. A statement of one year
 // reads its year this way, not the whole history.
@@ -532,15 +539,17 @@ func MovementsBetween(ctx context.Context, r db.Reader, account string, from, to
 	if err != nil {
 		return nil, err
 	}
+	// The postings' days pick the span's range of the account's index; only those are joined to
+	// their entries for the exact time.
 	q, args := `SELECT e.id, e.at, e.cause, e.cause_ref, p.amount FROM ledger_postings p
 		JOIN ledger_entries e ON e.id = p.entry_id WHERE p.account = $1`, []any{account}
 	if !from.IsZero() {
-		args = append(args, db.FormatTime(from))
-		q += fmt.Sprintf(" AND e.at >= $%d", len(args))
+		args = append(args, Day(from), db.FormatTime(from))
+		q += fmt.Sprintf(" AND p.at_day >= $%d AND e.at >= $%d", len(args)-1, len(args))
 	}
 	if !to.IsZero() {
-		args = append(args, db.FormatTime(to))
-		q += fmt.Sprintf(" AND e.at < $%d", len(args))
+		args = append(args, Day(to), db.FormatTime(to))
+		q += fmt.Sprintf(" AND p.at_day <= $%d AND e.at < $%d", len(args)-1, len(args))
 	}
 	args = append(args, limit)
 	rows, err := r.QueryContext(ctx, q+fmt.Sprintf(" ORDER BY p.entry_id DESC LIMIT $%d", len(args)), args...)
@@ -569,8 +578,8 @@ func BalanceAt(ctx context.Context, r db.Reader, account string, t time.Time) (m
 	var side string
 	var bal, after int64
 	err := r.QueryRowContext(ctx, `SELECT a.normal, a.balance, COALESCE((SELECT SUM(p.amount) FROM ledger_postings p
-		JOIN ledger_entries e ON e.id = p.entry_id WHERE p.account = a.code AND e.at >= $2), 0)
-		FROM ledger_accounts a WHERE a.code = $1`, account, db.FormatTime(t)).Scan(&side, &bal, &after)
+		JOIN ledger_entries e ON e.id = p.entry_id WHERE p.account = a.code AND p.at_day >= $3 AND e.at >= $2), 0)
+		FROM ledger_accounts a WHERE a.code = $1`, account, db.FormatTime(t), Day(t)).Scan(&side, &bal, &after)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}

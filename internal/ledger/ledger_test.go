@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/db/dbtest"
@@ -161,6 +162,9 @@ func TestCheckFindsViolations(t *testing.T) {
 		"altered account": "UPDATE ledger_postings SET account = '" + account + "' WHERE account = '" + pension + "'",
 		"altered cause":   "UPDATE ledger_entries SET cause = 'settlement' WHERE idem_key = 'b1'",
 		"altered key":     "UPDATE ledger_entries SET idem_key = 'b9' WHERE idem_key = 'b1'",
+		"altered day":     "UPDATE ledger_postings SET at_day = at_day - 1 WHERE account = '" + pension + "'",
+		"missing day":     "UPDATE ledger_postings SET at_day = NULL WHERE account = '" + pension + "'",
+		"altered time":    "UPDATE ledger_entries SET at = '2001-01-01T00:00:00.000000Z' WHERE idem_key = 'b1'",
 	}
 	for name, q := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -370,6 +374,59 @@ func TestPostManyIsPostEach(t *testing.T) {
 		}
 		if n := count(); n != before {
 			t.Fatalf("%d entries after the refusals; want %d", n, before)
+		}
+	})
+}
+
+// TestMovementsBetweenAtDayEdges posts on either side of Beijing's midnight, which is 16:00 UTC
+// of the day before, and of UTC's: a span is exactly its entries' times, however the postings'
+// days narrow the reading.
+func TestMovementsBetweenAtDayEdges(t *testing.T) {
+	clock := dbtest.NewClock(time.Time{})
+	dbtest.EachWith(t, dbtest.Options{Now: clock.Now}, func(t *testing.T, d *db.DB) {
+		beijingMidnight := time.Date(2026, 1, 1, 16, 0, 0, 0, time.UTC) // 2026-01-02 00:00 in Beijing
+		times := []time.Time{beijingMidnight.Add(-time.Microsecond), beijingMidnight, beijingMidnight.Add(8*time.Hour - time.Microsecond),
+			beijingMidnight.Add(8 * time.Hour), beijingMidnight.Add(24 * time.Hour)}
+		for i, at := range times {
+			clock.Set(at)
+			key := fmt.Sprintf("edge%d", i)
+			if _, err := post(d, ledger.Entry{IdemKey: key, Region: region, Cause: "contribution", CauseRef: key,
+				Postings: []ledger.Posting{{employer, money.Fen(100 + i)}, {account, -money.Fen(100 + i)}}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, c := range []struct {
+			from, to time.Time
+			want     []money.Fen // newest first
+		}{
+			{beijingMidnight, beijingMidnight.Add(24 * time.Hour), []money.Fen{103, 102, 101}},
+			{beijingMidnight.Add(time.Microsecond), beijingMidnight.Add(8 * time.Hour), []money.Fen{102}},
+			{time.Time{}, beijingMidnight, []money.Fen{100}},
+			{beijingMidnight.Add(8 * time.Hour), time.Time{}, []money.Fen{104, 103}},
+			{time.Time{}, time.Time{}, []money.Fen{104, 103, 102, 101, 100}},
+		} {
+			moves, err := ledger.MovementsBetween(ctx, d.R(), account, c.from, c.to, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []money.Fen
+			for _, m := range moves {
+				got = append(got, m.Amount)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("from %v to %v: %v, want %v", c.from, c.to, got, c.want)
+			}
+		}
+		for _, c := range []struct {
+			at   time.Time
+			want money.Fen
+		}{{beijingMidnight, 100}, {beijingMidnight.Add(8 * time.Hour), 303}, {beijingMidnight.Add(48 * time.Hour), 510}} {
+			if got, err := ledger.BalanceAt(ctx, d.R(), account, c.at); err != nil || got != c.want {
+				t.Errorf("balance at %v: %v %v, want %v", c.at, got, err, c.want)
+			}
+		}
+		if _, err := ledger.Check(ctx, d); err != nil {
+			t.Fatal(err)
 		}
 	})
 }
