@@ -144,8 +144,9 @@ func (e Entry) computeHash() string {
 
 // Problem describes the first place where the chain breaks.
 type Problem struct {
-	Seq    int64 // the entry at fault (or the head's sequence number)
-	Reason string
+	Seq    int64  // the entry at fault (or the head's sequence number)
+	Kind   string // what was done to the log, for a reader's words: deleted, rewritten, inserted, altered, outside
+	Reason string // the finding in detail (English, with the hashes), for logs and the command line
 }
 
 func (p *Problem) Error() string { return fmt.Sprintf("audit entry %d: %s", p.Seq, p.Reason) }
@@ -218,12 +219,12 @@ func missing(h Head, last int64) *Problem {
 	if last >= 0 {
 		ends = fmt.Sprintf("the chain ends at entry %d; ", last)
 	}
-	return &Problem{Seq: h.Seq, Reason: fmt.Sprintf("missing: %sthe head recorded as %.20s… names entry %d (entries were deleted and the head rewritten)",
+	return &Problem{Seq: h.Seq, Kind: "deleted", Reason: fmt.Sprintf("missing: %sthe head recorded as %.20s… names entry %d (entries were deleted and the head rewritten)",
 		ends, h.String(), h.Seq)}
 }
 
 func rewritten(h Head, hash string) *Problem {
-	return &Problem{Seq: h.Seq, Reason: fmt.Sprintf("its hash is %.12s…, but the head recorded as %.20s… says %.12s… (the chain was rewritten up to here)",
+	return &Problem{Seq: h.Seq, Kind: "rewritten", Reason: fmt.Sprintf("its hash is %.12s…, but the head recorded as %.20s… says %.12s… (the chain was rewritten up to here)",
 		hash, h.String(), h.Hash)}
 }
 
@@ -261,20 +262,20 @@ func Verify(ctx context.Context, d *db.DB, progress func(checked int64), expect 
 			}
 			switch {
 			case e.Seq != want && e.Seq > want:
-				return &Problem{Seq: want, Reason: fmt.Sprintf("missing: the log jumps from %d to %d (deleted)", want-1, e.Seq)}
+				return &Problem{Seq: want, Kind: "deleted", Reason: fmt.Sprintf("missing: the log jumps from %d to %d (deleted)", want-1, e.Seq)}
 			case e.Seq != want:
-				return &Problem{Seq: e.Seq, Reason: "out of sequence (inserted)"}
+				return &Problem{Seq: e.Seq, Kind: "inserted", Reason: "out of sequence (inserted)"}
 			}
 			t, err := db.ParseTime(at)
 			if err != nil {
-				return &Problem{Seq: e.Seq, Reason: "time is not in the stored form (altered)"}
+				return &Problem{Seq: e.Seq, Kind: "altered", Reason: "time is not in the stored form (altered)"}
 			}
 			e.At = t
 			if e.PrevHash != prev {
-				return &Problem{Seq: e.Seq, Reason: "does not follow the previous entry (inserted or altered)"}
+				return &Problem{Seq: e.Seq, Kind: "inserted", Reason: "does not follow the previous entry (inserted or altered)"}
 			}
 			if e.computeHash() != e.Hash {
-				return &Problem{Seq: e.Seq, Reason: "contents do not match its hash (altered)"}
+				return &Problem{Seq: e.Seq, Kind: "altered", Reason: "contents do not match its hash (altered)"}
 			}
 			for _, h := range expected[e.Seq] {
 				if h.Hash != e.Hash {
@@ -292,7 +293,7 @@ func Verify(ctx context.Context, d *db.DB, progress func(checked int64), expect 
 		}
 		last := want - 1
 		if last != headSeq || prev != headHash {
-			return &Problem{Seq: headSeq, Reason: fmt.Sprintf("the head says %d entries ending in %.12s…, the log has %d ending in %.12s… (entries deleted or appended outside shebao)", headSeq, headHash, last, prev)}
+			return &Problem{Seq: headSeq, Kind: "outside", Reason: fmt.Sprintf("the head says %d entries ending in %.12s…, the log has %d ending in %.12s… (entries deleted or appended outside shebao)", headSeq, headHash, last, prev)}
 		}
 		for _, h := range expect {
 			if h.Seq > last {

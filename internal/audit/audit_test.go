@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -116,6 +117,9 @@ func TestTamperingIsCaught(t *testing.T) {
 				}
 				if p.Seq != c.wantSeq {
 					t.Fatalf("first bad entry = %d (%s); want %d", p.Seq, p.Reason, c.wantSeq)
+				}
+				if !slices.Contains([]string{"deleted", "rewritten", "inserted", "altered", "outside"}, p.Kind) {
+					t.Fatalf("problem %q has kind %q, which the audit page has no words for", p.Reason, p.Kind)
 				}
 			})
 		})

@@ -71,12 +71,27 @@ func (s *Server) usersAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 			}
 		}
 	case "reset":
+		// A reset ends the account's password and sessions at once: asked first, once permitted.
+		if err = p.Require(auth.ResetAccount); err != nil {
+			break
+		}
+		if ok, cerr := s.confirmed(w, r, p, "confirm.user_reset.title", "confirm.user_reset.what", "confirm.user_reset.button", "/admin/users",
+			[]confirmFact{{Label: l.T("users.username"), Value: username}}); !ok || cerr != nil {
+			return cerr
+		}
 		var u auth.User
 		if u, err = s.Auth.ResetAccount(ctx, p, p.Actor(), username); err == nil {
 			notice = l.T("users.code_sent") + " " + notify.MaskMobile(u.Phone)
 		}
 	case "disable", "enable":
-		if err = p.Require(auth.DisableUser); err == nil {
+		if err = p.Require(auth.DisableUser); err == nil && r.PathValue("action") == "disable" {
+			// Disabling locks a person out mid-work: asked first.
+			if ok, cerr := s.confirmed(w, r, p, "confirm.user_disable.title", "confirm.user_disable.what", "confirm.user_disable.button", "/admin/users",
+				[]confirmFact{{Label: l.T("users.username"), Value: username}}); !ok || cerr != nil {
+				return cerr
+			}
+		}
+		if err == nil {
 			err = s.Auth.SetDisabled(ctx, p, username, r.PathValue("action") == "disable")
 			notice = l.T("users.saved")
 		}

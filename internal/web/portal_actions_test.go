@@ -152,3 +152,38 @@ func TestCardDeskSearch(t *testing.T) {
 		}
 	})
 }
+
+// TestPortalAccountResetAndDisableAsk: the administrator's reset and disable of an account first
+// show what will happen and change nothing; confirmed, they act. Enabling again is not asked.
+func TestPortalAccountResetAndDisableAsk(t *testing.T) {
+	e := newTestEnv(t, dbtest.SQLite(t, dbtest.Options{}))
+	ctx := context.Background()
+	admin := portalClient(t, e, auth.Admin)
+	target := userName(auth.Clerk)
+	for _, action := range []string{"disable", "reset"} {
+		u := e.http.URL + "/admin/users/" + target + "/" + action
+		status, body := postForm(t, admin, u, url.Values{})
+		if status != 200 || !strings.Contains(body, `id="confirm-box"`) || !strings.Contains(body, target) {
+			t.Fatalf("%s, first press: %d %.300s", action, status, body)
+		}
+		if got, err := e.auth.UserByName(ctx, target); err != nil || got.Disabled || got.State != auth.Active {
+			t.Fatalf("%s: the first press changed the account: %+v %v", action, got, err)
+		}
+		status, body = postForm(t, admin, u, url.Values{"confirm": {"yes"}})
+		if action == "reset" && status == 422 && strings.Contains(body, "未登记手机号码") {
+			continue // confirmed, the reset was tried: the test's clerk has no mobile for the code
+		}
+		if status != 200 || strings.Contains(body, `id="confirm-box"`) {
+			t.Fatalf("%s, confirmed: %d %s", action, status, regexp.MustCompile(`id="problem"[^>]*>[^/]*`).FindString(body))
+		}
+		got, err := e.auth.UserByName(ctx, target)
+		if err != nil || action == "disable" && !got.Disabled || action == "reset" && got.State == auth.Active {
+			t.Fatalf("%s, after confirming: %+v %v", action, got, err)
+		}
+		if action == "disable" {
+			if status, body := postForm(t, admin, e.http.URL+"/admin/users/"+target+"/enable", url.Values{}); status != 200 || strings.Contains(body, `id="confirm-box"`) {
+				t.Fatalf("enable: %d %.300s", status, body)
+			}
+		}
+	}
+}
