@@ -72,6 +72,33 @@ func pdfText(t *testing.T, pdf []byte) string {
 	return string(out)
 }
 
+// qrOfPDF prints the PDF's first page to an image (pdftoppm) and reads the QR code on it (zbarimg,
+// Debian's zbar-tools), as a phone's camera would.
+func qrOfPDF(t *testing.T, pdf []byte) string {
+	t.Helper()
+	for _, tool := range []string{"pdftoppm", "zbarimg"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("SHEBAO_REQUIRE_PDFTOTEXT") != "" {
+				t.Fatalf("%s is not installed (apt-get install poppler-utils zbar-tools) and SHEBAO_REQUIRE_PDFTOTEXT is set", tool)
+			}
+			t.Skipf("%s is not installed (apt-get install poppler-utils zbar-tools)", tool)
+		}
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "c.pdf")
+	if err := os.WriteFile(file, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("pdftoppm", "-r", "150", "-f", "1", "-l", "1", "-png", "-singlefile", file, filepath.Join(dir, "page")).CombinedOutput(); err != nil {
+		t.Fatalf("pdftoppm: %v %s", err, out)
+	}
+	out, err := exec.Command("zbarimg", "-q", "--raw", filepath.Join(dir, "page.png")).Output()
+	if err != nil {
+		t.Fatalf("zbarimg finds no QR code on the page: %v", err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // TestCertificateAPI: a resident issues their certificate under an Idempotency-Key (a retry gets
 // the same serial), fetches its PDF, and anyone checks it by serial and by the PDF; an altered
 // payload is not genuine; the clerk and the employer issue theirs; bad input names its field; the
@@ -128,6 +155,20 @@ func TestCertificateAPI(t *testing.T) {
 			if !strings.Contains(text, want) {
 				t.Errorf("the PDF's text lacks %q:\n%s", want, text)
 			}
+		}
+
+		// Its QR code, read off the printed page, leads to the verification page, which says valid.
+		if got := qrOfPDF(t, pdf); got != issued.VerifyURL {
+			t.Fatalf("the QR code reads %q, want %q", got, issued.VerifyURL)
+		}
+		vr, err := http.Get(issued.VerifyURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(vr.Body)
+		vr.Body.Close()
+		if vr.StatusCode != 200 || !strings.Contains(string(page), `data-verdict="valid"`) {
+			t.Fatalf("the QR code's page: %d %.500s", vr.StatusCode, page)
 		}
 
 		// Anyone checks it by serial: genuine and valid, the name masked, no amounts.
