@@ -64,7 +64,7 @@ func parsePages() (*pages, error) {
 		}
 		p.byName[name] = t
 	}
-	for _, need := range []string{"login", "home", "account", "users", "audit", "error", "window", "enrolments", "enrolment", "staff", "guide", "policies", "keys", "mycard", "cards", "bank", "counter", "receipt", "mymedical", "institutions", "settlements", "reconciliation", "clearings", "benefit_pension", "benefit_unemployment", "benefit_claims", "benefit_runs", "verify", "certificates", "confirm", "progress"} {
+	for _, need := range []string{"login", "home", "account", "users", "audit", "error", "window", "enrolments", "enrolment", "staff", "guide", "policies", "keys", "mycard", "cards", "bank", "counter", "receipt", "mymedical", "institutions", "settlements", "reconciliation", "clearings", "benefit_pension", "benefit_unemployment", "benefit_claims", "benefit_runs", "verify", "certificates", "confirm", "progress", "outlets"} {
 		if p.byName[need] == nil {
 			return nil, fmt.Errorf("web: template %s.html is missing", need)
 		}
@@ -200,6 +200,7 @@ var menu = []struct {
 	{"menu.institutions", "/institutions", auth.ReadMedicalYear},
 	{"menu.policies", "/policies", auth.ReadPolicy},
 	{"menu.keys", "/keys", auth.ReadKeys},
+	{"menu.outlets", "/outlets", auth.ReadOutlets},
 	{"menu.users", "/admin/users", auth.ListUsers},
 	{"menu.audit", "/audit", auth.ReadAudit},
 	{"menu.account", "/account", auth.ManageSelf},

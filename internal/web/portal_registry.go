@@ -446,6 +446,10 @@ type policiesPage struct {
 	CanPropose bool
 	CanReview  bool
 	Draft      string
+	// Form is the form of the common fields; Sent says which form a problem belongs to: "form"
+	// or "json" (the whole document, the advanced way).
+	Form *policyForm
+	Sent string
 }
 
 type policyVersionView struct {
@@ -453,13 +457,13 @@ type policyVersionView struct {
 	Pending, Mine                                                  bool
 }
 
-func (s *Server) policiesView(r *http.Request, p *auth.Principal, draft string) (*View, error) {
+func (s *Server) policiesView(r *http.Request, p *auth.Principal, draft string, sent string, typed map[string]string, typedBase int64) (*View, error) {
 	region := p.Regions[0]
 	vs, err := s.Policies.List(r.Context(), region)
 	if err != nil {
 		return nil, err
 	}
-	data := policiesPage{Region: region, CanPropose: p.Can(auth.ProposePolicy), CanReview: p.Can(auth.ReviewPolicy), Draft: draft}
+	data := policiesPage{Region: region, CanPropose: p.Can(auth.ProposePolicy), CanReview: p.Can(auth.ReviewPolicy), Draft: draft, Sent: sent}
 	for _, v := range vs {
 		data.Versions = append(data.Versions, policyVersionView{ID: strconv.FormatInt(v.ID, 10), Region: v.Region, From: v.EffectiveFrom.String(),
 			Status: string(v.Status), ProposedBy: v.ProposedBy, ReviewedBy: v.ReviewedBy, RejectReason: v.RejectReason,
@@ -470,11 +474,30 @@ func (s *Server) policiesView(r *http.Request, p *auth.Principal, draft string) 
 			data.Draft = v.Body
 		}
 	}
+	if data.CanPropose {
+		base, doc, err := s.policyFormBase(r.Context(), p, region, vs)
+		if err != nil {
+			return nil, err
+		}
+		baseFrom := doc.EffectiveFrom
+		vals := typed
+		if vals == nil {
+			// A new version is proposed for a month to come: the next one, unless typed otherwise.
+			vals = policyFormValues(doc)
+			vals["effective_from"] = period.MonthOf(s.Now()).Add(1).String()
+		} else if typedBase != base {
+			base = typedBase
+			if d, err := s.baseDocument(r.Context(), p, base); err == nil {
+				baseFrom = d.EffectiveFrom
+			}
+		}
+		data.Form = buildPolicyForm(pickLang(r), base, baseFrom, vals)
+	}
 	return s.view(r, p, "policies.title", data), nil
 }
 
 func (s *Server) policiesPage(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
-	v, err := s.policiesView(r, p, "")
+	v, err := s.policiesView(r, p, "", "", nil, 0)
 	if err != nil {
 		return err
 	}
@@ -484,14 +507,22 @@ func (s *Server) policiesPage(w http.ResponseWriter, r *http.Request, p *auth.Pr
 func (s *Server) policiesAction(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	ctx := r.Context()
 	var actErr error
-	draft := ""
+	draft, sent := "", ""
+	var typed map[string]string
+	var typedBase int64
 	switch r.PathValue("action") {
 	case "propose":
 		if err := p.Require(auth.ProposePolicy); err != nil {
 			return err
 		}
-		draft = r.PostFormValue("policy")
+		draft, sent = r.PostFormValue("policy"), "json"
 		_, actErr = s.Policies.Propose(ctx, p, p.Actor(), []byte(draft))
+	case "propose-form":
+		if err := p.Require(auth.ProposePolicy); err != nil {
+			return err
+		}
+		sent = "form"
+		typed, typedBase, actErr = s.proposePolicyForm(r, p)
 	case "approve", "reject":
 		if err := p.Require(auth.ReviewPolicy); err != nil {
 			return err
@@ -506,10 +537,13 @@ func (s *Server) policiesAction(w http.ResponseWriter, r *http.Request, p *auth.
 		return errs.E(errs.NotFound, "no such action")
 	}
 	if actErr == nil {
+		if sent != "" {
+			s.setFlash(w, r, "flash.policy_proposed")
+		}
 		http.Redirect(w, r, "/policies", http.StatusSeeOther)
 		return nil
 	}
-	v, err := s.policiesView(r, p, draft)
+	v, err := s.policiesView(r, p, draft, sent, typed, typedBase)
 	if err != nil {
 		return err
 	}

@@ -331,6 +331,8 @@ func (s *Server) registerRoutes() {
 	s.page("GET /clearings", auth.ReadSettlements, s.clearingsPage)
 	s.page("POST /clearings/{action}", auth.ReadSettlements, s.clearingsAction)
 	s.page("GET /keys", auth.ReadKeys, s.keysPage)
+	s.page("GET /outlets", auth.ReadOutlets, s.outletsPage)
+	s.page("POST /outlets", auth.ManageOutlets, s.outletsAdd)
 	s.page("POST /keys/{action}", auth.ReadKeys, s.keysAction)
 	s.page("GET /policies", auth.ReadPolicy, s.policiesPage)
 	s.page("POST /policies/{action}", auth.ReadPolicy, s.policiesAction)
