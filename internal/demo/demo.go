@@ -5,6 +5,14 @@
 // everything through the same capability calls the portal and API use (bulk staff files, window
 // enrolments, reviews, settlements), so the demo exercises the real paths and obeys the same rules.
 //
+// The history is dated when it would have happened (docs/decisions.md, "The demo's history is
+// dated when it happened"): the services that build a past day run over db.At, a view of the
+// database on that day's clock, so a month is billed on its first day at 09:00 Beijing time, a
+// bill paid on its due date, a settlement made on its day, and what they write — bills, payments,
+// ledger entries, personal-account movements, audit entries — carries that day. Each January
+// (BaseMonth) the employers' HR declare their staff's new bases (调基), so a resident's years show
+// different bases. Nothing is dated after now.
+//
 // The data is generated from a fixed seed: every fresh demo database holds the same city. This
 // package must never run against a database without demo marking (see cli/serve.go).
 package demo
@@ -153,7 +161,9 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 	var firstHR *auth.Principal
 	var residentID ident.IDNumber
 	perEmployer := Persons / Employers
-	yearAgo := c.Registry.AsOf(func() time.Time { return c.Now().AddDate(-1, 0, 0) })
+	declaredLastYear := c.Now().AddDate(-1, 0, 0)
+	yearAgo := c.registryAt(declaredLastYear)
+	raises := rand.New(rand.NewPCG(2026, 13)) // apart from rng, so that the city's people stay who they were
 	for i := range Employers {
 		e, err := c.Registry.RegisterEmployer(ctx, clerk, registry.NewEmployer{
 			USCC: g.uscc(), Name: g.employerName(i), LegalRep: g.name(), Address: g.address(),
@@ -173,11 +183,14 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 		var older, recent strings.Builder
 		older.WriteString(header)
 		recent.WriteString(header)
+		var hired []hire
 		for j := range perEmployer {
 			id := g.idNumber()
 			if i == 0 && j == 0 {
 				residentID = id
-				fmt.Fprintf(&older, "增员,%s,%s,%s,%s,本地,汉族,%s\n", id, displayNames[auth.Resident], "9500.00", thisMonth.Add(-(HistoryMonths - 1)), g.phone())
+				h := hire{id: id, name: displayNames[auth.Resident], base: 9500, start: thisMonth.Add(-(HistoryMonths - 1))}
+				fmt.Fprintf(&older, "增员,%s,%s,%d.00,%s,本地,汉族,%s\n", id, h.name, h.base, h.start, g.phone())
+				hired = append(hired, h)
 				continue
 			}
 			start := thisMonth.Add(-rng.IntN(HistoryMonths))
@@ -185,7 +198,9 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 			if start < thisMonth.Add(-11) {
 				file = &older
 			}
-			fmt.Fprintf(file, "增员,%s,%s,%d.00,%s,,%s,%s\n", id, g.name(), 4000+rng.IntN(26000), start, g.ethnicity(), g.phone())
+			h := hire{id: id, name: g.name(), base: 4000 + rng.IntN(26000), start: start}
+			fmt.Fprintf(file, "增员,%s,%s,%d.00,%s,,%s,%s\n", id, h.name, h.base, start, g.ethnicity(), g.phone())
+			hired = append(hired, h)
 		}
 		for _, f := range []struct {
 			reg  *registry.Service
@@ -198,6 +213,9 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 			if _, err := f.reg.ImportStaff(ctx, hrP, string(e.USCC), f.name, []byte(f.csv)); err != nil {
 				return nil, fmt.Errorf("demo: staff of employer %d (%s): %w", i, f.name, err)
 			}
+		}
+		if err := c.yearlyBases(ctx, hrP, string(e.USCC), hired, thisMonth, declaredLastYear, raises); err != nil {
+			return nil, fmt.Errorf("demo: bases of employer %d: %w", i, err)
 		}
 		if i == 0 {
 			firstEmployer, firstHR = e, hrP
@@ -286,6 +304,60 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 	}
 	say("demo: city built in %v", time.Since(start).Round(time.Millisecond))
 	return logins, nil
+}
+
+// hire is one of an employer's staff as the demo declared them.
+type hire struct {
+	id    ident.IDNumber
+	name  string
+	base  int // yuan
+	start period.Month
+}
+
+// BaseMonth is the demo city's month of the yearly base adjustment (调基): January, when the
+// bases follow the last year's wages and the year's floor and ceiling (many cities adjust in July,
+// with the published average wage; the demo keeps the calendar year, as its policy does).
+const BaseMonth = 1
+
+// yearlyBases has the employer's HR declare, each year of the history, its staff's new bases from
+// BaseMonth on: one bulk file (调基) per year, declared on 20 December before it (or just after the
+// staff themselves were declared, if that was later), a raise of 2–8 % to each person employed
+// before the month. A person's statement so shows a base per year.
+func (c City) yearlyBases(ctx context.Context, hr *auth.Principal, uscc string, staff []hire, thisMonth period.Month, declared time.Time, raises *rand.Rand) error {
+	for m := thisMonth.Add(-(HistoryMonths - 2)); m <= thisMonth; m = m.Add(1) {
+		if m.MonthOfYear() != BaseMonth {
+			continue
+		}
+		var f strings.Builder
+		f.WriteString("操作,身份证号,姓名,缴费基数,月份\n")
+		rows := 0
+		for k := range staff {
+			h := &staff[k]
+			if h.start >= m {
+				continue
+			}
+			h.base += h.base * (2 + raises.IntN(7)) / 100
+			fmt.Fprintf(&f, "调基,%s,%s,%d.00,%s\n", h.id, h.name, h.base, m)
+			rows++
+		}
+		if rows == 0 {
+			continue
+		}
+		at := c.clockOn(period.Today(m.Add(-1).First()).AddDate(0, 0, 19), 10)
+		if at.Before(declared) {
+			at = declared.Add(time.Hour)
+		}
+		if _, err := c.registryAt(at).ImportStaff(ctx, hr, uscc, fmt.Sprintf("staff-bases-%d.csv", m.Year()), []byte(f.String())); err != nil {
+			return fmt.Errorf("%s: %w", m, err)
+		}
+	}
+	return nil
+}
+
+// registryAt is the registry on the day t stands for: its checks count from t (registry.AsOf)
+// and what it writes is stamped with t (db.At).
+func (c City) registryAt(t time.Time) *registry.Service {
+	return registry.New(c.DB.At(func() time.Time { return t }), c.Auth, c.Policies)
 }
 
 // extraLogins are the demo's second administrator and third custodian.
@@ -572,7 +644,9 @@ func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, fi
 	today := period.Today(c.Now())
 	thisMonth := period.MonthOf(c.Now())
 	for m := first; m <= last; m = m.Add(1) {
-		if _, err := c.Contrib.Run(ctx, admin.Actor(), Region, m, nil); err != nil {
+		// The month is billed on its run day and each bill paid on its due date: the bills, their
+		// ledger entries and the personal accounts' credits carry those days, not today's.
+		if _, err := c.contribAt(c.runDay(m)).Run(ctx, admin.Actor(), Region, m, nil); err != nil {
 			return err
 		}
 		if m < payFrom {
@@ -610,13 +684,33 @@ func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, fi
 				kind == "employer" && id%25 == 0:
 				continue
 			}
-			if _, err := c.Contrib.RecordPayment(ctx, bank, contrib.NewPayment{IdemKey: fmt.Sprintf("DEMO-%s-%d", m, b.id), Payer: b.payer,
+			if _, err := c.contribAt(c.clockOn(due, 10)).RecordPayment(ctx, bank, contrib.NewPayment{IdemKey: fmt.Sprintf("DEMO-%s-%d", m, b.id), Payer: b.payer,
 				Amount: money.Fen(b.total).String(), PaidOn: due.Format("2006-01-02")}); err != nil {
 				return fmt.Errorf("paying %s for %s: %w", b.payer, m, err)
 			}
 		}
 	}
 	return nil
+}
+
+// clockOn is 00 minutes past hour, Beijing time, on the business date day (as period.ParseDate
+// and period.Today give it), or now if that is later than now: history never runs in the future.
+func (c City) clockOn(day time.Time, hour int) time.Time {
+	t := time.Date(day.Year(), day.Month(), day.Day(), hour, 0, 0, 0, period.Shanghai)
+	if now := c.Now(); t.After(now) {
+		return now
+	}
+	return t
+}
+
+// runDay is when the demo's monthly run bills month m: its first day at 09:00 (today's time, for
+// this month before then).
+func (c City) runDay(m period.Month) time.Time { return c.clockOn(period.Today(m.First()), 9) }
+
+// contribAt is the contribution service on the day t stands for (db.At): what it writes is
+// stamped with t, and its checks (a payment not in the future) count from t.
+func (c City) contribAt(t time.Time) *contrib.Service {
+	return contrib.New(c.DB.At(func() time.Time { return t }), c.Policies)
 }
 
 // HistoryMonths is how many months of contributions the demo city holds once History has run: two
