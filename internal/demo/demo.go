@@ -19,9 +19,11 @@ package demo
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -438,12 +440,20 @@ func (c City) issuerKeys(ctx context.Context, admin, custodian *auth.Principal) 
 
 // cards makes the demo's outlets and cards: one at each step of the lifecycle, for staff of the
 // first employer, and the demo resident's own card ready at the outlet.
+//
+// The steps are dated over weeks (db.At), as a real batch goes: the first batch is applied for on
+// firstCardDay, reviewed two days later, sent to the manufacturer after a week, produced three
+// weeks later and at the outlet four days after that; its cards are collected and activated before
+// the first settled month, so the counters' cards were in use when they paid. The cards still on
+// their way, the losses, replacement and cancellation, the temporary loss (which lapses after the
+// policy's days) and the application left waiting are of the last weeks.
 func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr *auth.Principal, uscc string, resident ident.IDNumber) error {
 	admin, clerk, officer := staff[auth.Admin], staff[auth.Clerk], staff[auth.CardOfficer]
+	today, first, on := period.Today(c.Now()), c.firstCardDay(), c.cardsOn
 	for _, o := range []card.Outlet{{Code: "XH-01", Name: "西湖区社会保障卡服务网点", Address: "杭州市西湖区文三路100号"},
 		{Code: "GS-01", Name: "拱墅区社会保障卡服务网点", Address: "杭州市拱墅区莫干山路200号"}} {
 		o.Region = Region
-		if _, err := c.Cards.AddOutlet(ctx, admin, o); err != nil {
+		if _, err := on(first.AddDate(0, -1, 0)).AddOutlet(ctx, admin, o); err != nil {
 			return err
 		}
 	}
@@ -451,44 +461,52 @@ func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr
 	if err != nil {
 		return err
 	}
+	// Staff employed by the first batch's day first: their cards were applied for back then.
+	slices.SortStableFunc(list, func(a, b registry.StaffMember) int {
+		return cmp.Compare(b2i(a.Start > period.MonthOf(first)), b2i(b.Start > period.MonthOf(first)))
+	})
 	var people []string
 	for _, m := range list {
 		if m.Person.IDNumber != resident {
 			people = append(people, string(m.Person.IDNumber))
 		}
 	}
+	stayApplied, rejected := people[0], people[1]
 	// Everyone's card is applied for by their employer and taken to the outlet in one batch.
 	applied := map[string]card.Card{}
 	for _, p := range append([]string{string(resident)}, people[:12]...) {
-		cd, err := c.Cards.Apply(ctx, hr, p)
+		day := first
+		if p == stayApplied {
+			day = today.AddDate(0, 0, -2)
+		}
+		cd, err := on(day).Apply(ctx, hr, p)
 		if err != nil {
 			return err
 		}
-		if cd, err = c.Cards.SetPhoto(ctx, hr, cd.ID, samplePNG); err != nil {
+		if cd, err = on(day).SetPhoto(ctx, hr, cd.ID, samplePNG); err != nil {
 			return err
 		}
 		applied[p] = cd
 	}
-	stayApplied, rejected := people[0], people[1]
-	if _, err := c.Cards.Reject(ctx, clerk, applied[rejected].ID, "照片不符合要求，请重新提交"); err != nil {
+	if _, err := on(first.AddDate(0, 0, 2)).Reject(ctx, clerk, applied[rejected].ID, "照片不符合要求，请重新提交"); err != nil {
 		return err
 	}
 	for p, cd := range applied {
 		if p == stayApplied || p == rejected {
 			continue
 		}
-		if _, err := c.Cards.Approve(ctx, clerk, cd.ID); err != nil {
+		if _, err := on(first.AddDate(0, 0, 2)).Approve(ctx, clerk, cd.ID); err != nil {
 			return err
 		}
 	}
-	if _, err := c.Cards.CreateBatch(ctx, officer, Region); err != nil {
+	if _, err := on(first.AddDate(0, 0, 7)).CreateBatch(ctx, officer, Region); err != nil {
 		return err
 	}
 	cd, err := c.Cards.Get(ctx, clerk, applied[string(resident)].ID)
 	if err != nil {
 		return err
 	}
-	file, err := c.Cards.ManufacturerFile(ctx, officer, cd.BatchID)
+	file, err := on(first.AddDate(0, 0, 7)).ManufacturerFile(ctx, officer, cd.BatchID)
 	if err != nil {
 		return err
 	}
@@ -502,10 +520,10 @@ func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr
 	for i, line := range sent.Rows {
 		result += fmt.Sprintf("%s,%s,AD93%04X,3B6C000000815441AD93%04X\n", line.Cells[appCol], line.Cells[numberCol], i, i)
 	}
-	if _, err := c.Cards.ImportResult(ctx, officer, cd.BatchID, []byte(result)); err != nil {
+	if _, err := on(first.AddDate(0, 0, 28)).ImportResult(ctx, officer, cd.BatchID, []byte(result)); err != nil {
 		return err
 	}
-	if _, err := c.Cards.Distribute(ctx, officer, cd.BatchID, "XH-01"); err != nil {
+	if _, err := on(first.AddDate(0, 0, 32)).Distribute(ctx, officer, cd.BatchID, "XH-01"); err != nil {
 		return err
 	}
 	// Three more wait at earlier steps: one approved, one in production, one produced.
@@ -513,31 +531,34 @@ func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr
 		if stop == "" {
 			continue
 		}
-		cd, err := c.Cards.Apply(ctx, hr, people[i])
+		cd, err := on(today.AddDate(0, 0, -20)).Apply(ctx, hr, people[i])
 		if err != nil {
 			return err
 		}
-		if _, err := c.Cards.SetPhoto(ctx, hr, cd.ID, samplePNG); err != nil {
+		if _, err := on(today.AddDate(0, 0, -20)).SetPhoto(ctx, hr, cd.ID, samplePNG); err != nil {
 			return err
 		}
-		if _, err := c.Cards.Approve(ctx, clerk, cd.ID); err != nil {
+		if _, err := on(today.AddDate(0, 0, -18)).Approve(ctx, clerk, cd.ID); err != nil {
 			return err
 		}
 		if stop == card.Approved {
 			continue
 		}
-		if _, err := c.Cards.CreateBatch(ctx, officer, Region); err != nil {
+		if _, err := on(today.AddDate(0, 0, -14)).CreateBatch(ctx, officer, Region); err != nil {
 			return err
 		}
 		if stop == card.Produced {
 			cd, _ = c.Cards.Get(ctx, clerk, cd.ID)
 			res := fmt.Sprintf("application_no,card_number,chip_serial,atr\n%s,%s,AD94%04X,3B6C00\n", cd.ApplicationNo, cd.CardNumber, i)
-			if _, err := c.Cards.ImportResult(ctx, officer, cd.BatchID, []byte(res)); err != nil {
+			if _, err := on(today.AddDate(0, 0, -4)).ImportResult(ctx, officer, cd.BatchID, []byte(res)); err != nil {
 				return err
 			}
 		}
 	}
-	// Then each goes its own way, so the card desk shows every state.
+	// Then each goes its own way, so the card desk shows every state: collected and activated at
+	// one visit before the months settled, then lost, replaced or cancelled in the last weeks.
+	when := map[string]time.Time{"collect": first.AddDate(0, 0, 40), "activate": first.AddDate(0, 0, 40), "temp": today.AddDate(0, 0, -3),
+		"loss": today.AddDate(0, 0, -40), "replace": today.AddDate(0, 0, -25), "cancel": today.AddDate(0, 0, -60)}
 	steps := map[int][]string{ // index into people → actions after reaching the outlet
 		2: {"collect"}, 3: {"collect", "activate"}, 4: {"collect", "activate", "temp"}, 5: {"collect", "activate", "loss"},
 		6: {"collect", "activate", "replace"}, 7: {"collect", "activate", "cancel"}, 8: {"collect", "activate"}, 9: {"collect", "activate"},
@@ -550,19 +571,20 @@ func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr
 			if err != nil {
 				return err
 			}
+			svc := on(when[a])
 			switch a {
 			case "collect":
-				_, err = c.Cards.Collect(ctx, clerk, id, p, cur.CardNumber)
+				_, err = svc.Collect(ctx, clerk, id, p, cur.CardNumber)
 			case "activate":
-				_, err = c.Cards.Activate(ctx, clerk, id, "482916")
+				_, err = svc.Activate(ctx, clerk, id, "482916")
 			case "temp":
-				_, err = c.Cards.ReportTemporaryLoss(ctx, clerk, id)
+				_, err = svc.ReportTemporaryLoss(ctx, clerk, id)
 			case "loss":
-				_, err = c.Cards.ReportLoss(ctx, clerk, id)
+				_, err = svc.ReportLoss(ctx, clerk, id)
 			case "replace":
-				_, err = c.Cards.Replace(ctx, clerk, id, "卡面损坏")
+				_, err = svc.Replace(ctx, clerk, id, "卡面损坏")
 			case "cancel":
-				_, err = c.Cards.Cancel(ctx, clerk, id, "出国定居")
+				_, err = svc.Cancel(ctx, clerk, id, "出国定居")
 			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", a, err)
@@ -570,6 +592,18 @@ func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr
 		}
 	}
 	return nil
+}
+
+// firstCardDay is the day the demo's first batch of cards was applied for: the 10th of the second
+// month before the first month the demo settles in, so that its cards are in use by then.
+func (c City) firstCardDay() time.Time {
+	return period.Today(period.MonthOf(c.Now()).Add(-(SettledMonths + 1)).First()).AddDate(0, 0, 9)
+}
+
+// cardsOn is the card service at 10:00 on day (db.At), never later than now.
+func (c City) cardsOn(day time.Time) *card.Service {
+	at := c.clockOn(day, 10)
+	return card.New(c.DB.At(func() time.Time { return at }), c.Policies, c.Keys)
 }
 
 // windowEnrolments registers flexible workers and leaves their applications in each state.

@@ -77,6 +77,27 @@ func TestDemoCity(t *testing.T) {
 	if n := count("SELECT COUNT(*) FROM cards c JOIN users u ON u.person_id = c.person_id WHERE u.username = 'demo-resident' AND c.state = 'at_outlet'"); n != 1 {
 		t.Errorf("the demo resident's card is not waiting at the outlet")
 	}
+	// The cards went their steps over weeks, not in a moment: the resident's from application to
+	// the outlet took weeks, and the demo employer's cards paying at the counters were active
+	// before the first month the demo settles in.
+	var applied, atOutlet string
+	if err := d.R().QueryRowContext(ctx, `SELECT MIN(e.at), MAX(e.at) FROM card_events e JOIN cards c ON c.id = e.card_id JOIN users u ON u.person_id = c.person_id
+		WHERE u.username = 'demo-resident'`).Scan(&applied, &atOutlet); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := db.ParseTime(applied); a.IsZero() || d.Now().Sub(a) < 60*24*time.Hour {
+		t.Errorf("the resident's card was applied for at %s; want months ago", applied)
+	} else if o, _ := db.ParseTime(atOutlet); o.Sub(a) < 28*24*time.Hour || o.After(d.Now()) {
+		t.Errorf("the resident's card took from %s to %s to reach the outlet; want weeks, not after now", applied, atOutlet)
+	}
+	firstSettled := period.MonthOf(d.Now()).Add(-(demo.SettledMonths - 1)).First()
+	if n := count(`SELECT COUNT(*) FROM cards c JOIN staff s ON s.person_id = c.person_id JOIN users u ON u.employer_id = s.employer_id
+		WHERE u.username = 'demo-employer' AND c.state = 'active' AND c.kind = 'social_security' AND c.state_at >= $1`, db.FormatTime(firstSettled)); n != 0 {
+		t.Errorf("%d of the demo employer's active social security cards were activated after the first settled month began", n)
+	}
+	if n := count("SELECT COUNT(*) FROM cards WHERE state = 'temporarily_lost' AND state_at >= $1", db.FormatTime(d.Now().AddDate(0, 0, -10))); n == 0 {
+		t.Error("no temporary loss of the last days (an older one lapses)")
+	}
 
 	// Right after Load, whatever the day of the month, the demo employer has a month in arrears.
 	if n := count(`SELECT COUNT(*) FROM bills b JOIN users u ON b.payer = 'employer:' || u.employer_id
