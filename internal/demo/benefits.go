@@ -156,14 +156,14 @@ func (c City) benefitSetup(ctx context.Context) error {
 			if !p.card {
 				continue
 			}
-			cd, err := c.Cards.Apply(ctx, hr, ids[p.show])
+			cd, err := c.cardsOn(c.firstCardDay()).Apply(ctx, hr, ids[p.show])
 			if err != nil {
 				return fmt.Errorf("demo: card of %s: %w", p.show, err)
 			}
-			if _, err := c.Cards.SetPhoto(ctx, hr, cd.ID, samplePNG); err != nil {
+			if _, err := c.cardsOn(c.firstCardDay()).SetPhoto(ctx, hr, cd.ID, samplePNG); err != nil {
 				return err
 			}
-			if _, err := c.Cards.Approve(ctx, clerk, cd.ID); err != nil {
+			if _, err := c.cardsOn(c.firstCardDay().AddDate(0, 0, 2)).Approve(ctx, clerk, cd.ID); err != nil {
 				return err
 			}
 		}

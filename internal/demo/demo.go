@@ -5,15 +5,25 @@
 // everything through the same capability calls the portal and API use (bulk staff files, window
 // enrolments, reviews, settlements), so the demo exercises the real paths and obeys the same rules.
 //
+// The history is dated when it would have happened (docs/decisions.md, "The demo's history is
+// dated when it happened"): the services that build a past day run over db.At, a view of the
+// database on that day's clock, so a month is billed on its first day at 09:00 Beijing time, a
+// bill paid on its due date, a settlement made on its day, and what they write — bills, payments,
+// ledger entries, personal-account movements, audit entries — carries that day. Each January
+// (BaseMonth) the employers' HR declare their staff's new bases (调基), so a resident's years show
+// different bases. Nothing is dated after now.
+//
 // The data is generated from a fixed seed: every fresh demo database holds the same city. This
 // package must never run against a database without demo marking (see cli/serve.go).
 package demo
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,7 +163,9 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 	var firstHR *auth.Principal
 	var residentID ident.IDNumber
 	perEmployer := Persons / Employers
-	yearAgo := c.Registry.AsOf(func() time.Time { return c.Now().AddDate(-1, 0, 0) })
+	declaredLastYear := c.Now().AddDate(-1, 0, 0)
+	yearAgo := c.registryAt(declaredLastYear)
+	raises := rand.New(rand.NewPCG(2026, 13)) // apart from rng, so that the city's people stay who they were
 	for i := range Employers {
 		e, err := c.Registry.RegisterEmployer(ctx, clerk, registry.NewEmployer{
 			USCC: g.uscc(), Name: g.employerName(i), LegalRep: g.name(), Address: g.address(),
@@ -173,11 +185,14 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 		var older, recent strings.Builder
 		older.WriteString(header)
 		recent.WriteString(header)
+		var hired []hire
 		for j := range perEmployer {
 			id := g.idNumber()
 			if i == 0 && j == 0 {
 				residentID = id
-				fmt.Fprintf(&older, "增员,%s,%s,%s,%s,本地,汉族,%s\n", id, displayNames[auth.Resident], "9500.00", thisMonth.Add(-(HistoryMonths - 1)), g.phone())
+				h := hire{id: id, name: displayNames[auth.Resident], base: 9500, start: thisMonth.Add(-(HistoryMonths - 1))}
+				fmt.Fprintf(&older, "增员,%s,%s,%d.00,%s,本地,汉族,%s\n", id, h.name, h.base, h.start, g.phone())
+				hired = append(hired, h)
 				continue
 			}
 			start := thisMonth.Add(-rng.IntN(HistoryMonths))
@@ -185,7 +200,9 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 			if start < thisMonth.Add(-11) {
 				file = &older
 			}
-			fmt.Fprintf(file, "增员,%s,%s,%d.00,%s,,%s,%s\n", id, g.name(), 4000+rng.IntN(26000), start, g.ethnicity(), g.phone())
+			h := hire{id: id, name: g.name(), base: 4000 + rng.IntN(26000), start: start}
+			fmt.Fprintf(file, "增员,%s,%s,%d.00,%s,,%s,%s\n", id, h.name, h.base, start, g.ethnicity(), g.phone())
+			hired = append(hired, h)
 		}
 		for _, f := range []struct {
 			reg  *registry.Service
@@ -198,6 +215,9 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 			if _, err := f.reg.ImportStaff(ctx, hrP, string(e.USCC), f.name, []byte(f.csv)); err != nil {
 				return nil, fmt.Errorf("demo: staff of employer %d (%s): %w", i, f.name, err)
 			}
+		}
+		if err := c.yearlyBases(ctx, hrP, string(e.USCC), hired, thisMonth, declaredLastYear, raises); err != nil {
+			return nil, fmt.Errorf("demo: bases of employer %d: %w", i, err)
 		}
 		if i == 0 {
 			firstEmployer, firstHR = e, hrP
@@ -288,6 +308,60 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 	return logins, nil
 }
 
+// hire is one of an employer's staff as the demo declared them.
+type hire struct {
+	id    ident.IDNumber
+	name  string
+	base  int // yuan
+	start period.Month
+}
+
+// BaseMonth is the demo city's month of the yearly base adjustment (调基): January, when the
+// bases follow the last year's wages and the year's floor and ceiling (many cities adjust in July,
+// with the published average wage; the demo keeps the calendar year, as its policy does).
+const BaseMonth = 1
+
+// yearlyBases has the employer's HR declare, each year of the history, its staff's new bases from
+// BaseMonth on: one bulk file (调基) per year, declared on 20 December before it (or just after the
+// staff themselves were declared, if that was later), a raise of 2–8 % to each person employed
+// before the month. A person's statement so shows a base per year.
+func (c City) yearlyBases(ctx context.Context, hr *auth.Principal, uscc string, staff []hire, thisMonth period.Month, declared time.Time, raises *rand.Rand) error {
+	for m := thisMonth.Add(-(HistoryMonths - 2)); m <= thisMonth; m = m.Add(1) {
+		if m.MonthOfYear() != BaseMonth {
+			continue
+		}
+		var f strings.Builder
+		f.WriteString("操作,身份证号,姓名,缴费基数,月份\n")
+		rows := 0
+		for k := range staff {
+			h := &staff[k]
+			if h.start >= m {
+				continue
+			}
+			h.base += h.base * (2 + raises.IntN(7)) / 100
+			fmt.Fprintf(&f, "调基,%s,%s,%d.00,%s\n", h.id, h.name, h.base, m)
+			rows++
+		}
+		if rows == 0 {
+			continue
+		}
+		at := c.clockOn(period.Today(m.Add(-1).First()).AddDate(0, 0, 19), 10)
+		if at.Before(declared) {
+			at = declared.Add(time.Hour)
+		}
+		if _, err := c.registryAt(at).ImportStaff(ctx, hr, uscc, fmt.Sprintf("staff-bases-%d.csv", m.Year()), []byte(f.String())); err != nil {
+			return fmt.Errorf("%s: %w", m, err)
+		}
+	}
+	return nil
+}
+
+// registryAt is the registry on the day t stands for: its checks count from t (registry.AsOf)
+// and what it writes is stamped with t (db.At).
+func (c City) registryAt(t time.Time) *registry.Service {
+	return registry.New(c.DB.At(func() time.Time { return t }), c.Auth, c.Policies)
+}
+
 // extraLogins are the demo's second administrator and third custodian.
 var extraLogins = []Login{
 	{Username: "demo-admin-2", Role: auth.Admin, Note: "second administrator: approves the staff accounts demo-admin creates"},
@@ -366,12 +440,20 @@ func (c City) issuerKeys(ctx context.Context, admin, custodian *auth.Principal) 
 
 // cards makes the demo's outlets and cards: one at each step of the lifecycle, for staff of the
 // first employer, and the demo resident's own card ready at the outlet.
+//
+// The steps are dated over weeks (db.At), as a real batch goes: the first batch is applied for on
+// firstCardDay, reviewed two days later, sent to the manufacturer after a week, produced three
+// weeks later and at the outlet four days after that; its cards are collected and activated before
+// the first settled month, so the counters' cards were in use when they paid. The cards still on
+// their way, the losses, replacement and cancellation, the temporary loss (which lapses after the
+// policy's days) and the application left waiting are of the last weeks.
 func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr *auth.Principal, uscc string, resident ident.IDNumber) error {
 	admin, clerk, officer := staff[auth.Admin], staff[auth.Clerk], staff[auth.CardOfficer]
+	today, first, on := period.Today(c.Now()), c.firstCardDay(), c.cardsOn
 	for _, o := range []card.Outlet{{Code: "XH-01", Name: "西湖区社会保障卡服务网点", Address: "杭州市西湖区文三路100号"},
 		{Code: "GS-01", Name: "拱墅区社会保障卡服务网点", Address: "杭州市拱墅区莫干山路200号"}} {
 		o.Region = Region
-		if _, err := c.Cards.AddOutlet(ctx, admin, o); err != nil {
+		if _, err := on(first.AddDate(0, -1, 0)).AddOutlet(ctx, admin, o); err != nil {
 			return err
 		}
 	}
@@ -379,44 +461,52 @@ func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr
 	if err != nil {
 		return err
 	}
+	// Staff employed by the first batch's day first: their cards were applied for back then.
+	slices.SortStableFunc(list, func(a, b registry.StaffMember) int {
+		return cmp.Compare(b2i(a.Start > period.MonthOf(first)), b2i(b.Start > period.MonthOf(first)))
+	})
 	var people []string
 	for _, m := range list {
 		if m.Person.IDNumber != resident {
 			people = append(people, string(m.Person.IDNumber))
 		}
 	}
+	stayApplied, rejected := people[0], people[1]
 	// Everyone's card is applied for by their employer and taken to the outlet in one batch.
 	applied := map[string]card.Card{}
 	for _, p := range append([]string{string(resident)}, people[:12]...) {
-		cd, err := c.Cards.Apply(ctx, hr, p)
+		day := first
+		if p == stayApplied {
+			day = today.AddDate(0, 0, -2)
+		}
+		cd, err := on(day).Apply(ctx, hr, p)
 		if err != nil {
 			return err
 		}
-		if cd, err = c.Cards.SetPhoto(ctx, hr, cd.ID, samplePNG); err != nil {
+		if cd, err = on(day).SetPhoto(ctx, hr, cd.ID, samplePNG); err != nil {
 			return err
 		}
 		applied[p] = cd
 	}
-	stayApplied, rejected := people[0], people[1]
-	if _, err := c.Cards.Reject(ctx, clerk, applied[rejected].ID, "照片不符合要求，请重新提交"); err != nil {
+	if _, err := on(first.AddDate(0, 0, 2)).Reject(ctx, clerk, applied[rejected].ID, "照片不符合要求，请重新提交"); err != nil {
 		return err
 	}
 	for p, cd := range applied {
 		if p == stayApplied || p == rejected {
 			continue
 		}
-		if _, err := c.Cards.Approve(ctx, clerk, cd.ID); err != nil {
+		if _, err := on(first.AddDate(0, 0, 2)).Approve(ctx, clerk, cd.ID); err != nil {
 			return err
 		}
 	}
-	if _, err := c.Cards.CreateBatch(ctx, officer, Region); err != nil {
+	if _, err := on(first.AddDate(0, 0, 7)).CreateBatch(ctx, officer, Region); err != nil {
 		return err
 	}
 	cd, err := c.Cards.Get(ctx, clerk, applied[string(resident)].ID)
 	if err != nil {
 		return err
 	}
-	file, err := c.Cards.ManufacturerFile(ctx, officer, cd.BatchID)
+	file, err := on(first.AddDate(0, 0, 7)).ManufacturerFile(ctx, officer, cd.BatchID)
 	if err != nil {
 		return err
 	}
@@ -430,10 +520,10 @@ func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr
 	for i, line := range sent.Rows {
 		result += fmt.Sprintf("%s,%s,AD93%04X,3B6C000000815441AD93%04X\n", line.Cells[appCol], line.Cells[numberCol], i, i)
 	}
-	if _, err := c.Cards.ImportResult(ctx, officer, cd.BatchID, []byte(result)); err != nil {
+	if _, err := on(first.AddDate(0, 0, 28)).ImportResult(ctx, officer, cd.BatchID, []byte(result)); err != nil {
 		return err
 	}
-	if _, err := c.Cards.Distribute(ctx, officer, cd.BatchID, "XH-01"); err != nil {
+	if _, err := on(first.AddDate(0, 0, 32)).Distribute(ctx, officer, cd.BatchID, "XH-01"); err != nil {
 		return err
 	}
 	// Three more wait at earlier steps: one approved, one in production, one produced.
@@ -441,31 +531,34 @@ func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr
 		if stop == "" {
 			continue
 		}
-		cd, err := c.Cards.Apply(ctx, hr, people[i])
+		cd, err := on(today.AddDate(0, 0, -20)).Apply(ctx, hr, people[i])
 		if err != nil {
 			return err
 		}
-		if _, err := c.Cards.SetPhoto(ctx, hr, cd.ID, samplePNG); err != nil {
+		if _, err := on(today.AddDate(0, 0, -20)).SetPhoto(ctx, hr, cd.ID, samplePNG); err != nil {
 			return err
 		}
-		if _, err := c.Cards.Approve(ctx, clerk, cd.ID); err != nil {
+		if _, err := on(today.AddDate(0, 0, -18)).Approve(ctx, clerk, cd.ID); err != nil {
 			return err
 		}
 		if stop == card.Approved {
 			continue
 		}
-		if _, err := c.Cards.CreateBatch(ctx, officer, Region); err != nil {
+		if _, err := on(today.AddDate(0, 0, -14)).CreateBatch(ctx, officer, Region); err != nil {
 			return err
 		}
 		if stop == card.Produced {
 			cd, _ = c.Cards.Get(ctx, clerk, cd.ID)
 			res := fmt.Sprintf("application_no,card_number,chip_serial,atr\n%s,%s,AD94%04X,3B6C00\n", cd.ApplicationNo, cd.CardNumber, i)
-			if _, err := c.Cards.ImportResult(ctx, officer, cd.BatchID, []byte(res)); err != nil {
+			if _, err := on(today.AddDate(0, 0, -4)).ImportResult(ctx, officer, cd.BatchID, []byte(res)); err != nil {
 				return err
 			}
 		}
 	}
-	// Then each goes its own way, so the card desk shows every state.
+	// Then each goes its own way, so the card desk shows every state: collected and activated at
+	// one visit before the months settled, then lost, replaced or cancelled in the last weeks.
+	when := map[string]time.Time{"collect": first.AddDate(0, 0, 40), "activate": first.AddDate(0, 0, 40), "temp": today.AddDate(0, 0, -3),
+		"loss": today.AddDate(0, 0, -40), "replace": today.AddDate(0, 0, -25), "cancel": today.AddDate(0, 0, -60)}
 	steps := map[int][]string{ // index into people → actions after reaching the outlet
 		2: {"collect"}, 3: {"collect", "activate"}, 4: {"collect", "activate", "temp"}, 5: {"collect", "activate", "loss"},
 		6: {"collect", "activate", "replace"}, 7: {"collect", "activate", "cancel"}, 8: {"collect", "activate"}, 9: {"collect", "activate"},
@@ -478,19 +571,20 @@ func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr
 			if err != nil {
 				return err
 			}
+			svc := on(when[a])
 			switch a {
 			case "collect":
-				_, err = c.Cards.Collect(ctx, clerk, id, p, cur.CardNumber)
+				_, err = svc.Collect(ctx, clerk, id, p, cur.CardNumber)
 			case "activate":
-				_, err = c.Cards.Activate(ctx, clerk, id, "482916")
+				_, err = svc.Activate(ctx, clerk, id, "482916")
 			case "temp":
-				_, err = c.Cards.ReportTemporaryLoss(ctx, clerk, id)
+				_, err = svc.ReportTemporaryLoss(ctx, clerk, id)
 			case "loss":
-				_, err = c.Cards.ReportLoss(ctx, clerk, id)
+				_, err = svc.ReportLoss(ctx, clerk, id)
 			case "replace":
-				_, err = c.Cards.Replace(ctx, clerk, id, "卡面损坏")
+				_, err = svc.Replace(ctx, clerk, id, "卡面损坏")
 			case "cancel":
-				_, err = c.Cards.Cancel(ctx, clerk, id, "出国定居")
+				_, err = svc.Cancel(ctx, clerk, id, "出国定居")
 			}
 			if err != nil {
 				return fmt.Errorf("%s: %w", a, err)
@@ -498,6 +592,18 @@ func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr
 		}
 	}
 	return nil
+}
+
+// firstCardDay is the day the demo's first batch of cards was applied for: the 10th of the second
+// month before the first month the demo settles in, so that its cards are in use by then.
+func (c City) firstCardDay() time.Time {
+	return period.Today(period.MonthOf(c.Now()).Add(-(SettledMonths + 1)).First()).AddDate(0, 0, 9)
+}
+
+// cardsOn is the card service at 10:00 on day (db.At), never later than now.
+func (c City) cardsOn(day time.Time) *card.Service {
+	at := c.clockOn(day, 10)
+	return card.New(c.DB.At(func() time.Time { return at }), c.Policies, c.Keys)
 }
 
 // windowEnrolments registers flexible workers and leaves their applications in each state.
@@ -572,7 +678,9 @@ func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, fi
 	today := period.Today(c.Now())
 	thisMonth := period.MonthOf(c.Now())
 	for m := first; m <= last; m = m.Add(1) {
-		if _, err := c.Contrib.Run(ctx, admin.Actor(), Region, m, nil); err != nil {
+		// The month is billed on its run day and each bill paid on its due date: the bills, their
+		// ledger entries and the personal accounts' credits carry those days, not today's.
+		if _, err := c.contribAt(c.runDay(m)).Run(ctx, admin.Actor(), Region, m, nil); err != nil {
 			return err
 		}
 		if m < payFrom {
@@ -610,13 +718,33 @@ func (c City) contributions(ctx context.Context, admin, bank *auth.Principal, fi
 				kind == "employer" && id%25 == 0:
 				continue
 			}
-			if _, err := c.Contrib.RecordPayment(ctx, bank, contrib.NewPayment{IdemKey: fmt.Sprintf("DEMO-%s-%d", m, b.id), Payer: b.payer,
+			if _, err := c.contribAt(c.clockOn(due, 10)).RecordPayment(ctx, bank, contrib.NewPayment{IdemKey: fmt.Sprintf("DEMO-%s-%d", m, b.id), Payer: b.payer,
 				Amount: money.Fen(b.total).String(), PaidOn: due.Format("2006-01-02")}); err != nil {
 				return fmt.Errorf("paying %s for %s: %w", b.payer, m, err)
 			}
 		}
 	}
 	return nil
+}
+
+// clockOn is 00 minutes past hour, Beijing time, on the business date day (as period.ParseDate
+// and period.Today give it), or now if that is later than now: history never runs in the future.
+func (c City) clockOn(day time.Time, hour int) time.Time {
+	t := time.Date(day.Year(), day.Month(), day.Day(), hour, 0, 0, 0, period.Shanghai)
+	if now := c.Now(); t.After(now) {
+		return now
+	}
+	return t
+}
+
+// runDay is when the demo's monthly run bills month m: its first day at 09:00 (today's time, for
+// this month before then).
+func (c City) runDay(m period.Month) time.Time { return c.clockOn(period.Today(m.First()), 9) }
+
+// contribAt is the contribution service on the day t stands for (db.At): what it writes is
+// stamped with t, and its checks (a payment not in the future) count from t.
+func (c City) contribAt(t time.Time) *contrib.Service {
+	return contrib.New(c.DB.At(func() time.Time { return t }), c.Policies)
 }
 
 // HistoryMonths is how many months of contributions the demo city holds once History has run: two

@@ -37,10 +37,12 @@ func TestDemoCity(t *testing.T) {
 	settlements := settle.New(d, pol, cards, ks, reg, settle.Options{})
 	defer settlements.Close()
 	city := demo.City{DB: d, Auth: a, Policies: pol, Registry: reg, Keys: ks, Cards: cards, Contrib: contrib.New(d, pol), Settle: settlements, Benefit: benefit.New(d, pol, reg), Now: d.Now}
+	built := time.Now()
 	logins, err := demo.Load(ctx, city)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("Load built the city in %v", time.Since(built).Round(time.Millisecond))
 	if len(logins) != len(auth.Roles)+3 {
 		t.Fatalf("%d logins; want one per role and a second custodian", len(logins))
 	}
@@ -75,6 +77,27 @@ func TestDemoCity(t *testing.T) {
 	if n := count("SELECT COUNT(*) FROM cards c JOIN users u ON u.person_id = c.person_id WHERE u.username = 'demo-resident' AND c.state = 'at_outlet'"); n != 1 {
 		t.Errorf("the demo resident's card is not waiting at the outlet")
 	}
+	// The cards went their steps over weeks, not in a moment: the resident's from application to
+	// the outlet took weeks, and the demo employer's cards paying at the counters were active
+	// before the first month the demo settles in.
+	var applied, atOutlet string
+	if err := d.R().QueryRowContext(ctx, `SELECT MIN(e.at), MAX(e.at) FROM card_events e JOIN cards c ON c.id = e.card_id JOIN users u ON u.person_id = c.person_id
+		WHERE u.username = 'demo-resident'`).Scan(&applied, &atOutlet); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := db.ParseTime(applied); a.IsZero() || d.Now().Sub(a) < 60*24*time.Hour {
+		t.Errorf("the resident's card was applied for at %s; want months ago", applied)
+	} else if o, _ := db.ParseTime(atOutlet); o.Sub(a) < 28*24*time.Hour || o.After(d.Now()) {
+		t.Errorf("the resident's card took from %s to %s to reach the outlet; want weeks, not after now", applied, atOutlet)
+	}
+	firstSettled := period.MonthOf(d.Now()).Add(-(demo.SettledMonths - 1)).First()
+	if n := count(`SELECT COUNT(*) FROM cards c JOIN staff s ON s.person_id = c.person_id JOIN users u ON u.employer_id = s.employer_id
+		WHERE u.username = 'demo-employer' AND c.state = 'active' AND c.kind = 'social_security' AND c.state_at >= $1`, db.FormatTime(firstSettled)); n != 0 {
+		t.Errorf("%d of the demo employer's active social security cards were activated after the first settled month began", n)
+	}
+	if n := count("SELECT COUNT(*) FROM cards WHERE state = 'temporarily_lost' AND state_at >= $1", db.FormatTime(d.Now().AddDate(0, 0, -10))); n == 0 {
+		t.Error("no temporary loss of the last days (an older one lapses)")
+	}
 
 	// Right after Load, whatever the day of the month, the demo employer has a month in arrears.
 	if n := count(`SELECT COUNT(*) FROM bills b JOIN users u ON b.payer = 'employer:' || u.employer_id
@@ -85,9 +108,14 @@ func TestDemoCity(t *testing.T) {
 	if err := demo.History(ctx, city); err != nil {
 		t.Fatal(err)
 	}
+	entries, audited := count("SELECT COUNT(*) FROM ledger_entries"), count("SELECT COUNT(*) FROM audit_log")
 	if err := demo.History(ctx, city); err != nil { // resumable: a second pass changes nothing
 		t.Fatal(err)
 	}
+	if e, a := count("SELECT COUNT(*) FROM ledger_entries"), count("SELECT COUNT(*) FROM audit_log"); e != entries || a != audited {
+		t.Errorf("a second pass of History posted %d entries and audited %d changes; want none", e-entries, a-audited)
+	}
+	checkHistoryDated(t, ctx, d)
 	// Twelve months of contributions: billed, mostly paid, personal accounts credited, some in arrears,
 	// and the ledger balanced.
 	if n := count("SELECT COUNT(DISTINCT month) FROM bills"); n != demo.HistoryMonths {
@@ -451,5 +479,100 @@ func checkBenefits(t *testing.T, ctx context.Context, d *db.DB, city demo.City) 
 	}
 	if _, err := benefit.Check(ctx, d); err != nil {
 		t.Error(err)
+	}
+}
+
+// checkHistoryDated: the history is dated when it would have happened. Every bill was made in its
+// own month and every payment recorded on the day it was paid; the demo resident's personal
+// account moved in month after month, newest first, never after now; and the resident's base
+// changed at each year's adjustment, so their years show different bases.
+func checkHistoryDated(t *testing.T, ctx context.Context, d *db.DB) {
+	t.Helper()
+	now := d.Now()
+	type row struct{ a, b string }
+	rowsOf := func(q string, args ...any) []row {
+		t.Helper()
+		var out []row
+		if err := db.EachRow(ctx, d.R(), func(scan func(...any) error) error {
+			var r row
+			err := scan(&r.a, &r.b)
+			out = append(out, r)
+			return err
+		}, q, args...); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	at := func(s string) time.Time {
+		t.Helper()
+		x, err := db.ParseTime(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x
+	}
+	for _, r := range rowsOf("SELECT CAST(month AS TEXT), created_at FROM bills") {
+		if got := period.MonthOf(at(r.b)).String(); got != r.a || at(r.b).After(now) {
+			t.Fatalf("a bill of %s was made at %s (Beijing month %s); want in its month and not after now", r.a, r.b, got)
+		}
+	}
+	for _, r := range rowsOf("SELECT paid_on, recorded_at FROM payments") {
+		if got := period.Today(at(r.b)).Format("2006-01-02"); got != r.a || at(r.b).After(now) {
+			t.Fatalf("a payment of %s was recorded at %s (Beijing %s); want on the day it was paid", r.a, r.b, got)
+		}
+	}
+	entryMonths := map[period.Month]bool{}
+	for _, r := range rowsOf("SELECT DISTINCT substr(at, 1, 13), '' FROM ledger_entries") { // by the hour: Beijing's month of a UTC time
+		h, err := time.Parse("2006-01-02T15", r.a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entryMonths[period.MonthOf(h)] = true
+	}
+	if len(entryMonths) < demo.HistoryMonths {
+		t.Errorf("ledger entries in %d months; want the history's %d months", len(entryMonths), demo.HistoryMonths)
+	}
+
+	var person int64
+	if err := d.R().QueryRowContext(ctx, "SELECT person_id FROM users WHERE username = 'demo-resident'").Scan(&person); err != nil {
+		t.Fatal(err)
+	}
+	moves, err := ledger.Movements(ctx, d.R(), ledger.PersonAccount(demo.Region, ledger.PersonPension, person), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	months := map[period.Month]bool{}
+	for i, m := range moves {
+		months[period.MonthOf(m.At)] = true
+		if m.At.After(now) || (i > 0 && m.At.After(moves[i-1].At)) {
+			t.Fatalf("the resident's pension account moved at %v (movement %d of %d); want newest first, none after now", m.At, i, len(moves))
+		}
+	}
+	if len(months) < demo.HistoryMonths-3 {
+		t.Errorf("the resident's pension account moved in %d months; want about one a month of the history's %d", len(months), demo.HistoryMonths)
+	}
+
+	bases := map[int]map[string]bool{} // year → the resident's bases
+	for _, r := range rowsOf("SELECT CAST(month AS TEXT), CAST(base AS TEXT) FROM contribution_lines WHERE person_id = $1", person) {
+		m, err := period.ParseMonth(r.a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bases[m.Year()] == nil {
+			bases[m.Year()] = map[string]bool{}
+		}
+		bases[m.Year()][r.b] = true
+	}
+	seen := map[string]bool{}
+	for y, bs := range bases {
+		if len(bs) != 1 {
+			t.Errorf("the resident's bases in %d: %v; want one a year", y, bs)
+		}
+		for b := range bs {
+			seen[b] = true
+		}
+	}
+	if len(bases) < 2 || len(seen) != len(bases) {
+		t.Errorf("the resident's bases by year: %v; want a different base each year", bases)
 	}
 }

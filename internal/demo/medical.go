@@ -416,20 +416,36 @@ type bill struct {
 func billKey(m period.Month, n int) string { return fmt.Sprintf("DEMO-%s-%03d", m, n) }
 
 // settleMonth plans a month's settlements from the seeded source and makes those not made yet,
-// with the business clock set to the month's last evening (or now, for this month), since a
-// settlement may be dated at most 90 days back.
+// each day's on that day: the services run on a clock at the day's afternoon (db.At; now, for
+// today), so a settlement, its ledger entry and the personal account's movement carry the day
+// the patient was at the counter, and the electronic card's code is issued and spent that day.
 func (m *medical) settleMonth(ctx context.Context, month period.Month) error {
 	now := m.Now()
 	thisMonth := period.MonthOf(now)
 	last := period.Today(month.Add(1).First().Add(-time.Hour))
-	clock := func() time.Time { return month.Add(1).First().Add(-6 * time.Hour) }
 	if month == thisMonth {
-		last, clock = period.Today(now), m.Now
+		last = period.Today(now)
 	}
 	bills := m.plan(month, last)
-	svc := settle.New(m.DB, m.Policies, m.Cards, m.Keys, m.Registry, settle.Options{Now: clock})
-	defer svc.Close()
+	var svc *settle.Service
+	var cards *card.Service
+	var day time.Time
+	defer func() {
+		if svc != nil {
+			svc.Close()
+		}
+	}()
 	for _, b := range bills {
+		if svc == nil || !b.date.Equal(day) {
+			if svc != nil {
+				svc.Close()
+			}
+			day = b.date
+			at := m.clockOn(day, 15)
+			view := m.DB.At(func() time.Time { return at })
+			cards = card.New(view, m.Policies, m.Keys)
+			svc = settle.New(view, m.Policies, cards, m.Keys, m.registryAt(at), settle.Options{})
+		}
 		var n int
 		if err := m.DB.R().QueryRowContext(ctx, "SELECT COUNT(*) FROM settlements WHERE region = $1 AND institution_code = $2 AND idem_key = $3",
 			Region, b.institution, b.key).Scan(&n); err != nil {
@@ -444,7 +460,7 @@ func (m *medical) settleMonth(ctx context.Context, month period.Month) error {
 		case card.ByMedicalCard:
 			r.Identity.MedicalCard = b.payer.medicalCard
 		case card.ByECard:
-			qr, _, err := m.Cards.QR(ctx, b.payer.self)
+			qr, _, err := cards.QR(ctx, b.payer.self)
 			if err != nil {
 				return fmt.Errorf("%s: QR code: %w", b.key, err)
 			}

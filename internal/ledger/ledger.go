@@ -528,7 +528,7 @@ func Day(t time.Time) int {
 }
 
 // MovementsBetween lists an account's postings dated from from (inclusive) to to (exclusive),
-// newest first, at most limit of them; a zero time leaves that end open. A statement of one year
+// newest first (by their entries' times), at most limit of them; a zero time leaves that end open. A statement of one year
 // reads its year this way, not the whole history.
 func MovementsBetween(ctx context.Context, r db.Reader, account string, from, to time.Time, limit int) ([]Movement, error) {
 	var side string
@@ -552,7 +552,10 @@ func MovementsBetween(ctx context.Context, r db.Reader, account string, from, to
 		q += fmt.Sprintf(" AND p.at_day <= $%d AND e.at < $%d", len(args)-1, len(args))
 	}
 	args = append(args, limit)
-	rows, err := r.QueryContext(ctx, q+fmt.Sprintf(" ORDER BY p.entry_id DESC LIMIT $%d", len(args)), args...)
+	// Newest first by the entries' times, then by id: entries are written in time order, but
+	// history built afterwards (the demo's older months, through db.At) has later ids than the
+	// months written before it. The span is a person's year or so, sorted cheaply.
+	rows, err := r.QueryContext(ctx, q+fmt.Sprintf(" ORDER BY e.at DESC, p.entry_id DESC LIMIT $%d", len(args)), args...)
 	if err != nil {
 		return nil, err
 	}
