@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"fmt"
+	"html"
+	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
@@ -466,4 +468,67 @@ func balanceChart(v *View, id, titleKey string, months []balanceMonth) barChart 
 		c.Desc = fmt.Sprintf(v.T("mycontrib.balance_desc"), first.Month, first.Balance.Grouped(), last.Month, last.Balance.Grouped())
 	}
 	return c
+}
+
+// The statement's table bodies are written here rather than cell by cell in the template: a
+// year's lines, its movements of both accounts and the chart's months are most of the page's
+// cells, and the template reaches each cell's value through reflection, which was the larger part
+// of the page's time (docs/decisions.md, "Inquiry at a city's size"). The markup is the
+// template's; text is escaped as html/template escapes it.
+
+// LinesRows is the contribution lines' table body.
+func (m *myContributions) LinesRows(v *View) template.HTML {
+	var b strings.Builder
+	b.Grow(len(m.Lines) * 420)
+	esc := html.EscapeString
+	for _, l := range m.Lines {
+		month := esc(l.Month.String())
+		payer := esc(l.PayerName)
+		if l.PayerName == "" {
+			payer = esc(v.T("mycontrib.own_bill"))
+		}
+		status := "mycontrib.pending_own"
+		switch {
+		case l.Settled:
+			status = "mycontrib.settled"
+		case l.PayerName != "":
+			status = "mycontrib.pending"
+		}
+		b.WriteString(`<tr data-month="` + month + `"><td>` + month + `</td><td class="wide-only">` + payer +
+			`</td><td class="amount wide-only">` + l.Base.Grouped() + `</td><td class="amount wide-only">` + l.ByEmployer.Grouped() +
+			`</td><td class="amount wide-only">` + l.ByPerson.Grouped() + `</td><td class="amount to-pension">` + l.ToPension.Grouped() +
+			`</td><td class="amount">` + l.ToMedical.Grouped() + `</td><td class="line-status">` + esc(v.T(status)) + `</td></tr>`)
+	}
+	return template.HTML(b.String())
+}
+
+// MovementRows is the table body of one account's movements (the pension account's, or with
+// medical the medical account's).
+func (m *myContributions) MovementRows(v *View, medical bool) template.HTML {
+	moves := m.PensionMovements
+	if medical {
+		moves = m.MedicalMovements
+	}
+	var b strings.Builder
+	b.Grow(len(moves) * 120)
+	esc := html.EscapeString
+	for _, mv := range moves {
+		var forMonth string
+		if mo := m.MonthOf(mv); mo != 0 {
+			forMonth = esc(mo.String())
+		}
+		b.WriteString(`<tr><td>` + mv.At.In(period.Shanghai).Format("2006-01-02") + `</td><td>` + forMonth + `</td><td>` +
+			esc(v.T("cause."+mv.Cause)) + `</td><td class="amount">` + mv.Amount.Grouped() + `</td></tr>`)
+	}
+	return template.HTML(b.String())
+}
+
+// MonthRows is the table body of the chart's months, its text equivalent.
+func (m *myContributions) MonthRows() template.HTML {
+	var b strings.Builder
+	for _, mo := range m.Months {
+		b.WriteString(`<tr><td>` + html.EscapeString(mo.Month.String()) + `</td><td class="amount">` + mo.Credited.Grouped() +
+			`</td><td class="amount">` + mo.Owing.Grouped() + `</td></tr>`)
+	}
+	return template.HTML(b.String())
 }
