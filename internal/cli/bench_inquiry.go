@@ -33,7 +33,7 @@ import (
 // personal pension and medical accounts from each paid bill, with the accounts' balances — then
 // starts `shebao serve` on that database as a child process and has concurrent clients ask what
 // residents and the window ask: the contributions page and its API (the statement with both
-// personal accounts), the insurance status, the home page, and a clerk's look-up of a person's
+// personal accounts), the insurance status, the home page, the certificates page, and a clerk's look-up of a person's
 // accounts by ID number. The reference is the same clients against a handler that only answers,
 // in the same run; the server's RSS is read from /proc, idle and at its peak under the load.
 //
@@ -591,6 +591,7 @@ var inquiryKinds = []struct {
 	{name: "GET /api/v1/me/insurance", path: func(inquiryLogins, *inquiryLogin) string { return "/api/v1/me/insurance" }, api: true},
 	{name: "GET / (home page)", path: func(inquiryLogins, *inquiryLogin) string { return "/" }},
 	{name: "GET /accounts?id_number= (clerk)", path: func(_ inquiryLogins, r *inquiryLogin) string { return "/accounts?id_number=" + r.idNumber }, clerk: true},
+	{name: "GET /certificates (page)", path: func(inquiryLogins, *inquiryLogin) string { return "/certificates" }},
 }
 
 type inquiryLoad struct {
