@@ -1,10 +1,9 @@
 package web
 
 import (
-	"fmt"
 	"html"
 	"html/template"
-	"strings"
+	"strconv"
 
 	"github.com/shebao/shebao/internal/money"
 )
@@ -70,7 +69,9 @@ func niceCeil(f money.Fen) money.Fen {
 	}
 }
 
-// SVG renders the chart. All text is escaped; numbers are integers in the viewBox.
+// SVG renders the chart. All text is escaped; numbers are integers in the viewBox. It appends to
+// one buffer rather than formatting through fmt: a statement page draws three of these, and fmt's
+// reflection was a fair part of the page's time.
 func (c barChart) SVG() template.HTML {
 	var most money.Fen
 	for _, b := range c.Bars {
@@ -81,46 +82,91 @@ func (c barChart) SVG() template.HTML {
 	plotW := chartW - chartLeft - chartRght
 	y := func(v money.Fen) int { return chartTop + plotH - int(int64(v)*int64(plotH)/int64(top)) }
 	e := html.EscapeString
-	var w strings.Builder
-	fmt.Fprintf(&w, `<svg id="%s" class="chart-svg" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-title %s-desc" xmlns="http://www.w3.org/2000/svg">`,
-		e(c.ID), chartW, chartH, e(c.ID), e(c.ID))
-	fmt.Fprintf(&w, `<title id="%s-title">%s</title><desc id="%s-desc">%s</desc>`, e(c.ID), e(c.Title), e(c.ID), e(c.Desc))
+	w := make([]byte, 0, 1024+len(c.Bars)*600)
+	str := func(ss ...string) {
+		for _, s := range ss {
+			w = append(w, s...)
+		}
+	}
+	num := func(n int) { w = strconv.AppendInt(w, int64(n), 10) }
+	// line writes <line class="…" x1 y1 x2 y2/>.
+	line := func(class string, x1, y1, x2, y2 int) {
+		str(`<line class="`, class, `" x1="`)
+		num(x1)
+		str(`" y1="`)
+		num(y1)
+		str(`" x2="`)
+		num(x2)
+		str(`" y2="`)
+		num(y2)
+		str(`"/>`)
+	}
+	// text writes <text class="…" x y [text-anchor]>…</text>, its content escaped by the caller.
+	text := func(class string, x, yy int, anchor, content string) {
+		str(`<text class="`, class, `" x="`)
+		num(x)
+		str(`" y="`)
+		num(yy)
+		if anchor != "" {
+			str(`" text-anchor="`, anchor)
+		}
+		str(`">`, content, `</text>`)
+	}
+	id := e(c.ID)
+	str(`<svg id="`, id, `" class="chart-svg" viewBox="0 0 `)
+	num(chartW)
+	str(" ")
+	num(chartH)
+	str(`" role="img" aria-labelledby="`, id, `-title `, id, `-desc" xmlns="http://www.w3.org/2000/svg">`)
+	str(`<title id="`, id, `-title">`, e(c.Title), `</title><desc id="`, id, `-desc">`, e(c.Desc), `</desc>`)
 	for i := 0; i <= 2; i++ {
 		v := top * money.Fen(i) / 2
-		fmt.Fprintf(&w, `<line class="chart-grid" x1="%d" y1="%d" x2="%d" y2="%d"/>`, chartLeft, y(v), chartW-chartRght, y(v))
-		fmt.Fprintf(&w, `<text class="chart-axis" x="%d" y="%d" text-anchor="end">%s</text>`, chartLeft-6, y(v)+4, e(v.Grouped()))
+		line("chart-grid", chartLeft, y(v), chartW-chartRght, y(v))
+		text("chart-axis", chartLeft-6, y(v)+4, "end", e(v.Grouped()))
 	}
-	fmt.Fprintf(&w, `<line class="chart-baseline" x1="%d" y1="%d" x2="%d" y2="%d"/>`, chartLeft, y(0), chartW-chartRght, y(0))
+	line("chart-baseline", chartLeft, y(0), chartW-chartRght, y(0))
 	if n := len(c.Bars); n > 0 {
 		slot := plotW / n
 		bw := max(slot*2/3, 2)
 		for i, b := range c.Bars {
 			x := chartLeft + i*slot + (slot-bw)/2
-			fmt.Fprintf(&w, `<g class="chart-bar" data-label="%s" data-total="%s">`, e(b.Label), b.Total().String())
+			label := e(b.Label)
+			str(`<g class="chart-bar" data-label="`, label, `" data-total="`, b.Total().String(), `">`)
 			var base money.Fen
 			for _, s := range b.Segments {
 				if s.Value <= 0 {
 					continue
 				}
 				y0, y1 := y(base), y(base+s.Value)
-				fmt.Fprintf(&w, `<rect class="%s" x="%d" y="%d" width="%d" height="%d" data-amount="%s"><title>%s %s: %s</title></rect>`,
-					e(s.Class), x, y1, bw, max(y0-y1, 1), s.Value.String(), e(b.Label), e(s.Note), e(s.Value.Grouped()))
+				str(`<rect class="`, e(s.Class), `" x="`)
+				num(x)
+				str(`" y="`)
+				num(y1)
+				str(`" width="`)
+				num(bw)
+				str(`" height="`)
+				num(max(y0-y1, 1))
+				str(`" data-amount="`, s.Value.String(), `"><title>`, label, " ", e(s.Note), ": ", e(s.Value.Grouped()), `</title></rect>`)
 				base += s.Value
 			}
 			cx := x + bw/2
-			fmt.Fprintf(&w, `<text class="chart-value" x="%d" y="%d" text-anchor="middle">%s</text>`, cx, y(base)-4, e(short(b.Total())))
-			fmt.Fprintf(&w, `<text class="chart-axis" x="%d" y="%d" text-anchor="middle">%s</text>`, cx, y(0)+16, e(b.Label))
-			w.WriteString(`</g>`)
+			text("chart-value", cx, y(base)-4, "middle", e(short(b.Total())))
+			text("chart-axis", cx, y(0)+16, "middle", label)
+			str(`</g>`)
 		}
 	}
 	lx := chartLeft
 	for _, l := range c.Legend {
-		fmt.Fprintf(&w, `<rect class="%s" x="%d" y="%d" width="10" height="10"/><text class="chart-axis" x="%d" y="%d">%s</text>`,
-			e(l.Class), lx, chartH-14, lx+14, chartH-5, e(l.Label))
+		str(`<rect class="`, e(l.Class), `" x="`)
+		num(lx)
+		str(`" y="`)
+		num(chartH - 14)
+		str(`" width="10" height="10"/>`)
+		text("chart-axis", lx+14, chartH-5, "", e(l.Label))
 		lx += 14 + 12*len([]rune(l.Label)) + 16
 	}
-	w.WriteString(`</svg>`)
-	return template.HTML(w.String())
+	str(`</svg>`)
+	return template.HTML(w)
 }
 
 // short is a bar's value above it: whole yuan with separators, the fen left to the table and the
