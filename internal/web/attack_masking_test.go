@@ -17,16 +17,22 @@ import (
 	"github.com/shebao/shebao/internal/db/dbtest"
 )
 
-// idNumberRE finds an 18-character ID number anywhere: 6 digits, a birth date, 3 digits and a
-// check character (digit or X, either case). An unmasked USCC of 18 digits has no date there.
-var idNumberRE = regexp.MustCompile(`(?i)\d{6}(19|20)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])\d{3}[\dx]`)
+// idNumberRE finds an 18-character ID number standing on its own: 6 digits, a birth date, 3
+// digits and a check character (digit or X, either case), with no letter or digit either side. An
+// unmasked USCC of 18 digits has no date there; the bounds keep a run of digits inside a hex hash
+// (the audit entries' hashes, different every run) from counting as one.
+var idNumberRE = regexp.MustCompile(`(?i)(?:^|[^0-9a-z])(\d{6}(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dx])(?:$|[^0-9a-z])`)
 
 // noIDNumber fails when text shows an ID number whole: any of them, and the resident's in
 // either case.
 func noIDNumber(t *testing.T, where, text, id string) {
 	t.Helper()
-	if m := idNumberRE.FindString(text); m != "" || strings.Contains(strings.ToUpper(text), strings.ToUpper(id)) {
-		t.Errorf("%s shows a whole ID number (%q)", where, m)
+	if m := idNumberRE.FindStringSubmatch(text); m != nil || strings.Contains(strings.ToUpper(text), strings.ToUpper(id)) {
+		var found string
+		if m != nil {
+			found = m[1]
+		}
+		t.Errorf("%s shows a whole ID number (%q)", where, found)
 	}
 }
 
@@ -154,4 +160,19 @@ func get(t *testing.T, c *http.Client, u string) string {
 		t.Fatalf("GET %s: %d %s", u, resp.StatusCode, b)
 	}
 	return string(b)
+}
+
+// TestIDNumberREBounds: the finder catches a whole ID number in JSON, text and a path, and not a
+// run of digits inside a hex hash.
+func TestIDNumberREBounds(t *testing.T) {
+	for _, s := range []string{`{"actor":"110101199003070015"}`, "person:11010119900307001x", "110101199003070015", "/persons/110101199003070015/cards"} {
+		if idNumberRE.FindStringSubmatch(s) == nil {
+			t.Errorf("%q: not found", s)
+		}
+	}
+	for _, s := range []string{`{"hash":"ab940403193404252307cd"}`, "1940403193404252307", "110101********0015"} {
+		if m := idNumberRE.FindStringSubmatch(s); m != nil {
+			t.Errorf("%q: found %q", s, m[1])
+		}
+	}
 }
