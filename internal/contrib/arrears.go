@@ -32,19 +32,22 @@ func LateFee(unpaid money.Fen, daily money.Rate, days int) money.Fen {
 
 // Owed is what is open for one month of one bill.
 type Owed struct {
-	Month     period.Month
-	Principal money.Fen // contributions not yet paid
-	Fee       money.Fen // late fee accrued and not yet paid
+	Month      period.Month
+	Supplement int       // 0 for the month's own bill, 1, 2, … for its supplementary bills
+	Principal  money.Fen // contributions not yet paid
+	Fee        money.Fen // late fee accrued and not yet paid
 }
 
 // Allocation is how much of a payment went to a month.
 type Allocation struct {
-	Month     period.Month
-	Principal money.Fen
-	Fee       money.Fen
+	Month      period.Month
+	Supplement int
+	Principal  money.Fen
+	Fee        money.Fen
 }
 
-// Allocate spreads a payment over open months, the oldest first. Within a month the contributions
+// Allocate spreads a payment over open months, the oldest first (a month's own bill before its
+// supplements, in the order they were made). Within a month the contributions
 // are paid before the late fee, because the fee accrues only on unpaid contributions: paying them
 // first stops the fee growing. What is left over after every month is paid is returned as excess.
 func Allocate(payment money.Fen, open []Owed) (allocs []Allocation, excess money.Fen) {
@@ -53,7 +56,7 @@ func Allocate(payment money.Fen, open []Owed) (allocs []Allocation, excess money
 		if left == 0 {
 			break
 		}
-		a := Allocation{Month: o.Month}
+		a := Allocation{Month: o.Month, Supplement: o.Supplement}
 		a.Principal = min(left, o.Principal)
 		left -= a.Principal
 		a.Fee = min(left, o.Fee)
@@ -68,11 +71,24 @@ func Allocate(payment money.Fen, open []Owed) (allocs []Allocation, excess money
 func sortedByMonth(o []Owed) []Owed {
 	out := append([]Owed(nil), o...)
 	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].Month < out[j-1].Month; j-- {
+		for j := i; j > 0 && out[j].billOf().before(out[j-1].billOf()); j-- {
 			out[j], out[j-1] = out[j-1], out[j]
 		}
 	}
 	return out
+}
+
+// billOf names the bill something owed is of.
+func (o Owed) billOf() billOfMonth { return billOfMonth{o.Month, o.Supplement} }
+
+// billOfMonth names one bill of a payer: its month and its place among the month's bills.
+type billOfMonth struct {
+	month      period.Month
+	supplement int
+}
+
+func (a billOfMonth) before(b billOfMonth) bool {
+	return a.month < b.month || a.month == b.month && a.supplement < b.supplement
 }
 
 // feeSince is the late fee a bill adds from where it stands up to day: on its unpaid contributions,

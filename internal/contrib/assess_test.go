@@ -131,9 +131,9 @@ func TestLateFee(t *testing.T) {
 
 // A partial payment over three overdue months goes to the oldest first, contributions before fees.
 func TestAllocateOldestFirst(t *testing.T) {
-	open := []Owed{{202603, 100000, 900}, {202601, 100000, 3100}, {202602, 100000, 2000}}
+	open := []Owed{{202603, 0, 100000, 900}, {202601, 0, 100000, 3100}, {202602, 0, 100000, 2000}}
 	allocs, excess := Allocate(205000, open)
-	want := []Allocation{{202601, 100000, 3100}, {202602, 100000, 1900}}
+	want := []Allocation{{202601, 0, 100000, 3100}, {202602, 0, 100000, 1900}}
 	if len(allocs) != len(want) || excess != 0 {
 		t.Fatalf("allocations %+v, excess %s", allocs, excess)
 	}

@@ -17,6 +17,7 @@ import (
 type Bill struct {
 	ID         int64
 	Month      period.Month
+	Supplement int // 0 for the month's own bill; 1, 2, … for its supplementary bills (补缴)
 	Persons    int
 	Total      money.Fen // contributions billed
 	Paid       money.Fen // contributions paid
@@ -46,8 +47,8 @@ func (s *Service) Bills(ctx context.Context, by *auth.Principal, payer string) (
 		return nil, err
 	}
 	daily := policy.Rate(v.Policy.Contributions.LateFeeDaily)
-	rows, err := r.QueryContext(ctx, `SELECT id, month, persons, total, paid, due_date, fee_accrued, fee_accrued_to, fee_paid
-		FROM bills WHERE payer = $1 ORDER BY month DESC`, payer)
+	rows, err := r.QueryContext(ctx, `SELECT id, month, supplement, persons, total, paid, due_date, fee_accrued, fee_accrued_to, fee_paid
+		FROM bills WHERE payer = $1 ORDER BY month DESC, supplement DESC`, payer)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +59,7 @@ func (s *Service) Bills(ctx context.Context, by *auth.Principal, payer string) (
 		var month int
 		var total, paid, accrued, feePaid int64
 		var due, accruedTo string
-		if err := rows.Scan(&b.ID, &month, &b.Persons, &total, &paid, &due, &accrued, &accruedTo, &feePaid); err != nil {
+		if err := rows.Scan(&b.ID, &month, &b.Supplement, &b.Persons, &total, &paid, &due, &accrued, &accruedTo, &feePaid); err != nil {
 			return nil, err
 		}
 		b.Month, b.Total, b.Paid, b.FeeAccrued, b.FeePaid = period.Month(month), money.Fen(total), money.Fen(paid), money.Fen(accrued), money.Fen(feePaid)
@@ -132,15 +133,16 @@ func (s *Service) Payments(ctx context.Context, by *auth.Principal, payer string
 		}
 		return db.EachRow(ctx, tx, func(scan func(...any) error) error {
 			var id, principal, fee int64
-			var month int
-			if err := scan(&id, &month, &principal, &fee); err != nil {
+			var month, supplement int
+			if err := scan(&id, &month, &supplement, &principal, &fee); err != nil {
 				return err
 			}
 			i := index[id]
-			out[i].Allocations = append(out[i].Allocations, Allocation{Month: period.Month(month), Principal: money.Fen(principal), Fee: money.Fen(fee)})
+			out[i].Allocations = append(out[i].Allocations, Allocation{Month: period.Month(month), Supplement: supplement,
+				Principal: money.Fen(principal), Fee: money.Fen(fee)})
 			return nil
-		}, `SELECT a.payment_id, b.month, a.principal, a.fee FROM payment_allocations a JOIN bills b ON b.id = a.bill_id
-			WHERE a.payment_id IN (`+latest+`) ORDER BY a.payment_id, b.month`, payer, limit)
+		}, `SELECT a.payment_id, b.month, b.supplement, a.principal, a.fee FROM payment_allocations a JOIN bills b ON b.id = a.bill_id
+			WHERE a.payment_id IN (`+latest+`) ORDER BY a.payment_id, b.month, b.supplement`, payer, limit)
 	})
 	return out, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/shebao/shebao/internal/db"
@@ -202,6 +203,16 @@ func checkBillsBooked(ctx context.Context, tx *db.Tx, f *ledger.Findings, _ *Che
 	return nil
 }
 
+// keyBill is the bill id that ends a contribution entry's key, 0 if none.
+func keyBill(key string) int64 {
+	i := strings.LastIndexByte(key, ':')
+	id, err := strconv.ParseInt(key[i+1:], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return id
+}
+
 func safeIndex(s []string, i int) string {
 	if i < len(s) {
 		return s[i]
@@ -213,12 +224,13 @@ func safeIndex(s []string, i int) string {
 // the bills they book.
 func checkMonth(ctx context.Context, tx *db.Tx, f *ledger.Findings, region string, month period.Month) error {
 	var bills []*checkedBill
-	byAccount := map[string]*checkedBill{}
+	byAccount := map[string]*checkedBill{} // the month's own bills (supplement 0), by their payers' receivables
+	supplements := map[int64]*checkedBill{}
 	if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
 		b := &checkedBill{totals: billTotals{funds: make([]money.Fen, len(policy.Insurances))}}
-		var storedPersons int
+		var storedPersons, supplement int
 		fs := b.totals.funds
-		if err := scan(&b.id, &b.totals.payer, &b.totals.total, &storedPersons, &b.persons,
+		if err := scan(&b.id, &b.totals.payer, &supplement, &b.totals.total, &storedPersons, &b.persons,
 			&fs[slices.Index(policy.Insurances, policy.Pension)], &fs[slices.Index(policy.Insurances, policy.Medical)],
 			&fs[slices.Index(policy.Insurances, policy.Unemployment)], &fs[slices.Index(policy.Insurances, policy.WorkInjury)]); err != nil {
 			return err
@@ -236,13 +248,17 @@ func checkMonth(ctx context.Context, tx *db.Tx, f *ledger.Findings, region strin
 			f.Add("%s: total %s for %d persons, but its lines sum to %s for %d persons", name, b.totals.total, storedPersons, lines, b.persons)
 		}
 		bills = append(bills, b)
-		byAccount[receivable(region, b.totals.payer)] = b
+		if supplement == 0 {
+			byAccount[receivable(region, b.totals.payer)] = b
+		} else {
+			supplements[b.id] = b
+		}
 		return nil
-	}, `SELECT b.id, b.payer, b.total, b.persons, COUNT(l.bill_id),
+	}, `SELECT b.id, b.payer, b.supplement, b.total, b.persons, COUNT(l.bill_id),
 		COALESCE(SUM(l.pension_employer + l.pension_employee), 0), COALESCE(SUM(l.medical_employer + l.medical_employee), 0),
 		COALESCE(SUM(l.unemployment_employer + l.unemployment_employee), 0), COALESCE(SUM(l.work_injury_employer), 0)
 		FROM bills b LEFT JOIN contribution_lines l ON l.bill_id = b.id WHERE b.region = $1 AND b.month = $2
-		GROUP BY b.id, b.payer, b.total, b.persons ORDER BY b.id`, region, int(month)); err != nil {
+		GROUP BY b.id, b.payer, b.supplement, b.total, b.persons ORDER BY b.id`, region, int(month)); err != nil {
 		return err
 	}
 
@@ -274,10 +290,15 @@ func checkMonth(ctx context.Context, tx *db.Tx, f *ledger.Findings, region strin
 		if e.ref != e.key || e.region != region {
 			f.Add("%s: its cause reference %q or region %s is not the key's", name, e.ref, e.region)
 		}
-		// The entry's bills are those whose payers' receivables it posts to.
+		// A supplementary bill's entry is named by the bill and books it alone; a run's entry books
+		// the month's own bills whose payers' receivables it posts to.
+		accounts := byAccount
+		if b := supplements[keyBill(e.key)]; b != nil {
+			accounts = map[string]*checkedBill{receivable(region, b.totals.payer): b}
+		}
 		var mine []billTotals
 		for _, p := range e.postings {
-			b := byAccount[p.Account]
+			b := accounts[p.Account]
 			if b == nil {
 				continue
 			}
@@ -289,7 +310,7 @@ func checkMonth(ctx context.Context, tx *db.Tx, f *ledger.Findings, region strin
 			mine = append(mine, b.totals)
 		}
 		for _, d := range ledger.Differences(billsPostings(region, mine), e.postings) {
-			if b := byAccount[d.Account]; b != nil {
+			if b := accounts[d.Account]; b != nil {
 				f.Add("%s: total %s, but %s %s", billName(b.id, b.totals.payer, int(month)), b.totals.total, name, d)
 			} else {
 				f.Add("%s: against the lines of the bills it books, it %s", name, d)

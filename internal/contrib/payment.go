@@ -148,7 +148,7 @@ func (s *Service) RecordPayment(ctx context.Context, by *auth.Principal, in NewP
 		}
 		var principal, fees money.Fen
 		for _, a := range allocs {
-			b := open[a.Month]
+			b := open[billOfMonth{a.Month, a.Supplement}]
 			if _, err := tx.ExecContext(ctx, "UPDATE bills SET paid = paid + $1, fee_paid = fee_paid + $2 WHERE id = $3", int64(a.Principal), int64(a.Fee), b.id); err != nil {
 				return err
 			}
@@ -165,7 +165,7 @@ func (s *Service) RecordPayment(ctx context.Context, by *auth.Principal, in NewP
 			return err
 		}
 		for _, a := range allocs {
-			if err := s.creditAccounts(ctx, tx, region, open[a.Month].id); err != nil {
+			if err := s.creditAccounts(ctx, tx, region, open[billOfMonth{a.Month, a.Supplement}].id); err != nil {
 				return err
 			}
 		}
@@ -181,15 +181,15 @@ func (s *Service) RecordPayment(ctx context.Context, by *auth.Principal, in NewP
 func allocationsOf(ctx context.Context, tx *db.Tx, paymentID int64) ([]Allocation, error) {
 	var out []Allocation
 	err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
-		var month int
+		var month, supplement int
 		var principal, fee int64
-		if err := scan(&month, &principal, &fee); err != nil {
+		if err := scan(&month, &supplement, &principal, &fee); err != nil {
 			return err
 		}
-		out = append(out, Allocation{Month: period.Month(month), Principal: money.Fen(principal), Fee: money.Fen(fee)})
+		out = append(out, Allocation{Month: period.Month(month), Supplement: supplement, Principal: money.Fen(principal), Fee: money.Fen(fee)})
 		return nil
-	}, `SELECT b.month, a.principal, a.fee FROM payment_allocations a JOIN bills b ON b.id = a.bill_id
-		WHERE a.payment_id = $1 ORDER BY b.month`, paymentID)
+	}, `SELECT b.month, b.supplement, a.principal, a.fee FROM payment_allocations a JOIN bills b ON b.id = a.bill_id
+		WHERE a.payment_id = $1 ORDER BY b.month, b.supplement`, paymentID)
 	return out, err
 }
 
@@ -221,29 +221,29 @@ type openBill struct {
 // accrue brings every open bill's late fee up to the day of payment and returns what is owed per
 // month. The fee accrues on the unpaid contributions from the due date (or the last accrual) to the
 // day of payment, so that partial payments in between lower the fee from then on.
-func (s *Service) accrue(ctx context.Context, tx *db.Tx, payer string, paidOn time.Time, daily money.Rate) (map[period.Month]openBill, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id, month, total, paid, due_date, fee_accrued, fee_accrued_to, fee_paid FROM bills
-		WHERE payer = $1 AND (paid < total OR fee_paid < fee_accrued) ORDER BY month`+tx.ForUpdate(), payer)
+func (s *Service) accrue(ctx context.Context, tx *db.Tx, payer string, paidOn time.Time, daily money.Rate) (map[billOfMonth]openBill, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, month, supplement, total, paid, due_date, fee_accrued, fee_accrued_to, fee_paid FROM bills
+		WHERE payer = $1 AND (paid < total OR fee_paid < fee_accrued) ORDER BY month, supplement`+tx.ForUpdate(), payer)
 	if err != nil {
 		return nil, err
 	}
 	type b struct {
 		id                            int64
-		month                         int
+		month, supplement             int
 		total, paid, accrued, feePaid int64
 		due, accruedTo                string
 	}
 	var bs []b
 	for rows.Next() {
 		var x b
-		if err := rows.Scan(&x.id, &x.month, &x.total, &x.paid, &x.due, &x.accrued, &x.accruedTo, &x.feePaid); err != nil {
+		if err := rows.Scan(&x.id, &x.month, &x.supplement, &x.total, &x.paid, &x.due, &x.accrued, &x.accruedTo, &x.feePaid); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		bs = append(bs, x)
 	}
 	rows.Close()
-	out := map[period.Month]openBill{}
+	out := map[billOfMonth]openBill{}
 	for _, x := range bs {
 		fee := feeSince(x.due, x.accruedTo, money.Fen(x.total-x.paid), daily, paidOn)
 		if fee > 0 {
@@ -252,9 +252,9 @@ func (s *Service) accrue(ctx context.Context, tx *db.Tx, payer string, paidOn ti
 				return nil, err
 			}
 		}
-		o := Owed{Month: period.Month(x.month), Principal: money.Fen(x.total - x.paid), Fee: money.Fen(x.accrued) + fee - money.Fen(x.feePaid)}
+		o := Owed{Month: period.Month(x.month), Supplement: x.supplement, Principal: money.Fen(x.total - x.paid), Fee: money.Fen(x.accrued) + fee - money.Fen(x.feePaid)}
 		if o.Principal > 0 || o.Fee > 0 {
-			out[o.Month] = openBill{id: x.id, owed: o}
+			out[o.billOf()] = openBill{id: x.id, owed: o}
 		}
 	}
 	return out, nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/db"
+	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/ledger"
 	"github.com/shebao/shebao/internal/money"
 	"github.com/shebao/shebao/internal/period"
@@ -63,6 +64,14 @@ const batchSize = 250
 // posting anything twice.
 func (s *Service) Run(ctx context.Context, who audit.Actor, region string, month period.Month, progress func(Progress)) (Progress, error) {
 	start := time.Now()
+	if err := s.Billable(month); err != nil {
+		return Progress{}, err
+	}
+	// What was declared late for months already billed is billed first, by supplements: a run
+	// again of a billed month is how a clerk asks for them.
+	if _, err := s.Supplements(ctx, who, region, ""); err != nil {
+		return Progress{}, err
+	}
 	v, err := s.policies.Effective(ctx, s.db.R(), region, month)
 	if err != nil {
 		return Progress{}, err
@@ -76,34 +85,43 @@ func (s *Service) Run(ctx context.Context, who audit.Actor, region string, month
 			break
 		}
 	}
-	payers, err := s.payers(ctx, region, month)
-	if err != nil {
-		return Progress{}, err
-	}
 	done := map[string]bool{} // billed by an earlier, interrupted run
 	if err := db.EachRow(ctx, s.db.R(), func(scan func(...any) error) error {
 		var payer string
 		err := scan(&payer)
 		done[payer] = true
 		return err
-	}, "SELECT payer FROM bills WHERE region = $1 AND month = $2", region, int(month)); err != nil {
+	}, "SELECT DISTINCT payer FROM bills WHERE region = $1 AND month = $2", region, int(month)); err != nil {
 		return Progress{}, fmt.Errorf("contrib: bills already made: %w", err)
+	}
+	// The run is recorded before its payers are listed: a declaration committed after this is
+	// either among the payers' staff as read below or, once the run is on record, billed by a
+	// supplement (Supplements leaves a month that has no run to the run).
+	if err := s.db.Write(ctx, func(tx *db.Tx) error {
+		now := db.FormatTime(tx.Now)
+		_, err := tx.ExecContext(ctx, `INSERT INTO contribution_runs(region, month, status, started_at, started_by, beat_at, payers)
+			VALUES($1, $2, 'running', $3, $4, $3, 0)
+			ON CONFLICT (region, month) DO UPDATE SET status = 'running', beat_at = excluded.beat_at`,
+			region, int(month), now, who.Name)
+		return err
+	}); err != nil {
+		return Progress{}, fmt.Errorf("contrib: start run: %w", err)
+	}
+	payers, err := s.payers(ctx, region, month)
+	if err != nil {
+		return Progress{}, err
+	}
+	if err := s.db.Write(ctx, func(tx *db.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE contribution_runs SET payers = $1 WHERE region = $2 AND month = $3", len(payers), region, int(month))
+		return err
+	}); err != nil {
+		return Progress{}, fmt.Errorf("contrib: start run: %w", err)
 	}
 	var todo []string
 	for _, payer := range payers {
 		if !done[payer] {
 			todo = append(todo, payer)
 		}
-	}
-	if err := s.db.Write(ctx, func(tx *db.Tx) error {
-		now := db.FormatTime(tx.Now)
-		_, err := tx.ExecContext(ctx, `INSERT INTO contribution_runs(region, month, status, started_at, started_by, beat_at, payers)
-			VALUES($1, $2, 'running', $3, $4, $3, $5)
-			ON CONFLICT (region, month) DO UPDATE SET status = 'running', beat_at = excluded.beat_at, payers = excluded.payers`,
-			region, int(month), now, who.Name, len(payers))
-		return err
-	}); err != nil {
-		return Progress{}, fmt.Errorf("contrib: start run: %w", err)
 	}
 	p := Progress{Payers: len(payers), Done: len(done), Resumed: len(done)}
 	// Two stages on two cores: one goroutine reads and assesses the next batches from a snapshot
@@ -161,6 +179,15 @@ func (s *Service) Run(ctx context.Context, who audit.Actor, region string, month
 	})
 	p.Elapsed = time.Since(start)
 	return p, err
+}
+
+// Billable refuses a month that has not begun: contributions are owed for months worked, and a
+// future month billed would book receivables and fund income that do not exist yet.
+func (s *Service) Billable(month period.Month) error {
+	if now := period.MonthOf(s.now()); month > now {
+		return errs.Field("month", fmt.Sprintf("%s has not begun: a month is billed from its first day (this month is %s)", month, now))
+	}
+	return nil
 }
 
 // payers lists who owes contributions for the month: employers with staff in it, and flexible
@@ -245,43 +272,46 @@ func (s *Service) assessBatch(ctx context.Context, region string, month period.M
 	}
 	out := assessed{payers: payers}
 	for _, payer := range payers {
-		ms := members[payer]
-		if len(ms) == 0 {
-			continue
+		if ms := members[payer]; len(ms) > 0 {
+			out.bills = append(out.bills, assessPayer(rates, insured, payer, ms))
 		}
-		b := draftBill{payer: payer, funds: make([]money.Fen, len(policy.Insurances)), lines: make([]draftLine, 0, len(ms))}
-		for _, m := range ms {
-			subj := Subject{Declared: m.declared, RiskClass: m.riskClass, Insurances: insured, Flexible: m.flexible}
-			if m.flexible {
-				subj.Insurances = []policy.Insurance{policy.Pension, policy.Medical}
-			}
-			a := Assess(rates, subj)
-			var c [9]money.Fen // the columns after base, in order
-			for _, l := range a.Lines {
-				b.funds[slices.Index(policy.Insurances, l.Insurance)] += l.Amount
-				b.total += l.Amount
-				switch {
-				case l.Insurance == policy.Pension && l.Party == Employer:
-					c[0] = l.Amount
-				case l.Insurance == policy.Pension:
-					c[1], c[7] = l.Amount, l.ToAccount
-				case l.Insurance == policy.Medical && l.Party == Employer:
-					c[2] = l.Amount
-				case l.Insurance == policy.Medical:
-					c[3], c[8] = l.Amount, l.ToAccount
-				case l.Insurance == policy.Unemployment && l.Party == Employer:
-					c[4] = l.Amount
-				case l.Insurance == policy.Unemployment:
-					c[5] = l.Amount
-				case l.Insurance == policy.WorkInjury:
-					c[6] = l.Amount
-				}
-			}
-			b.lines = append(b.lines, newDraftLine(m.person, a.Base, &c))
-		}
-		out.bills = append(out.bills, b)
 	}
 	return out, nil
+}
+
+// assessPayer assesses one payer's members for a month: the bill as the declarations make it.
+func assessPayer(rates *Rates, insured []policy.Insurance, payer string, ms []member) draftBill {
+	b := draftBill{payer: payer, funds: make([]money.Fen, len(policy.Insurances)), lines: make([]draftLine, 0, len(ms))}
+	for _, m := range ms {
+		subj := Subject{Declared: m.declared, RiskClass: m.riskClass, Insurances: insured, Flexible: m.flexible}
+		if m.flexible {
+			subj.Insurances = []policy.Insurance{policy.Pension, policy.Medical}
+		}
+		a := Assess(rates, subj)
+		var c [9]money.Fen // the columns after base, in order
+		for _, l := range a.Lines {
+			b.funds[slices.Index(policy.Insurances, l.Insurance)] += l.Amount
+			b.total += l.Amount
+			switch {
+			case l.Insurance == policy.Pension && l.Party == Employer:
+				c[0] = l.Amount
+			case l.Insurance == policy.Pension:
+				c[1], c[7] = l.Amount, l.ToAccount
+			case l.Insurance == policy.Medical && l.Party == Employer:
+				c[2] = l.Amount
+			case l.Insurance == policy.Medical:
+				c[3], c[8] = l.Amount, l.ToAccount
+			case l.Insurance == policy.Unemployment && l.Party == Employer:
+				c[4] = l.Amount
+			case l.Insurance == policy.Unemployment:
+				c[5] = l.Amount
+			case l.Insurance == policy.WorkInjury:
+				c[6] = l.Amount
+			}
+		}
+		b.lines = append(b.lines, newDraftLine(m.person, a.Base, &c))
+	}
+	return b
 }
 
 // writeBatch writes an assessed batch in one transaction: its bills (skipping payers an earlier,
@@ -296,7 +326,7 @@ func (s *Service) writeBatch(ctx context.Context, who audit.Actor, region string
 		now := db.FormatTime(tx.Now)
 		ids := make(map[string]int64, len(b.bills))
 		bills := tx.Inserter("bills", "region", "month", "payer", "persons", "total", "due_date", "created_at").
-			SkipConflicts("region, month, payer").
+			SkipConflicts("region, month, payer, supplement").
 			Returning("id, payer", func(rows *sql.Rows) error {
 				var id int64
 				var payer string

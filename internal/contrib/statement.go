@@ -24,6 +24,7 @@ type StatementLine struct {
 	ToPension  money.Fen // what goes to the personal pension account
 	ToMedical  money.Fen // what goes to the personal medical account
 	Settled    bool      // the bill is paid and the shares are in the accounts
+	Supplement int       // 0 for the month's own bill; 1, 2, … for a supplementary bill's difference
 }
 
 // Statement is what a resident sees of their contributions: the months and amounts, and the
@@ -119,9 +120,9 @@ func (s *Service) Statement(ctx context.Context, by *auth.Principal, personID in
 	rows, err := r.QueryContext(ctx, `SELECT b.id, l.month, b.payer, l.base,
 		l.pension_employer + l.medical_employer + l.unemployment_employer + l.work_injury_employer,
 		l.pension_employee + l.medical_employee + l.unemployment_employee,
-		l.to_pension_account, l.to_medical_account, b.accounts_credited
+		l.to_pension_account, l.to_medical_account, b.accounts_credited, b.supplement
 		FROM contribution_lines l JOIN bills b ON b.id = l.bill_id WHERE l.person_id = $1 AND l.month >= $2 AND l.month <= $3
-		ORDER BY l.month DESC, b.payer`, personID, int(st.From), int(st.To))
+		ORDER BY l.month DESC, b.payer, b.supplement`, personID, int(st.From), int(st.To))
 	if err != nil {
 		return Statement{}, err
 	}
@@ -130,7 +131,7 @@ func (s *Service) Statement(ctx context.Context, by *auth.Principal, personID in
 		var billID int64
 		var month int
 		var base, er, ee, tp, tm int64
-		if err := rows.Scan(&billID, &month, &l.Payer, &base, &er, &ee, &tp, &tm, &l.Settled); err != nil {
+		if err := rows.Scan(&billID, &month, &l.Payer, &base, &er, &ee, &tp, &tm, &l.Settled, &l.Supplement); err != nil {
 			rows.Close()
 			return Statement{}, err
 		}

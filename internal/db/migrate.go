@@ -2,7 +2,9 @@ package db
 
 import (
 	"context"
+	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -27,6 +29,13 @@ import (
 // the rare change the engines cannot write alike: SQLite cannot drop a UNIQUE constraint, so it
 // rebuilds the table, while PostgreSQL drops the constraint in place (a rebuild there would leave
 // the identity sequence behind the copied ids).
+//
+// A migration that holds the statement {{sqlite_foreign_keys_off}} rebuilds a table other tables
+// refer to. SQLite's way (its documented "generalized ALTER TABLE") is to turn foreign keys off, which
+// can only be done outside a transaction, rebuild, and check every foreign key before committing:
+// the pending migrations then run with foreign keys off on the one writer connection, and the
+// transaction fails if PRAGMA foreign_key_check finds a row that refers to nothing. PostgreSQL
+// ignores the statement.
 //
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -121,6 +130,13 @@ func (d *DB) migrateTo(ctx context.Context, upto int) (int, error) {
 		ms = ms[:upto]
 	}
 	applied := 0
+	if d.dialect == SQLite && d.needsForeignKeysOff(ctx, ms) {
+		// The writer pool holds one connection, so the pragma applies to the transaction below.
+		if _, err := d.write.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+			return 0, fmt.Errorf("db: foreign keys off: %w", err)
+		}
+		defer d.write.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
+	}
 	err = d.Write(ctx, func(tx *Tx) error {
 		if d.dialect == Postgres {
 			// A fixed key: "shebao" in ASCII. Held until this transaction ends.
@@ -152,12 +168,40 @@ func (d *DB) migrateTo(ctx context.Context, upto int) (int, error) {
 			}
 			applied++
 		}
+		if d.dialect == SQLite {
+			var table, parent string
+			var row, fk any
+			err := tx.QueryRowContext(ctx, "PRAGMA foreign_key_check").Scan(&table, &row, &parent, &fk)
+			if err == nil {
+				return fmt.Errorf("db: after migrating, a row of %s (rowid %v) refers to no row of %s", table, row, parent)
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("db: foreign key check: %w", err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
 		return 0, err
 	}
 	return applied, nil
+}
+
+// foreignKeysOff is the statement that marks a migration as run with SQLite's foreign keys off.
+const foreignKeysOff = "{{sqlite_foreign_keys_off}};"
+
+// needsForeignKeysOff says whether a migration not yet applied asks for foreign keys off.
+func (d *DB) needsForeignKeysOff(ctx context.Context, ms []Migration) bool {
+	have, err := d.Version(ctx)
+	if err != nil {
+		return false // the transaction will fail on the same error
+	}
+	for _, m := range ms[min(have, len(ms)):] {
+		if strings.Contains(m.SQL, foreignKeysOff) {
+			return true
+		}
+	}
+	return false
 }
 
 // statements is a migration's SQL as this engine runs it: rendered, split, and without the
@@ -170,6 +214,7 @@ func (d *DB) statements(sql string) []string {
 	var out []string
 	for _, stmt := range splitStatements(d.render(sql)) {
 		switch {
+		case stmt == foreignKeysOff:
 		case strings.HasPrefix(stmt, other):
 		case strings.HasPrefix(stmt, mine):
 			out = append(out, strings.TrimSpace(strings.TrimPrefix(stmt, mine)))

@@ -149,3 +149,67 @@ func TestPostingsGetTheirDay(t *testing.T) {
 		})
 	}
 }
+
+// TestBillsTakeSupplements migrates bills written before 0022, with their lines and allocations:
+// every bill keeps its id and its children, a second bill of a payer's month is accepted only as
+// a supplement, new bills number on from the old ones, and the foreign keys still hold.
+func TestBillsTakeSupplements(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			ctx := context.Background()
+			d := engines[engine](t)
+			if _, err := d.MigrateTo(ctx, 21); err != nil {
+				t.Fatal(err)
+			}
+			exec := func(q string, args ...any) error {
+				return d.Write(ctx, func(tx *db.Tx) error { _, err := tx.ExecContext(ctx, q, args...); return err })
+			}
+			for _, q := range []string{
+				`INSERT INTO bills(id, region, month, payer, persons, total, due_date, paid, created_at)
+					VALUES(7, '330100', 202611, 'employer:1', 1, 100, 'd', 100, 't')`,
+				`INSERT INTO contribution_lines(bill_id, person_id, month, base, pension_employer, pension_employee, medical_employer,
+					medical_employee, unemployment_employer, unemployment_employee, work_injury_employer, to_pension_account, to_medical_account)
+					VALUES(7, 5, 202611, 1000, 100, 0, 0, 0, 0, 0, 0, 0, 0)`,
+				`INSERT INTO payments(id, region, payer, idem_key, content_hash, amount, paid_on, excess, recorded_by, recorded_at)
+					VALUES(3, '330100', 'employer:1', 'K', 'h', 100, '2026-12-15', 0, 'u', 't')`,
+				`INSERT INTO payment_allocations(payment_id, bill_id, principal, fee) VALUES(3, 7, 100, 0)`,
+			} {
+				if err := exec(q); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n, err := d.Migrate(ctx); err != nil || n < 1 {
+				t.Fatalf("migrate: %d, %v", n, err)
+			}
+			var supplement, lines int
+			if err := d.R().QueryRowContext(ctx, `SELECT b.supplement, (SELECT COUNT(*) FROM contribution_lines l WHERE l.bill_id = b.id)
+				FROM bills b WHERE b.id = 7`).Scan(&supplement, &lines); err != nil || supplement != 0 || lines != 1 {
+				t.Fatalf("bill 7 after 0022: supplement %d, %d lines, %v", supplement, lines, err)
+			}
+			add := func(supplement int) error {
+				return exec(`INSERT INTO bills(region, month, payer, supplement, persons, total, due_date, created_at)
+					VALUES('330100', 202611, 'employer:1', $1, 1, 50, 'd', 't')`, supplement)
+			}
+			if err := add(0); !db.IsUniqueViolation(err) {
+				t.Fatalf("a second month's bill: %v; want a unique violation", err)
+			}
+			if err := add(1); err != nil {
+				t.Fatalf("a supplement: %v", err)
+			}
+			// The rebuilt table keeps SQLite's sequence (PostgreSQL's identity does not see ids given
+			// explicitly, as this test gives them, and is not rebuilt).
+			var id int64
+			if err := d.R().QueryRowContext(ctx, "SELECT id FROM bills WHERE supplement = 1").Scan(&id); err != nil || (engine == "sqlite" && id <= 7) {
+				t.Fatalf("the supplement's id %d (%v); want above 7", id, err)
+			}
+			if err := exec(`INSERT INTO contribution_lines(bill_id, person_id, month, base, pension_employer, pension_employee, medical_employer,
+				medical_employee, unemployment_employer, unemployment_employee, work_injury_employer, to_pension_account, to_medical_account)
+				VALUES(9999, 5, 202611, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0)`); err == nil {
+				t.Fatal("a line of no bill was accepted: the foreign key is gone")
+			}
+			if err := exec("INSERT INTO restated_months(region, payer, month, marked_at) VALUES('330100', 'employer:1', 202611, 't')"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -497,7 +498,41 @@ func (s *Service) apply(ctx context.Context, tx *db.Tx, e *Employer, st staffSta
 	if err := parts.Close(ctx); err != nil {
 		return 0, fmt.Errorf("registry: open participations: %w", err)
 	}
+	if err := markRestated(ctx, tx, e, changes, period.MonthOf(tx.Now)); err != nil {
+		return 0, err
+	}
 	return len(changes), nil
+}
+
+// markRestated marks every month up to this one that an addition or a base change reaches into,
+// in the transaction of the change: if the month is billed already, contributions bill the
+// difference by a supplementary bill (contrib.Supplements) and remove the mark. A removal asks for
+// nothing more (the month a person leaves in is still a month insured), so it marks nothing. The
+// payer is written as contributions name an employer.
+func markRestated(ctx context.Context, tx *db.Tx, e *Employer, changes []change, now period.Month) error {
+	months := map[period.Month]bool{}
+	for _, c := range changes {
+		if c.op != OpAdd && c.op != OpChangeBase {
+			continue
+		}
+		for m := c.month; m <= now; m = m.Add(1) {
+			months[m] = true
+		}
+	}
+	if len(months) == 0 {
+		return nil
+	}
+	marks := tx.Inserter("restated_months", "region", "payer", "month", "marked_at").SkipConflicts("region, payer, month")
+	payer := fmt.Sprintf("employer:%d", e.ID)
+	for _, m := range slices.Sorted(maps.Keys(months)) {
+		if err := marks.Add(ctx, e.Region, payer, int(m), db.FormatTime(tx.Now)); err != nil {
+			return err
+		}
+	}
+	if err := marks.Close(ctx); err != nil {
+		return fmt.Errorf("registry: mark restated months: %w", err)
+	}
+	return nil
 }
 
 // employerFor loads the employer an HR operator acts for and checks the principal may.

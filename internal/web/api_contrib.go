@@ -12,17 +12,18 @@ import (
 )
 
 type billJSON struct {
-	ID        int64  `json:"id"`
-	Month     string `json:"month"`
-	Persons   int    `json:"persons"`
-	Total     string `json:"total"`
-	Paid      string `json:"paid"`
-	Due       string `json:"due_date"`
-	DaysLate  int    `json:"days_late"`
-	InArrears bool   `json:"in_arrears"`
-	FeeOwed   string `json:"late_fee_owed"`
-	FeePaid   string `json:"late_fee_paid"`
-	Owing     string `json:"owing"`
+	ID         int64  `json:"id"`
+	Month      string `json:"month"`
+	Supplement int    `json:"supplement"` // 0: the month's own bill; 1, 2, …: its supplementary bills (补缴)
+	Persons    int    `json:"persons"`
+	Total      string `json:"total"`
+	Paid       string `json:"paid"`
+	Due        string `json:"due_date"`
+	DaysLate   int    `json:"days_late"`
+	InArrears  bool   `json:"in_arrears"`
+	FeeOwed    string `json:"late_fee_owed"`
+	FeePaid    string `json:"late_fee_paid"`
+	Owing      string `json:"owing"`
 }
 
 // ownPayer is the payer a resident or an employer's HR means when they name none.
@@ -59,7 +60,7 @@ func (s *Server) apiBills(r *http.Request, p *auth.Principal) (int, any, error) 
 	}
 	out := make([]billJSON, 0, len(bills))
 	for _, b := range bills {
-		out = append(out, billJSON{ID: b.ID, Month: b.Month.String(), Persons: b.Persons, Total: b.Total.String(), Paid: b.Paid.String(),
+		out = append(out, billJSON{ID: b.ID, Month: b.Month.String(), Supplement: b.Supplement, Persons: b.Persons, Total: b.Total.String(), Paid: b.Paid.String(),
 			Due: b.Due.Format("2006-01-02"), DaysLate: b.DaysLate, InArrears: b.InArrears, FeeOwed: b.FeeOwed.String(),
 			FeePaid: b.FeePaid.String(), Owing: b.Owing().String()})
 	}
@@ -88,7 +89,7 @@ func (s *Server) apiPayments(r *http.Request, p *auth.Principal) (int, any, erro
 	for _, pay := range ps {
 		allocs := make([]allocationJSON, 0, len(pay.Allocations))
 		for _, a := range pay.Allocations {
-			allocs = append(allocs, allocationJSON{Month: a.Month.String(), Principal: a.Principal.String(), Fee: a.Fee.String()})
+			allocs = append(allocs, allocationJSON{Month: a.Month.String(), Supplement: a.Supplement, Principal: a.Principal.String(), Fee: a.Fee.String()})
 		}
 		out = append(out, map[string]any{"id": pay.ID, "reference": pay.Reference, "amount": pay.Amount.String(),
 			"paid_on": pay.PaidOn.Format("2006-01-02"), "recorded_at": pay.RecordedAt.Format(time.RFC3339), "allocations": allocs})
@@ -104,9 +105,10 @@ type paymentRequest struct {
 }
 
 type allocationJSON struct {
-	Month     string `json:"month"`
-	Principal string `json:"contributions"`
-	Fee       string `json:"late_fee"`
+	Month      string `json:"month"`
+	Supplement int    `json:"supplement"`
+	Principal  string `json:"contributions"`
+	Fee        string `json:"late_fee"`
 }
 
 func (s *Server) apiRecordPayment(r *http.Request, p *auth.Principal) (int, any, error) {
@@ -124,7 +126,7 @@ func (s *Server) apiRecordPayment(r *http.Request, p *auth.Principal) (int, any,
 	}
 	allocs := make([]allocationJSON, 0, len(pay.Allocations))
 	for _, a := range pay.Allocations {
-		allocs = append(allocs, allocationJSON{Month: a.Month.String(), Principal: a.Principal.String(), Fee: a.Fee.String()})
+		allocs = append(allocs, allocationJSON{Month: a.Month.String(), Supplement: a.Supplement, Principal: a.Principal.String(), Fee: a.Fee.String()})
 	}
 	answer := paymentAnswer{ID: pay.ID, Payer: pay.Payer, Amount: pay.Amount.String(), PaidOn: pay.PaidOn.Format("2006-01-02"), Allocations: allocs}
 	// A retry gets exactly the first answer, so a client that lost the first can take the second

@@ -271,13 +271,15 @@ func (s *Server) apiAddStaff(r *http.Request, p *auth.Principal) (int, any, erro
 	return s.apiPersonAfter(r, p, req.IDNumber, http.StatusCreated)
 }
 
-// apiPersonAfter answers a staff change with the person's participations as they now stand.
+// apiPersonAfter answers a staff change with the person's participations as they now stand, and
+// the supplementary bills it made for months already billed.
 func (s *Server) apiPersonAfter(r *http.Request, p *auth.Principal, idNumber string, status int) (int, any, error) {
+	sups := s.billRestated(r.Context(), p, r.PathValue("uscc"))
 	person, ps, err := s.Registry.Participations(r.Context(), p, idNumber)
 	if err != nil {
 		return 0, nil, err
 	}
-	return status, map[string]any{"person": toPersonJSON(person), "participations": participationsJSON(ps)}, nil
+	return status, map[string]any{"person": toPersonJSON(person), "participations": participationsJSON(ps), "supplementary_bills": sups}, nil
 }
 
 type removeStaffRequest struct {
@@ -332,9 +334,10 @@ func readUpload(r *http.Request, max int64) ([]byte, error) {
 }
 
 type bulkJSON struct {
-	Rows     int  `json:"rows"`
-	Applied  int  `json:"applied"`
-	Repeated bool `json:"repeated"`
+	Rows               int              `json:"rows"`
+	Applied            int              `json:"applied"`
+	Repeated           bool             `json:"repeated"`
+	SupplementaryBills []supplementJSON `json:"supplementary_bills"`
 }
 
 func (s *Server) apiBulkStaff(r *http.Request, p *auth.Principal) (int, any, error) {
@@ -346,7 +349,8 @@ func (s *Server) apiBulkStaff(r *http.Request, p *auth.Principal) (int, any, err
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, bulkJSON{Rows: res.Rows, Applied: res.Applied, Repeated: res.Repeated}, nil
+	return http.StatusOK, bulkJSON{Rows: res.Rows, Applied: res.Applied, Repeated: res.Repeated,
+		SupplementaryBills: s.billRestated(r.Context(), p, r.PathValue("uscc"))}, nil
 }
 
 func (s *Server) staffTemplate(w http.ResponseWriter, r *http.Request) {

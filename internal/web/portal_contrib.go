@@ -364,13 +364,18 @@ func (s *Server) fundsPage(w http.ResponseWriter, r *http.Request, p *auth.Princ
 func (s *Server) fundsRun(w http.ResponseWriter, r *http.Request, p *auth.Principal) error {
 	region := r.PostFormValue("region")
 	month, err := period.ParseMonth(r.PostFormValue("month"))
+	if err != nil {
+		err = errs.Field("month", err.Error())
+	} else {
+		err = s.Contrib.Billable(month)
+	}
 	if err != nil || !p.InRegion(region) {
 		v, verr := s.fundsView(r, p, region)
 		if verr != nil {
 			return verr
 		}
 		if err != nil {
-			return s.formError(w, r, v, "funds", errs.Field("month", err.Error()))
+			return s.formError(w, r, v, "funds", err)
 		}
 		return s.formError(w, r, v, "funds", errs.Field("region", "not one of your regions"))
 	}
@@ -494,7 +499,11 @@ func (m *myContributions) LinesRows(v *View) template.HTML {
 		case l.PayerName != "":
 			status = "mycontrib.pending"
 		}
-		b.WriteString(`<tr data-month="` + month + `"><td>` + month + `</td><td class="wide-only">` + payer +
+		cell := month
+		if l.Supplement != 0 {
+			cell += " · " + esc(v.T("bills.supplement")) + " " + strconv.Itoa(l.Supplement)
+		}
+		b.WriteString(`<tr data-month="` + month + `"><td>` + cell + `</td><td class="wide-only">` + payer +
 			`</td><td class="amount wide-only">` + l.Base.Grouped() + `</td><td class="amount wide-only">` + l.ByEmployer.Grouped() +
 			`</td><td class="amount wide-only">` + l.ByPerson.Grouped() + `</td><td class="amount to-pension">` + l.ToPension.Grouped() +
 			`</td><td class="amount">` + l.ToMedical.Grouped() + `</td><td class="line-status">` + esc(v.T(status)) + `</td></tr>`)

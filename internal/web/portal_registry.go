@@ -398,6 +398,12 @@ func (s *Server) staffAction(w http.ResponseWriter, r *http.Request, p *auth.Pri
 		}
 	} else {
 		data.Add = addStaffRequest{}
+		// Months already billed that the declarations reached back into are billed now, and said.
+		for _, x := range s.billRestated(ctx, p, uscc) {
+			if x.Bill != 0 {
+				data.Notice += " " + fmt.Sprintf(l.T("staff.supplement"), x.Month, x.Persons, x.Total)
+			}
+		}
 	}
 	v, err = s.staffView(r, p, data)
 	if err != nil {
