@@ -128,6 +128,11 @@ const (
 	RunBenefits          Action = "benefit.run"           // start a region's monthly benefit run
 
 	IssueCertificate Action = "certificate.issue" // residents: their own; employers: for their staff; clerks: at the window
+
+	ApplyTransfer  Action = "transfer.apply"  // 转移接续 into a region: the person, their new employer's HR, or a clerk there
+	AcceptTransfer Action = "transfer.accept" // the receiving region's clerk takes the application on
+	ReviewTransfer Action = "transfer.review" // the sending region's reviewer approves or refuses what moves
+	ReadTransfer   Action = "transfer.read"   // residents: their own; HR: those they applied for; staff: their regions'
 )
 
 // everyone is every role, for actions open to all authenticated users.
@@ -208,6 +213,11 @@ var permissions = map[Action][]Role{
 	RunBenefits:          {Admin},
 
 	IssueCertificate: {Resident, Employer, Clerk},
+
+	ApplyTransfer:  {Resident, Employer, Clerk},
+	AcceptTransfer: {Clerk},
+	ReviewTransfer: {Reviewer},
+	ReadTransfer:   {Resident, Employer, Clerk, Reviewer, Auditor},
 }
 
 // Can reports whether role may perform action.

@@ -10,7 +10,9 @@ import (
 )
 
 // paidMonths counts the months of ins a person's contributions were actually paid for — lines of
-// bills paid in full — after month after (0: all of them). A month counts once, whoever paid it.
+// bills paid in full — after month after (0: all of them), in the region that holds the person's
+// insurance, together with the months that region took over from others by transfers (转移接续).
+// A month counts once, whoever paid it.
 func paidMonths(ctx context.Context, r db.Reader, personID int64, ins policy.Insurance, after period.Month) (int, error) {
 	var cond string
 	switch ins {
@@ -22,8 +24,12 @@ func paidMonths(ctx context.Context, r db.Reader, personID int64, ins policy.Ins
 		return 0, fmt.Errorf("benefit: months of %s are not counted", ins)
 	}
 	var n int
-	err := r.QueryRowContext(ctx, `SELECT COUNT(DISTINCT l.month) FROM contribution_lines l JOIN bills b ON b.id = l.bill_id
-		WHERE l.person_id = $1 AND l.month > $2 AND b.paid >= b.total AND `+cond, personID, int(after)).Scan(&n)
+	err := r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (
+		SELECT l.month FROM contribution_lines l JOIN bills b ON b.id = l.bill_id JOIN persons p ON p.id = l.person_id
+		WHERE l.person_id = $1 AND l.month > $2 AND b.paid >= b.total AND b.region = p.region AND `+cond+`
+		UNION
+		SELECT t.month FROM transferred_months t JOIN persons p ON p.id = t.person_id
+		WHERE t.person_id = $1 AND t.month > $2 AND t.region = p.region AND t.insurance = $3) m`, personID, int(after), string(ins)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("benefit: paid months: %w", err)
 	}

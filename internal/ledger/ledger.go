@@ -42,6 +42,10 @@ const (
 	// InstitutionPayable is what the bureau owes a designated hospital or pharmacy for what its
 	// settlements took from the pool and the personal accounts, until the month's clearing pays it.
 	InstitutionPayable Kind = "institution_payable"
+	// TransferClearing is what one region and another owe each other for a transfer of a person's
+	// insurance (转移接续) between the step that moves the accounts and the remittance: the sending
+	// region's is in credit (owed to the other), the receiving region's in debit (owed by it).
+	TransferClearing Kind = "transfer_clearing"
 )
 
 // normal says on which side an account's balance grows, and whether it may be overdrawn.
@@ -56,6 +60,7 @@ var normal = map[Kind]struct {
 	Fund:               {"credit", false},
 	BankClearing:       {"debit", false},
 	InstitutionPayable: {"credit", false},
+	TransferClearing:   {"debit", false},
 }
 
 // Account names: a kind and its owner, e.g. "person_pension:330100:42", "fund:330100:medical",
@@ -77,6 +82,11 @@ func FundAccount(region, insurance string) string {
 // InstitutionAccount is what the bureau owes a designated institution.
 func InstitutionAccount(region, code string) string {
 	return fmt.Sprintf("%s:%s:%s", InstitutionPayable, region, code)
+}
+
+// TransferAccount is a region's transfer clearing account with another region.
+func TransferAccount(region, other string) string {
+	return fmt.Sprintf("%s:%s:%s", TransferClearing, region, other)
 }
 
 // ClearingAccount is the region's bank clearing account.

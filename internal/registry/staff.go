@@ -152,11 +152,11 @@ type problem struct {
 }
 
 // errOtherRegion is the refusal for a person registered in another pooling region. Moving a
-// person's insurance between regions is a transfer (转移接续): the old region closes the person's
-// participation and hands over their accounts, the new one takes them on. Until transfers exist,
-// such a person is refused rather than insured in two regions at once. The region is not named:
-// the caller is not entitled to another region's records.
-const errOtherRegion = "this person is registered in another region; moving them here needs a transfer between regions (转移接续), which is not available yet"
+// person's insurance between regions is a transfer (转移接续, internal/transfer): the old region
+// closes the person's participation and hands over their accounts, the new one takes them on, and
+// only then may the person be insured here. The region is not named: the caller is not entitled
+// to another region's records.
+const errOtherRegion = "this person is insured in another region: apply for a transfer of their insurance to this region (转移接续, POST /api/v1/transfers or the portal's transfers page) and enrol them once it is done"
 
 // Window of months an employer may declare without going to the window: a year back (late
 // declarations happen, and the late fee applies to them) and one month ahead.
