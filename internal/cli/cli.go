@@ -48,6 +48,7 @@ func init() {
 		"ledger":        {"the ledger: ledger check", runLedger},
 		"contributions": {"the monthly run: contributions run --month YYYYMM", runContributions},
 		"benefits":      {"the monthly benefit run: benefits run --month YYYYMM [--region CODE]", runBenefits},
+		"transfers":     {"transfers between regions: transfers deliver (serve does it by itself)", runTransfers},
 		"certificate":   {"check a certificate PDF offline: certificate verify --public-key FILE.pem FILE.pdf", runCertificate},
 		"bench":         {"benchmarks: bench import --rows N | contributions | keys | upload | settle", runBench},
 		"keys":          {"key service: keys component | init | status | unseal | request | approve | list", runKeys},

@@ -26,6 +26,7 @@ import (
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
 	"github.com/shebao/shebao/internal/settle"
+	"github.com/shebao/shebao/internal/transfer"
 	"github.com/shebao/shebao/internal/web"
 )
 
@@ -148,6 +149,7 @@ func runServe(ctx context.Context, io IO, args []string) error {
 	anchorCtx, stopAnchor := context.WithCancel(ctx)
 	var anchoring sync.WaitGroup
 	anchoring.Go(func() { anchorAudit(anchorCtx, d, c.AuditHeadEvery, log, srv.RecordAuditHead) })
+	anchoring.Go(func() { deliverTransfers(anchorCtx, transfer.New(d), log) })
 	defer func() { stopAnchor(); anchoring.Wait() }() // before the database closes
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -176,6 +178,26 @@ func runServe(ctx context.Context, io IO, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// deliverTransfers hands the transfers' messages between regions every ten seconds: a step's
+// own request delivers its messages at once, and this finishes what a stop in between left (the
+// server stopped after a step committed, or a delivery failed).
+func deliverTransfers(ctx context.Context, svc *transfer.Service, log *slog.Logger) {
+	t := time.NewTicker(10 * time.Second)
+	defer t.Stop()
+	for {
+		if n, err := svc.Deliver(ctx); err != nil && ctx.Err() == nil {
+			log.Error("transfer delivery failed", "err", err)
+		} else if n > 0 {
+			log.Info("transfer messages delivered", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // sweepCards runs the clock's card transitions (a temporary loss lapsing, expiry) every minute.

@@ -50,14 +50,15 @@ type Supplement struct {
 
 // Supplements bills the months marked as restated in a region (only payer's, when payer is not
 // ""), oldest month first, each in its own transaction. A month that has no run yet is left to its
-// run, which bills it as declared.
+// run, which bills it as declared; a month that has not begun by the service's clock is not
+// looked at.
 func (s *Service) Supplements(ctx context.Context, who audit.Actor, region, payer string) ([]Supplement, error) {
 	type mark struct {
 		payer string
 		month period.Month
 	}
 	var marks []mark
-	q := "SELECT payer, month FROM restated_months WHERE region = $1 AND ($2 = '' OR payer = $2) ORDER BY month, payer"
+	q := "SELECT payer, month FROM restated_months WHERE region = $1 AND ($2 = '' OR payer = $2) AND month <= $3 ORDER BY month, payer"
 	if err := db.EachRow(ctx, s.db.R(), func(scan func(...any) error) error {
 		var m mark
 		var month int
@@ -65,7 +66,7 @@ func (s *Service) Supplements(ctx context.Context, who audit.Actor, region, paye
 		m.month = period.Month(month)
 		marks = append(marks, m)
 		return err
-	}, q, region, payer); err != nil {
+	}, q, region, payer, int(period.MonthOf(s.now()))); err != nil {
 		return nil, fmt.Errorf("contrib: restated months: %w", err)
 	}
 	var out []Supplement

@@ -393,6 +393,19 @@ var apiCases = map[string]routeCase{
 		}
 		return "/api/v1/certificates/" + c.Data.Serial + "/pdf"
 	}, ok: 200, except: map[auth.Role]int{auth.Resident: 404, auth.Employer: 404}},
+	// Transfers: into the test region (its clerk accepts), out of it (its reviewer decides). A
+	// resident applies only for themself, and their own person is insured here already.
+	"POST /api/v1/transfers": {path: "/api/v1/transfers", ok: 201, key: true, except: map[auth.Role]int{auth.Resident: 422},
+		body: func(e *testEnv, role auth.Role) string { return `{"id_number":"` + e.personElsewhere() + `"}` }},
+	"GET /api/v1/transfers": {path: "/api/v1/transfers?limit=10", ok: 200},
+	"GET /api/v1/transfers/{no}": {pathFn: func(e *testEnv) string { return "/api/v1/transfers/" + e.transferIn() }, ok: 200,
+		except: map[auth.Role]int{auth.Resident: 404, auth.Employer: 404}},
+	"POST /api/v1/transfers/{no}/accept": {pathFn: func(e *testEnv) string { return "/api/v1/transfers/" + e.transferIn() + "/accept" },
+		ok: 200, key: true},
+	"POST /api/v1/transfers/{no}/approve": {pathFn: func(e *testEnv) string { return "/api/v1/transfers/" + e.transferOut() + "/approve" },
+		ok: 200, key: true},
+	"POST /api/v1/transfers/{no}/refuse": {pathFn: func(e *testEnv) string { return "/api/v1/transfers/" + e.transferOut() + "/refuse" },
+		ok: 200, key: true, body: fixed(`{"reason":"材料不全"}`)},
 	"GET /api/v1/funds":            {path: "/api/v1/funds", ok: 200},
 	"GET /api/v1/me/contributions": {path: "/api/v1/me/contributions", ok: 200},
 	"GET /api/v1/persons/{id_number}/contributions": {pathFn: func(e *testEnv) string {

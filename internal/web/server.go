@@ -32,6 +32,7 @@ import (
 	"github.com/shebao/shebao/internal/registry"
 	"github.com/shebao/shebao/internal/rights"
 	"github.com/shebao/shebao/internal/settle"
+	"github.com/shebao/shebao/internal/transfer"
 )
 
 //go:embed templates/*.html static/*
@@ -50,6 +51,7 @@ type Deps struct {
 	Benefit      *benefit.Service
 	Certificates *certificate.Service // nil: made from DB, Keys, Policies and Registry
 	Rights       *rights.Service      // nil: made from the capabilities above
+	Transfers    *transfer.Service    // nil: made from DB
 	// PublicURL is the address people reach the portal at (https://shebao.example.gov.cn), printed
 	// on certificates under their QR code; "" = the scheme and host the request came to.
 	PublicURL     string
@@ -91,6 +93,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.Certificates == nil {
 		d.Certificates = certificate.New(d.DB, d.Keys, d.Policies, d.Registry)
+	}
+	if d.Transfers == nil {
+		d.Transfers = transfer.New(d.DB)
 	}
 	if d.Rights == nil {
 		d.Rights = rights.New(d.DB, d.Policies, d.Registry, d.Contrib, d.Settle, d.Benefit)
@@ -255,6 +260,12 @@ func (s *Server) registerRoutes() {
 	s.api("GET /api/v1/me/unemployment/claims", auth.ReadBenefits, "The resident's own claims with their months", s.apiMyClaims)
 	s.api("POST /api/v1/benefits/runs", auth.RunBenefits, "Pay a month's unemployment benefit in the caller's region, never a month twice (Idempotency-Key required)", s.apiRunBenefits)
 	s.api("GET /api/v1/benefits/runs", auth.RunBenefits, "The region's benefit runs, newest month first", s.apiListBenefitRuns)
+	s.api("POST /api/v1/transfers", auth.ApplyTransfer, "Apply for a transfer of a person's insurance into the caller's region (转移接续; Idempotency-Key required)", s.apiApplyTransfer)
+	s.api("GET /api/v1/transfers", auth.ReadTransfer, "Transfers into (?direction=in) or out of (out) the caller's regions; a resident's own", s.apiListTransfers)
+	s.api("GET /api/v1/transfers/{no}", auth.ReadTransfer, "A transfer: both regions' steps with dates, the amounts and months that move", s.apiGetTransfer)
+	s.api("POST /api/v1/transfers/{no}/accept", auth.AcceptTransfer, "The receiving region's clerk accepts the application and asks the sending region (Idempotency-Key required)", s.apiAcceptTransfer)
+	s.api("POST /api/v1/transfers/{no}/approve", auth.ReviewTransfer, "The sending region's reviewer approves: the accounts move, the insurance there closes (Idempotency-Key required)", s.apiApproveTransfer)
+	s.api("POST /api/v1/transfers/{no}/refuse", auth.ReviewTransfer, "The sending region's reviewer refuses, with the reason the person reads (Idempotency-Key required)", s.apiRefuseTransfer)
 	s.api("POST /api/v1/me/certificates", auth.IssueCertificate, "Issue the resident's own certificate of insurance (参保证明) over a period (Idempotency-Key required)", s.apiMyCertificate)
 	s.api("POST /api/v1/persons/{id_number}/certificates", auth.IssueCertificate, "Issue a person's certificate of insurance at the window (Idempotency-Key required)", s.apiPersonCertificate)
 	s.api("POST /api/v1/employers/{uscc}/certificates", auth.IssueCertificate, "Issue an employer's certificate for its staff (单位参保证明) (Idempotency-Key required)", s.apiEmployerCertificate)
