@@ -127,7 +127,9 @@ func TestTransfersSurviveSIGKILL(t *testing.T) {
 		}
 
 		// Deliver the funds, receipts and remittances under random SIGKILLs.
-		deliver := func() *exec.Cmd { return asCommand(append([]string{"transfers", "deliver", "--pause", "20ms"}, args...)...) }
+		deliver := func() *exec.Cmd {
+			return asCommand(append([]string{"transfers", "deliver", "--pause", "20ms"}, args...)...)
+		}
 		start := time.Now()
 		rng := rand.New(rand.NewPCG(uint64(start.UnixNano()), 15))
 		kills, between := 0, 0
