@@ -184,6 +184,7 @@ var menu = []struct {
 	{"menu.counter", "/counter", auth.VerifyECard},
 	{"menu.mymedical", "/medical", auth.OwnMedical},
 	{"menu.certificates", "/certificates", auth.IssueCertificate},
+	{"menu.transfers", "/transfers", auth.ReadTransfer},
 	// The resident's own benefit pages first: for a resident the entry shows under its "my" name.
 	{"menu.mypension", "/pension", auth.ReadOwnInsurance},
 	{"menu.myunemployment", "/unemployment", auth.ReadOwnInsurance},
