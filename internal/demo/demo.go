@@ -131,7 +131,11 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 		if err := c.benefitCards(ctx); err != nil {
 			return nil, err
 		}
-		return logins, nil
+		more, err := c.secondRegion(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return append(logins, more...), nil
 	}
 	start := time.Now()
 	now := c.Now()
@@ -304,6 +308,12 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 	if err := c.medicalSetup(ctx); err != nil {
 		return nil, err
 	}
+	// Ningbo, the region two of the city's employees move to.
+	more, err := c.secondRegion(ctx)
+	if err != nil {
+		return nil, err
+	}
+	logins = append(logins, more...)
 	say("demo: city built in %v", time.Since(start).Round(time.Millisecond))
 	return logins, nil
 }
@@ -767,5 +777,12 @@ func History(ctx context.Context, c City) error {
 		return err
 	}
 	// With the contributions paid, the benefit demo's claims and their months (benefits.go).
-	return BenefitHistory(ctx, c)
+	if err := BenefitHistory(ctx, c); err != nil {
+		return err
+	}
+	// And, with the whole history in their accounts, two employees who move to Ningbo (ningbo.go).
+	if c.Contrib == nil {
+		return nil
+	}
+	return c.transfers(ctx)
 }

@@ -43,8 +43,8 @@ func TestDemoCity(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("Load built the city in %v", time.Since(built).Round(time.Millisecond))
-	if len(logins) != len(auth.Roles)+3 {
-		t.Fatalf("%d logins; want one per role and a second custodian", len(logins))
+	if len(logins) != len(auth.Roles)+5 {
+		t.Fatalf("%d logins; want one per role, a second custodian, the extra administrator and custodian, and Ningbo's clerk and reviewer", len(logins))
 	}
 	// The region's issuer keys exist, made by dual control, and sign.
 	if _, v, err := ks.Sign(ctx, demo.Region, []byte("demo")); err != nil || v != 1 {
@@ -116,6 +116,17 @@ func TestDemoCity(t *testing.T) {
 		t.Errorf("a second pass of History posted %d entries and audited %d changes; want none", e-entries, a-audited)
 	}
 	checkHistoryDated(t, ctx, d)
+	// Two of the city's employees moved to Ningbo: one transfer done, one waiting for Hangzhou's
+	// reviewer, and the money of the done one in Ningbo's accounts.
+	if n := count("SELECT COUNT(*) FROM transfers_in WHERE region = '330200' AND status = 'done'"); n != 1 {
+		t.Errorf("%d transfers to Ningbo done; want 1", n)
+	}
+	if n := count("SELECT COUNT(*) FROM transfers_out WHERE region = '330100' AND status = 'computed'"); n != 1 {
+		t.Errorf("%d transfers waiting for Hangzhou's reviewer; want 1", n)
+	}
+	if n := count("SELECT COUNT(*) FROM ledger_accounts WHERE code LIKE 'person_pension:330200:%' AND balance <> 0"); n != 1 {
+		t.Errorf("%d pension accounts in Ningbo hold money; want the one moved", n)
+	}
 	// Twelve months of contributions: billed, mostly paid, personal accounts credited, some in arrears,
 	// and the ledger balanced.
 	if n := count("SELECT COUNT(DISTINCT month) FROM bills"); n != demo.HistoryMonths {
