@@ -5,8 +5,10 @@
 --
 -- SQLite cannot change a UNIQUE constraint, so it rebuilds bills with the ids as they are (lines,
 -- allocations and ledger entries name bills by id). Its children are not rebuilt: the migration
--- runs with foreign keys off and checks them all before it commits ({{sqlite_foreign_keys_off}}).
--- PostgreSQL changes the constraint in place.
+-- runs with foreign keys off ({{sqlite_foreign_keys_off}}), and before the old table is dropped a
+-- CHECK constraint proves the copy holds every row (the ids are the primary key, so the same count
+-- is the same ids): no child can be left referring to nothing. PostgreSQL changes the constraint in
+-- place.
 {{sqlite_foreign_keys_off}};
 {{sqlite}}CREATE TABLE bills_new (
     id {{id}},
@@ -29,6 +31,9 @@
     accounts_credited, created_at)
 SELECT id, region, month, payer, persons, total, due_date, paid, fee_accrued, fee_accrued_to, fee_paid, accounts_credited, created_at
 FROM bills;
+{{sqlite}}CREATE TEMP TABLE bills_copied (missing INTEGER NOT NULL CHECK (missing = 0));
+{{sqlite}}INSERT INTO bills_copied SELECT (SELECT COUNT(*) FROM bills) - (SELECT COUNT(*) FROM bills_new);
+{{sqlite}}DROP TABLE bills_copied;
 {{sqlite}}DROP TABLE bills;
 {{sqlite}}ALTER TABLE bills_new RENAME TO bills;
 {{sqlite}}CREATE INDEX bills_payer ON bills(payer, month);
