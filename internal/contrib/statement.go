@@ -2,11 +2,11 @@ package contrib
 
 import (
 	"context"
-	"database/sql"
 	"strconv"
 	"strings"
 
 	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/ledger"
 	"github.com/shebao/shebao/internal/money"
@@ -89,19 +89,16 @@ func (s *Service) Statement(ctx context.Context, by *auth.Principal, personID in
 		return Statement{}, errs.E(errs.NotFound, "no such person")
 	}
 	st := Statement{billMonth: map[int64]period.Month{}}
-	// The years with lines: the distinct years of the person's range of the table, one index
-	// seek a year (the primary key leads with person and month).
-	for y := 9999; ; {
-		var m sql.NullInt64
-		if err := r.QueryRowContext(ctx, "SELECT MAX(month) FROM contribution_lines WHERE person_id = $1 AND month < $2",
-			personID, (y+1)*100).Scan(&m); err != nil {
-			return Statement{}, err
-		}
-		if !m.Valid {
-			break
-		}
-		y = period.Month(m.Int64).Year() - 1
-		st.Years = append(st.Years, y+1)
+	// The years with lines: one pass over the person's range of the table (the primary key leads
+	// with person and month), a dozen entries a year. One statement costs less than a seek a year:
+	// on SQLite each statement's round through the driver is most of a small query's time.
+	if err := db.EachRow(ctx, r, func(scan func(...any) error) error {
+		var y int
+		err := scan(&y)
+		st.Years = append(st.Years, y)
+		return err
+	}, "SELECT DISTINCT month / 100 FROM contribution_lines WHERE person_id = $1 ORDER BY 1 DESC", personID); err != nil {
+		return Statement{}, err
 	}
 	year := q.Year
 	if year == 0 {
