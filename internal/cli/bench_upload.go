@@ -513,6 +513,7 @@ func (u *uploader) post(file []byte) result {
 	start := time.Now()
 	client := &http.Client{Timeout: 5 * time.Minute}
 	var r result
+	key := newIdemKey() // one upload, retried while the server is busy: one key
 	for r.tries < 12 { // two minutes and more of waiting for a slot
 		r.tries++
 		req, err := http.NewRequest("POST", u.base+"?file_name=bench.xlsx", bytes.NewReader(file))
@@ -520,6 +521,7 @@ func (u *uploader) post(file []byte) result {
 			return result{message: err.Error()}
 		}
 		req.Header.Set("Authorization", "Bearer "+u.token)
+		req.Header.Set("Idempotency-Key", key)
 		resp, err := client.Do(req)
 		if err != nil {
 			r.message = err.Error()

@@ -238,8 +238,8 @@ func TestServeDemo(t *testing.T) {
 	out, took, stop := startServe(t, "serve", "--demo", "--data", dir, "--addr", addr)
 	t.Logf("/healthz answered %v after start", took)
 	logins := regexp.MustCompile(`(?m)^\s+(demo-\S+)\s+(\S+)\s+(demo-shebao-\S+)`).FindAllStringSubmatch(out.String(), -1)
-	if len(logins) != 13 {
-		t.Fatalf("printed %d demo logins; want one per role:\n%s", len(logins), out.String())
+	if len(logins) != 15 {
+		t.Fatalf("printed %d demo logins; want one per role, the extra administrator and custodians, and Ningbo's clerk and reviewer:\n%s", len(logins), out.String())
 	}
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	for _, l := range logins {
@@ -315,8 +315,8 @@ func TestBackupWhileServing(t *testing.T) {
 	}
 	defer d.Close()
 	var n int
-	if err := d.R().QueryRowContext(context.Background(), "SELECT COUNT(*) FROM users WHERE demo").Scan(&n); err != nil || n != 13 {
-		t.Fatalf("restored copy has %d demo users (%v); want 13", n, err)
+	if err := d.R().QueryRowContext(context.Background(), "SELECT COUNT(*) FROM users WHERE demo").Scan(&n); err != nil || n != 15 {
+		t.Fatalf("restored copy has %d demo users (%v); want 15", n, err)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/shebao/shebao/internal/config"
@@ -181,6 +182,11 @@ func call(ctx context.Context, server, token, method, path string, body any) ([]
 			return nil, 0, err
 		}
 	}
-	out, _, status, err := request(ctx, server, token, method, path, b, nil)
+	// Every write of the API takes an Idempotency-Key; a command is one attempt, so one key each.
+	var headers map[string]string
+	if method == http.MethodPost {
+		headers = map[string]string{"Idempotency-Key": newIdemKey()}
+	}
+	out, _, status, err := request(ctx, server, token, method, path, b, headers)
 	return out, status, err
 }

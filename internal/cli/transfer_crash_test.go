@@ -138,6 +138,8 @@ func TestTransfersSurviveSIGKILL(t *testing.T) {
 				t.Fatal("the deliveries never finished")
 			}
 			c := deliver()
+			var stderr strings.Builder
+			c.Stderr = &stderr
 			if err := c.Start(); err != nil {
 				t.Fatal(err)
 			}
@@ -152,7 +154,7 @@ func TestTransfersSurviveSIGKILL(t *testing.T) {
 			select {
 			case err := <-done:
 				if err != nil {
-					t.Fatalf("deliver: %v", err)
+					t.Fatalf("deliver: %v %s", err, stderr.String())
 				}
 			case <-time.After(wait):
 				_ = c.Process.Signal(syscall.SIGKILL)

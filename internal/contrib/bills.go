@@ -75,20 +75,34 @@ func (s *Service) Bills(ctx context.Context, by *auth.Principal, payer string) (
 	return out, rows.Err()
 }
 
-// PayerOf names the payer a member of staff means by an employer's unified social credit code or a
-// person's ID number, as they would type it at the window.
+// PayerOf names the payer a caller means: an employer by its unified social credit code, a person
+// by their ID number (the natural keys an integrator holds, as a clerk types them at the window),
+// either with its kind before it ("employer:<USCC>", "person:<ID number>"), or the payer as bills
+// name it ("employer:12").
 func (s *Service) PayerOf(ctx context.Context, q string) (string, error) {
-	q = strings.ToUpper(strings.TrimSpace(q))
-	if kind, id, ok := strings.Cut(q, ":"); ok { // already a payer: "employer:12"
-		return strings.ToLower(kind) + ":" + id, nil
+	q = strings.TrimSpace(q)
+	kind, key, named := strings.Cut(q, ":")
+	if named {
+		kind = strings.ToLower(kind)
+		if payer := kind + ":" + key; kind == "employer" || kind == "person" {
+			if _, _, err := ParsePayer(payer); err == nil {
+				return payer, nil
+			}
+		}
+	} else {
+		key = q
 	}
+	key = strings.ToUpper(key)
 	var id int64
-	err := s.db.R().QueryRowContext(ctx, "SELECT id FROM employers WHERE uscc = $1", q).Scan(&id)
-	if err == nil {
-		return EmployerPayer(id), nil
+	if !named || kind == "employer" {
+		if err := s.db.R().QueryRowContext(ctx, "SELECT id FROM employers WHERE uscc = $1", key).Scan(&id); err == nil {
+			return EmployerPayer(id), nil
+		}
 	}
-	if err := s.db.R().QueryRowContext(ctx, "SELECT id FROM persons WHERE id_number = $1", q).Scan(&id); err == nil {
-		return PersonPayer(id), nil
+	if !named || kind == "person" {
+		if err := s.db.R().QueryRowContext(ctx, "SELECT id FROM persons WHERE id_number = $1", key).Scan(&id); err == nil {
+			return PersonPayer(id), nil
+		}
 	}
 	return "", errs.Field("payer", "no employer with this credit code and no person with this ID number")
 }

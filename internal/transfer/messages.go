@@ -86,6 +86,11 @@ type message struct {
 // acted on stops the delivery with its error, to be retried; later messages wait behind it, so that
 // each transfer's messages are acted on in order.
 func (s *Service) Deliver(ctx context.Context) (int, error) {
+	// One delivery at a time in a process (a step's own request and the server's ticker may both
+	// call it); another process's (one killed in the middle, whose transaction the database is
+	// still ending) is met below.
+	s.delivering.Lock()
+	defer s.delivering.Unlock()
 	n := 0
 	for {
 		var batch []message
@@ -101,7 +106,13 @@ func (s *Service) Deliver(ctx context.Context) (int, error) {
 			return n, nil
 		}
 		for _, m := range batch {
-			if err := s.db.Write(ctx, func(tx *db.Tx) error { return take(ctx, tx, m) }); err != nil {
+			err := s.db.Write(ctx, func(tx *db.Tx) error { return take(ctx, tx, m) })
+			if db.IsUniqueViolation(err) {
+				// Another delivery of the same message committed first (its inbox row, or its
+				// ledger entry, now exists): taken again, the inbox makes this one a no-op.
+				err = s.db.Write(ctx, func(tx *db.Tx) error { return take(ctx, tx, m) })
+			}
+			if err != nil {
 				return n, fmt.Errorf("transfer: %s %s to %s: %w", m.kind, m.no, m.to, err)
 			}
 			s.pause()

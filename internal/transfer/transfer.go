@@ -46,6 +46,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shebao/shebao/internal/audit"
@@ -88,8 +89,9 @@ const PooledFrom period.Month = 199801
 
 // Service is the transfer capability.
 type Service struct {
-	db  *db.DB
-	now func() time.Time
+	db         *db.DB
+	now        func() time.Time
+	delivering sync.Mutex
 }
 
 // New returns the transfer service.

@@ -241,18 +241,14 @@ func (s *Server) register(r *http.Request, p *auth.Principal, idNumber string) (
 }
 
 func (s *Server) apiRegisterUnemployment(r *http.Request, p *auth.Principal) (int, any, error) {
-	return s.keyed(r, p, func(r *http.Request, p *auth.Principal) (int, any, error) {
-		return s.register(r, p, r.PathValue("id_number"))
-	})
+	return s.register(r, p, r.PathValue("id_number"))
 }
 
 func (s *Server) apiMyRegisterUnemployment(r *http.Request, p *auth.Principal) (int, any, error) {
 	if err := ownOnly(p); err != nil {
 		return 0, nil, err
 	}
-	return s.keyed(r, p, func(r *http.Request, p *auth.Principal) (int, any, error) {
-		return s.register(r, p, "")
-	})
+	return s.register(r, p, "")
 }
 
 // claimRegion is the region a claim route means: ?region= when given, else the caller's first
@@ -290,26 +286,24 @@ func (s *Server) claimOf(r *http.Request, p *auth.Principal, status int, fn func
 }
 
 func (s *Server) apiPrepareClaim(r *http.Request, p *auth.Principal) (int, any, error) {
-	return s.keyed(r, p, func(r *http.Request, p *auth.Principal) (int, any, error) {
-		var req struct {
-			IDNumber string `json:"id_number"`
-		}
-		if err := decodeJSON(r, &req); err != nil {
-			return 0, nil, err
-		}
-		if req.IDNumber == "" {
-			return 0, nil, errs.Field("id_number", "required: the claimant's ID number")
-		}
-		c, err := s.Benefit.Prepare(r.Context(), p, req.IDNumber)
-		if err != nil {
-			return 0, nil, err
-		}
-		out, err := s.people(r.Context()).claimJSON(p, c)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusCreated, out, nil
-	})
+	var req struct {
+		IDNumber string `json:"id_number"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if req.IDNumber == "" {
+		return 0, nil, errs.Field("id_number", "required: the claimant's ID number")
+	}
+	c, err := s.Benefit.Prepare(r.Context(), p, req.IDNumber)
+	if err != nil {
+		return 0, nil, err
+	}
+	out, err := s.people(r.Context()).claimJSON(p, c)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusCreated, out, nil
 }
 
 // claimStatuses are the statuses a list may ask for.
@@ -366,43 +360,37 @@ func (s *Server) apiGetClaim(r *http.Request, p *auth.Principal) (int, any, erro
 }
 
 func (s *Server) apiApproveClaim(r *http.Request, p *auth.Principal) (int, any, error) {
-	return s.keyed(r, p, func(r *http.Request, p *auth.Principal) (int, any, error) {
-		return s.claimOf(r, p, http.StatusOK, func(region string, id int64) (benefit.Claim, error) {
-			return s.Benefit.Approve(r.Context(), p, region, id)
-		})
+	return s.claimOf(r, p, http.StatusOK, func(region string, id int64) (benefit.Claim, error) {
+		return s.Benefit.Approve(r.Context(), p, region, id)
 	})
 }
 
 func (s *Server) apiRejectClaim(r *http.Request, p *auth.Principal) (int, any, error) {
-	return s.keyed(r, p, func(r *http.Request, p *auth.Principal) (int, any, error) {
-		var req struct {
-			Reason string `json:"reason"`
-		}
-		if err := decodeJSON(r, &req); err != nil {
-			return 0, nil, err
-		}
-		return s.claimOf(r, p, http.StatusOK, func(region string, id int64) (benefit.Claim, error) {
-			return s.Benefit.Reject(r.Context(), p, region, id, req.Reason)
-		})
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	return s.claimOf(r, p, http.StatusOK, func(region string, id int64) (benefit.Claim, error) {
+		return s.Benefit.Reject(r.Context(), p, region, id, req.Reason)
 	})
 }
 
 func (s *Server) apiEndClaim(r *http.Request, p *auth.Principal) (int, any, error) {
-	return s.keyed(r, p, func(r *http.Request, p *auth.Principal) (int, any, error) {
-		var req struct {
-			FromMonth string `json:"from_month"`
-			Reason    string `json:"reason"`
-		}
-		if err := decodeJSON(r, &req); err != nil {
-			return 0, nil, err
-		}
-		from, err := period.ParseMonth(req.FromMonth)
-		if err != nil {
-			return 0, nil, errs.Field("from_month", err.Error())
-		}
-		return s.claimOf(r, p, http.StatusOK, func(region string, id int64) (benefit.Claim, error) {
-			return s.Benefit.End(r.Context(), p, region, id, from, req.Reason)
-		})
+	var req struct {
+		FromMonth string `json:"from_month"`
+		Reason    string `json:"reason"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	from, err := period.ParseMonth(req.FromMonth)
+	if err != nil {
+		return 0, nil, errs.Field("from_month", err.Error())
+	}
+	return s.claimOf(r, p, http.StatusOK, func(region string, id int64) (benefit.Claim, error) {
+		return s.Benefit.End(r.Context(), p, region, id, from, req.Reason)
 	})
 }
 
@@ -467,32 +455,30 @@ type benefitRunJSON struct {
 // apiRunBenefits pays a month of the caller's region and answers what this run did. Run again,
 // it pays only what is left (held months whose card is now there), never a month twice.
 func (s *Server) apiRunBenefits(r *http.Request, p *auth.Principal) (int, any, error) {
-	return s.keyed(r, p, func(r *http.Request, p *auth.Principal) (int, any, error) {
-		var req struct {
-			Month  string `json:"month"`
-			Region string `json:"region"`
-		}
-		if err := decodeJSON(r, &req); err != nil {
-			return 0, nil, err
-		}
-		m, err := period.ParseMonth(req.Month)
-		if err != nil {
-			return 0, nil, errs.Field("month", err.Error())
-		}
-		region := req.Region
-		if region == "" && len(p.Regions) > 0 {
-			region = p.Regions[0]
-		}
-		if !p.InRegion(region) {
-			return 0, nil, errs.Field("region", "not one of your regions")
-		}
-		rep, err := s.Benefit.Run(r.Context(), p.Actor(), region, m)
-		if err != nil {
-			return 0, nil, err
-		}
-		return http.StatusOK, benefitRunJSON{Region: region, Month: rep.Month.String(), Claims: rep.Claims, Paid: rep.Paid, Held: rep.Held,
-			Ended: rep.Ended, Completed: rep.Completed, PaidAmount: rep.PaidAmount.String(), MedicalPaid: rep.MedicalPaid.String()}, nil
-	})
+	var req struct {
+		Month  string `json:"month"`
+		Region string `json:"region"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	m, err := period.ParseMonth(req.Month)
+	if err != nil {
+		return 0, nil, errs.Field("month", err.Error())
+	}
+	region := req.Region
+	if region == "" && len(p.Regions) > 0 {
+		region = p.Regions[0]
+	}
+	if !p.InRegion(region) {
+		return 0, nil, errs.Field("region", "not one of your regions")
+	}
+	rep, err := s.Benefit.Run(r.Context(), p.Actor(), region, m)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, benefitRunJSON{Region: region, Month: rep.Month.String(), Claims: rep.Claims, Paid: rep.Paid, Held: rep.Held,
+		Ended: rep.Ended, Completed: rep.Completed, PaidAmount: rep.PaidAmount.String(), MedicalPaid: rep.MedicalPaid.String()}, nil
 }
 
 type benefitRunInfoJSON struct {
@@ -548,15 +534,23 @@ func (s *Server) apiListBenefitRuns(r *http.Request, p *auth.Principal) (int, an
 // Idempotency-Replayed; the same key with another request is refused. A request refused is not
 // kept, so it may be corrected and sent again under its key.
 func (s *Server) keyed(r *http.Request, p *auth.Principal, h apiFunc) (int, any, error) {
+	return s.keyedUpTo(r, p, h, maxBody)
+}
+
+// keyedUpTo is keyed for a request whose body may be up to limit bytes (an uploaded file).
+func (s *Server) keyedUpTo(r *http.Request, p *auth.Principal, h apiFunc, limit int64) (int, any, error) {
 	key := idempotencyKey(r)
 	if key == "" || utf8.RuneCountInString(key) > 100 {
 		return 0, nil, errs.Field("idempotency_key", "required: an Idempotency-Key header of 1–100 characters, the same on every retry")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	if err != nil {
 		var big *http.MaxBytesError
+		if errors.As(err, &big) && limit == maxUpload {
+			return 0, nil, errs.Field("file", "larger than "+strconv.FormatInt(maxUpload>>20, 10)+" MiB")
+		}
 		if errors.As(err, &big) {
-			return 0, nil, errs.E(errs.BadRequest, "the body is larger than %d bytes", maxBody)
+			return 0, nil, errs.E(errs.BadRequest, "the body is larger than %d bytes", limit)
 		}
 		return 0, nil, errs.E(errs.BadRequest, "the body could not be read")
 	}

@@ -38,19 +38,20 @@ func ownPayer(p *auth.Principal) string {
 }
 
 // payerParam is the payer a request names, or the caller's own when it names none.
-func payerParam(r *http.Request, p *auth.Principal) (string, error) {
+// A payer is named by its natural key, a USCC or an ID number (contrib.PayerOf), or as bills name it.
+func (s *Server) payerParam(r *http.Request, p *auth.Principal) (string, error) {
 	payer := r.URL.Query().Get("payer")
 	if payer == "" {
-		payer = ownPayer(p)
+		if payer = ownPayer(p); payer == "" {
+			return "", errs.Field("payer", "required: the employer's unified social credit code or the person's ID number")
+		}
+		return payer, nil
 	}
-	if payer == "" {
-		return "", errs.Field("payer", `required: "employer:<id>" or "person:<id>"`)
-	}
-	return payer, nil
+	return s.Contrib.PayerOf(r.Context(), payer)
 }
 
 func (s *Server) apiBills(r *http.Request, p *auth.Principal) (int, any, error) {
-	payer, err := payerParam(r, p)
+	payer, err := s.payerParam(r, p)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -69,7 +70,7 @@ func (s *Server) apiBills(r *http.Request, p *auth.Principal) (int, any, error) 
 
 // apiPayments lists a payer's payments, newest first, each with the months it paid.
 func (s *Server) apiPayments(r *http.Request, p *auth.Principal) (int, any, error) {
-	payer, err := payerParam(r, p)
+	payer, err := s.payerParam(r, p)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -120,7 +121,13 @@ func (s *Server) apiRecordPayment(r *http.Request, p *auth.Principal) (int, any,
 	if key == "" {
 		key = req.IdempotencyKey
 	}
-	pay, err := s.Contrib.RecordPayment(r.Context(), p, contrib.NewPayment{IdemKey: key, Payer: req.Payer, Amount: req.Amount, PaidOn: req.PaidOn})
+	// The payer by its natural key; one that names no one is refused with the request's other
+	// problems, by RecordPayment.
+	payer := req.Payer
+	if resolved, err := s.Contrib.PayerOf(r.Context(), payer); err == nil {
+		payer = resolved
+	}
+	pay, err := s.Contrib.RecordPayment(r.Context(), p, contrib.NewPayment{IdemKey: key, Payer: payer, Amount: req.Amount, PaidOn: req.PaidOn})
 	if err != nil {
 		return 0, nil, err
 	}

@@ -1,7 +1,10 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/shebao/shebao/internal/auth"
@@ -98,3 +101,36 @@ func TestPaymentAPI(t *testing.T) {
 }
 
 func bodyOf(_ int, body string) string { return body }
+
+// TestPayerByNaturalKey: a bank holds an employer's unified social credit code, not shebao's
+// internal id: it reports a payment by the USCC; the bills are read by it too (bare or as
+// employer:<USCC>), and a person's by the ID number.
+func TestPayerByNaturalKey(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		e := newTestEnv(t, d)
+		payer := e.billedEmployer()
+		for _, name := range []string{e.employerUSCC, "employer:" + e.employerUSCC, payer} {
+			status, body := e.do(auth.Clerk, "GET", "/api/v1/bills?payer="+url.QueryEscape(name), "")
+			var got struct {
+				Payer string            `json:"payer"`
+				Bills []json.RawMessage `json:"bills"`
+			}
+			if status != 200 || json.Unmarshal([]byte(body), &got) != nil || got.Payer != payer || len(got.Bills) != 1 {
+				t.Fatalf("bills of %s: %d %s", name, status, body)
+			}
+		}
+		e.idemKey = "BANK-USCC-1"
+		status, body := e.do(auth.Bank, "POST", "/api/v1/payments", fmt.Sprintf(`{"payer":%q,"amount":"1.00","paid_on":%q}`,
+			e.employerUSCC, period.Today(d.Now()).Format("2006-01-02")))
+		e.idemKey = ""
+		if status != 201 || !strings.Contains(body, `"payer":"`+payer+`"`) {
+			t.Fatalf("a payment named by the USCC: %d %s", status, body)
+		}
+		if status, body := e.do(auth.Clerk, "GET", "/api/v1/bills?payer="+e.personID, ""); status != 200 || !strings.Contains(body, `"payer":"person:`) {
+			t.Fatalf("bills of a person by ID number: %d %s", status, body)
+		}
+		if status, body := e.do(auth.Clerk, "GET", "/api/v1/bills?payer=91330100MA0000000X", ""); status != 422 {
+			t.Fatalf("bills of no one: %d %s", status, body)
+		}
+	})
+}

@@ -341,7 +341,7 @@ type bulkJSON struct {
 }
 
 func (s *Server) apiBulkStaff(r *http.Request, p *auth.Principal) (int, any, error) {
-	data, err := readUpload(r, 20<<20)
+	data, err := readUpload(r, maxUpload)
 	if err != nil {
 		return 0, nil, err
 	}

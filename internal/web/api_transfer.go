@@ -72,49 +72,41 @@ func (s *Server) transferAnswer(r *http.Request, p *auth.Principal, status int, 
 }
 
 func (s *Server) apiApplyTransfer(r *http.Request, p *auth.Principal) (int, any, error) {
-	return s.keyed(r, p, func(r *http.Request, p *auth.Principal) (int, any, error) {
-		var req struct {
-			IDNumber string `json:"id_number"`
-			ToRegion string `json:"to_region"`
+	var req struct {
+		IDNumber string `json:"id_number"`
+		ToRegion string `json:"to_region"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	if p.Role == auth.Resident && req.IDNumber == "" {
+		if me, err := s.Registry.Me(r.Context(), p); err == nil {
+			req.IDNumber = string(me.IDNumber)
 		}
-		if err := decodeJSON(r, &req); err != nil {
-			return 0, nil, err
-		}
-		if p.Role == auth.Resident && req.IDNumber == "" {
-			if me, err := s.Registry.Me(r.Context(), p); err == nil {
-				req.IDNumber = string(me.IDNumber)
-			}
-		}
-		t, err := s.Transfers.Apply(r.Context(), p, transfer.NewTransfer{IDNumber: req.IDNumber, ToRegion: req.ToRegion})
-		return s.transferAnswer(r, p, http.StatusCreated, t, err)
-	})
+	}
+	t, err := s.Transfers.Apply(r.Context(), p, transfer.NewTransfer{IDNumber: req.IDNumber, ToRegion: req.ToRegion})
+	return s.transferAnswer(r, p, http.StatusCreated, t, err)
 }
 
 func (s *Server) apiAcceptTransfer(r *http.Request, p *auth.Principal) (int, any, error) {
-	return s.keyed(r, p, func(r *http.Request, p *auth.Principal) (int, any, error) {
-		t, err := s.Transfers.Accept(r.Context(), p, r.PathValue("no"))
-		return s.transferAnswer(r, p, http.StatusOK, t, err)
-	})
+	t, err := s.Transfers.Accept(r.Context(), p, r.PathValue("no"))
+	return s.transferAnswer(r, p, http.StatusOK, t, err)
 }
 
 func (s *Server) apiApproveTransfer(r *http.Request, p *auth.Principal) (int, any, error) {
-	return s.keyed(r, p, func(r *http.Request, p *auth.Principal) (int, any, error) {
-		t, err := s.Transfers.Approve(r.Context(), p, r.PathValue("no"))
-		return s.transferAnswer(r, p, http.StatusOK, t, err)
-	})
+	t, err := s.Transfers.Approve(r.Context(), p, r.PathValue("no"))
+	return s.transferAnswer(r, p, http.StatusOK, t, err)
 }
 
 func (s *Server) apiRefuseTransfer(r *http.Request, p *auth.Principal) (int, any, error) {
-	return s.keyed(r, p, func(r *http.Request, p *auth.Principal) (int, any, error) {
-		var req struct {
-			Reason string `json:"reason"`
-		}
-		if err := decodeJSON(r, &req); err != nil {
-			return 0, nil, err
-		}
-		t, err := s.Transfers.Refuse(r.Context(), p, r.PathValue("no"), req.Reason)
-		return s.transferAnswer(r, p, http.StatusOK, t, err)
-	})
+	var req struct {
+		Reason string `json:"reason"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	t, err := s.Transfers.Refuse(r.Context(), p, r.PathValue("no"), req.Reason)
+	return s.transferAnswer(r, p, http.StatusOK, t, err)
 }
 
 func (s *Server) apiGetTransfer(r *http.Request, p *auth.Principal) (int, any, error) {

@@ -40,9 +40,7 @@ func (e *testEnv) send(token, method, path, body string) (int, string, http.Head
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	if e.idemKey != "" {
-		req.Header.Set("Idempotency-Key", e.idemKey)
-	}
+	e.setKey(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)

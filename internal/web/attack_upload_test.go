@@ -34,6 +34,7 @@ func (e *testEnv) postFile(role auth.Role, path string, file []byte) (int, http.
 	}
 	req.Header.Set("Authorization", "Bearer "+e.tokens[role])
 	req.Header.Set("Content-Type", "application/octet-stream")
+	e.setKey(req)
 	return send(e.t, http.DefaultClient, req)
 }
 
@@ -224,6 +225,7 @@ func TestAttackUploadConcurrency(t *testing.T) {
 		go func() { time.Sleep(time.Second); release() }()
 		req, _ := http.NewRequest("POST", strict.URL+staffAPI, bytes.NewReader([]byte("操作,身份证号,姓名,缴费基数,月份\n增员,"+e.newID()+",迟到,8000,"+thisMonth(e)+"\n")))
 		req.Header.Set("Authorization", "Bearer "+e.tokens[auth.Employer])
+		e.setKey(req)
 		if status, _, body := send(t, http.DefaultClient, req); status != http.StatusOK {
 			t.Fatalf("an upload that waited past the server's deadlines: %d %s", status, body)
 		}

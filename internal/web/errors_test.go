@@ -252,6 +252,19 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		if r.API {
 			registered = append(registered, r.Method+" "+r.Path)
 		}
+		// A keyed route says so: its Idempotency-Key header is required.
+		if op := doc.Paths[r.Path][strings.ToLower(r.Method)]; r.API && op != nil {
+			required := false
+			params, _ := op["parameters"].([]any)
+			for _, p := range params {
+				if m, _ := p.(map[string]any); m["name"] == "Idempotency-Key" && m["in"] == "header" {
+					required, _ = m["required"].(bool)
+				}
+			}
+			if required != r.Keyed {
+				t.Errorf("%s %s: the document's Idempotency-Key required=%v, the route's keyed=%v", r.Method, r.Path, required, r.Keyed)
+			}
+		}
 	}
 	slices.Sort(documented)
 	slices.Sort(registered)

@@ -261,9 +261,7 @@ func (e *testEnv) do(role auth.Role, method, path, body string) (int, string) {
 	if role != "" {
 		req.Header.Set("Authorization", "Bearer "+e.tokens[role])
 	}
-	if e.idemKey != "" {
-		req.Header.Set("Idempotency-Key", e.idemKey)
-	}
+	e.setKey(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)
@@ -272,6 +270,18 @@ func (e *testEnv) do(role auth.Role, method, path, body string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	e.answers.Write(b)
 	return resp.StatusCode, string(b)
+}
+
+// setKey sends e.idemKey when set, and otherwise a new key to a route every request of which
+// must carry one (the server's own keys aside): a test that is not about retries need not name one.
+func (e *testEnv) setKey(req *http.Request) {
+	if e.idemKey != "" {
+		req.Header.Set("Idempotency-Key", e.idemKey)
+		return
+	}
+	if _, pattern := e.srv.mux.Handler(req); keyedRoute(pattern) && !ownKeys[pattern] && req.Header.Get("Idempotency-Key") == "" {
+		req.Header.Set("Idempotency-Key", fmt.Sprintf("auto-%d", e.seq.Add(1)))
+	}
 }
 
 // errorOf decodes a JSON error answer, failing the test when the answer is not one.

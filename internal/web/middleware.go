@@ -192,6 +192,16 @@ func (s *Server) apiUpload(pattern string, action auth.Action, summary string, h
 
 func (s *Server) apiRoute(pattern string, action auth.Action, summary string, h apiFunc, upload bool) {
 	s.addRoute(pattern, action, true, summary)
+	if keyedRoute(pattern) {
+		s.routes[len(s.routes)-1].Keyed = true
+		if !ownKeys[pattern] {
+			inner, limit := h, int64(maxBody)
+			if upload {
+				limit = maxUpload
+			}
+			h = func(r *http.Request, p *auth.Principal) (int, any, error) { return s.keyedUpTo(r, p, inner, limit) }
+		}
+	}
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		r, p, err := s.guard(action, r)
 		if err != nil {
@@ -280,6 +290,44 @@ func (s *Server) page(pattern string, action auth.Action, h pageFunc) {
 func (s *Server) public(pattern string, h http.HandlerFunc) {
 	s.addRoute(pattern, "", strings.Contains(pattern, " /api/"), "")
 	s.mux.HandleFunc(pattern, h)
+}
+
+// Every API write that creates or moves something takes an Idempotency-Key, scoped to the caller,
+// and a retry under it answers exactly the first answer with Idempotency-Replayed: true
+// (Server.keyed). That is every POST of the API but the few below, which create or move nothing
+// a retry could double: one's own credentials, the key service's custodians' component and its
+// seal, the card and QR checks a terminal makes, a comparison of totals, and a token (whose answer
+// is a secret that must not be kept to be replayed).
+var unkeyed = map[string]bool{
+	"POST /api/v1/me/password":                        true,
+	"POST /api/v1/me/totp":                            true,
+	"POST /api/v1/me/totp/confirm":                    true,
+	"POST /api/v1/users/{username}/tokens":            true,
+	"POST /api/v1/keys/unseal":                        true,
+	"POST /api/v1/keys/seal":                          true,
+	"POST /api/v1/cards/auth/challenge":               true,
+	"POST /api/v1/cards/auth/verify":                  true,
+	"POST /api/v1/ecard/verify":                       true,
+	"POST /api/v1/medical-cards/check":                true,
+	"POST /api/v1/institutions/{code}/reconciliation": true,
+}
+
+// ownKeys are keyed routes whose handlers keep their own answers: payments (the key may also come
+// in the body, as the banks' files carry it) and settlements and refunds (the card's cryptogram
+// signs the key).
+var ownKeys = map[string]bool{
+	"POST /api/v1/payments":                true,
+	"POST /api/v1/settlements":             true,
+	"POST /api/v1/settlements/{id}/refund": true,
+}
+
+// maxUpload is the largest body an upload route reads: a staff file at the limits.
+const maxUpload = 20 << 20
+
+// keyedRoute says whether an API route takes an Idempotency-Key.
+func keyedRoute(pattern string) bool {
+	method, _, _ := strings.Cut(pattern, " ")
+	return method == http.MethodPost && !unkeyed[pattern]
 }
 
 func (s *Server) addRoute(pattern string, action auth.Action, api bool, summary string) {

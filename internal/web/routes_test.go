@@ -533,10 +533,13 @@ func TestRouteRoleMatrix(t *testing.T) {
 					if c.rolePath != nil {
 						path = c.rolePath(e, role)
 					}
-					if c.key {
+					if c.key || r.Keyed {
 						e.idemKey = "matrix-" + key + "-" + string(role)
 					}
 					status, resp := e.do(role, r.Method, path, body)
+					if r.Keyed && allowed && status == want && status < 300 {
+						e.replayChangesNothing(t, role, r.Method, path, body, status, resp)
+					}
 					e.idemKey = ""
 					switch {
 					case allowed && status != want:
@@ -555,6 +558,29 @@ func TestRouteRoleMatrix(t *testing.T) {
 			}
 		}
 	})
+}
+
+// replayChangesNothing sends a keyed request again under its key: the answer is the first, marked
+// Idempotency-Replayed, and nothing is written (every write is audited, so the audit log's length
+// is the witness).
+func (e *testEnv) replayChangesNothing(t *testing.T, role auth.Role, method, path, body string, status int, first string) {
+	t.Helper()
+	entries := func() int {
+		var n int
+		if err := e.db.R().QueryRowContext(context.Background(), "SELECT COUNT(*) FROM audit_log").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := entries()
+	again, resp, h := e.send(e.tokens[role], method, path, body)
+	if again != status || resp != first || h.Get("Idempotency-Replayed") != "true" {
+		t.Errorf("%s retried under its key: %d %s (Idempotency-Replayed %q); want the first answer, %d %s", role, again, resp,
+			h.Get("Idempotency-Replayed"), status, first)
+	}
+	if after := entries(); after != before {
+		t.Errorf("%s retried under its key: %d audit entries written; want none", role, after-before)
+	}
 }
 
 // billedEmployer bills this month for the test region and names the test employer as a payer.

@@ -83,6 +83,9 @@ type Route struct {
 	Action  auth.Action // "" for public routes
 	API     bool
 	Summary string
+	// Keyed: a write that creates or moves something, which takes a required Idempotency-Key and
+	// answers a retry with the first answer (keyedRoute).
+	Keyed bool
 }
 
 // New builds the server and parses every template; a missing or broken template fails here, at
