@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -263,6 +264,17 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			}
 			if required != r.Keyed {
 				t.Errorf("%s %s: the document's Idempotency-Key required=%v, the route's keyed=%v", r.Method, r.Path, required, r.Keyed)
+			}
+			// Who may call it is the permission table's word, in x-roles.
+			var want []any
+			for _, role := range auth.Roles {
+				if r.Action != "" && auth.Can(role, r.Action) {
+					want = append(want, string(role))
+				}
+			}
+			got, _ := op["x-roles"].([]any)
+			if fmt.Sprint(got) != fmt.Sprint(want) || op["description"] == nil {
+				t.Errorf("%s %s: x-roles %v, want %v (from the permission table), and a description", r.Method, r.Path, got, want)
 			}
 		}
 	}
