@@ -92,7 +92,8 @@ func TestBrowserTransfer(t *testing.T) {
 		}
 		return f.Grouped()
 	}
-	for lang, title := range map[string]string{"zh": "转移凭证", "en": "Receipt"} {
+	for _, c := range []struct{ lang, title string }{{"zh", "转移凭证"}, {"en", "Receipt"}} {
+		lang, title := c.lang, c.title
 		if lang == "en" {
 			br.do(chromedp.Click("#lang-switch"), chromedp.WaitVisible("#transfer-receipt"))
 		}
