@@ -514,7 +514,7 @@ func (u *uploader) post(file []byte) result {
 	client := &http.Client{Timeout: 5 * time.Minute}
 	var r result
 	key := newIdemKey() // one upload, retried while the server is busy: one key
-	for r.tries < 12 { // two minutes and more of waiting for a slot
+	for r.tries < 12 {  // two minutes and more of waiting for a slot
 		r.tries++
 		req, err := http.NewRequest("POST", u.base+"?file_name=bench.xlsx", bytes.NewReader(file))
 		if err != nil {
