@@ -146,10 +146,15 @@ func TestTransfersSurviveSIGKILL(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- c.Wait() }()
 			// Twelve kills at moments drawn over a few dozen deliveries (each message takes two
-			// transactions and two pauses of 20 ms), then let it finish.
+			// transactions and two pauses of 20 ms), then let it finish. On a loaded machine the
+			// process may spend most of a short wait starting, so until one kill has fallen between
+			// a delivery's two transactions it goes on killing, over a wider range.
 			wait := time.Hour
-			if attempt < 12 {
+			switch {
+			case attempt < 12:
 				wait = 50*time.Millisecond + time.Duration(rng.Int64N(int64(600*time.Millisecond)))
+			case between == 0 && attempt < 30:
+				wait = 200*time.Millisecond + time.Duration(rng.Int64N(int64(1500*time.Millisecond)))
 			}
 			select {
 			case err := <-done:
