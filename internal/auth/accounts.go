@@ -160,14 +160,15 @@ func endAccess(ctx context.Context, tx *db.Tx, userID int64) error {
 
 // PendingAccounts lists the accounts in the principal's regions that wait for approval.
 func (s *Service) PendingAccounts(ctx context.Context, by *Principal) ([]User, error) {
+	return s.PendingPage(ctx, by, "", 0)
+}
+
+// PendingPage is one page of PendingAccounts: at most limit (0: all) after the username after.
+func (s *Service) PendingPage(ctx context.Context, by *Principal, after string, limit int) ([]User, error) {
 	if err := by.Require(ApproveAccount); err != nil {
 		return nil, err
 	}
-	us, err := s.listUsers(ctx, by, "WHERE state = 'pending' AND NOT disabled")
-	if err != nil {
-		return nil, err
-	}
-	return us, nil
+	return s.listUsers(ctx, by, "state = 'pending' AND NOT disabled", after, limit)
 }
 
 // Approvals lists who has approved a pending account.

@@ -412,38 +412,58 @@ func sharesRegion(by *Principal, u *User) bool {
 
 // ListUsers returns the accounts in the principal's regions, by username.
 func (s *Service) ListUsers(ctx context.Context, by *Principal) ([]User, error) {
+	return s.UsersPage(ctx, by, "", 0)
+}
+
+// UsersPage is one page of ListUsers: at most limit accounts (0: all) after the username after.
+func (s *Service) UsersPage(ctx context.Context, by *Principal, after string, limit int) ([]User, error) {
 	if err := by.Require(ListUsers); err != nil {
 		return nil, err
 	}
-	return s.listUsers(ctx, by, "")
+	return s.listUsers(ctx, by, "", after, limit)
 }
 
-// listUsers reads the accounts that match where (a WHERE clause over users, or "") and share a
-// region with the principal.
-func (s *Service) listUsers(ctx context.Context, by *Principal, where string) ([]User, error) {
+// usersBatch is how many accounts listUsers reads at a time: the region filter is applied to what
+// it reads, so a page of one region's accounts may take several batches.
+const usersBatch = 500
+
+// listUsers reads the accounts that match where (a condition over users, or "") and share a
+// region with the principal, by username: at most limit of them (0: all) after the username after.
+func (s *Service) listUsers(ctx context.Context, by *Principal, where, after string, limit int) ([]User, error) {
+	if where != "" {
+		where = " AND " + where
+	}
 	var out []User
 	err := s.db.Read(ctx, func(tx *db.Tx) error {
-		var all []User
-		err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
-			u, err := scanUser(scanFunc(scan))
+		for {
+			var batch []User
+			err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
+				u, err := scanUser(scanFunc(scan))
+				if err != nil {
+					return err
+				}
+				batch = append(batch, u)
+				return nil
+			}, "SELECT "+userColumns("")+" FROM users WHERE username > $1"+where+" ORDER BY username LIMIT $2", after, usersBatch)
 			if err != nil {
-				return err
+				return fmt.Errorf("auth: list users: %w", err)
 			}
-			all = append(all, u)
-			return nil
-		}, "SELECT "+userColumns("")+" FROM users "+where+" ORDER BY username")
-		if err != nil {
-			return fmt.Errorf("auth: list users: %w", err)
+			for i := range batch {
+				if err := s.loadRegions(ctx, tx, &batch[i]); err != nil {
+					return err
+				}
+				if sharesRegion(by, &batch[i]) {
+					out = append(out, batch[i])
+					if len(out) == limit {
+						return nil
+					}
+				}
+			}
+			if len(batch) < usersBatch {
+				return nil
+			}
+			after = batch[len(batch)-1].Username
 		}
-		for i := range all {
-			if err := s.loadRegions(ctx, tx, &all[i]); err != nil {
-				return err
-			}
-			if sharesRegion(by, &all[i]) {
-				out = append(out, all[i])
-			}
-		}
-		return nil
 	})
 	return out, err
 }

@@ -498,3 +498,20 @@ func (s *Service) MyClaims(ctx context.Context, by *auth.Principal) ([]Claim, er
 	}
 	return cs, err
 }
+
+// MyClaimsPage is one page of MyClaims: at most limit claims older than the id before (0: from
+// the newest).
+func (s *Service) MyClaimsPage(ctx context.Context, by *auth.Principal, before int64, limit int) ([]Claim, error) {
+	me, err := s.reg.Me(ctx, by)
+	if err != nil {
+		return nil, err
+	}
+	var out []Claim
+	err = db.EachRow(ctx, s.db.R(), func(scan func(...any) error) error {
+		c, err := scanClaim(scanRow(scan))
+		out = append(out, c)
+		return err
+	}, "SELECT "+claimColumns+" FROM unemployment_claims WHERE region = $1 AND person_id = $2 AND ($3 = 0 OR id < $3) ORDER BY id DESC LIMIT $4",
+		me.Region, me.ID, before, limit)
+	return out, err
+}

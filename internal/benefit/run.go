@@ -269,8 +269,21 @@ type Payment struct {
 
 // Payments lists a claim's months.
 func (s *Service) Payments(ctx context.Context, by *auth.Principal, region string, claimID int64) ([]Payment, error) {
+	return s.PaymentsPage(ctx, by, region, claimID, 0, 0)
+}
+
+// PaymentsPage is one page of Payments: at most limit months (0: all) after the month after, oldest
+// first.
+func (s *Service) PaymentsPage(ctx context.Context, by *auth.Principal, region string, claimID int64, after period.Month, limit int) ([]Payment, error) {
 	if _, err := s.Claim(ctx, by, region, claimID); err != nil {
 		return nil, err
+	}
+	q := `SELECT claim_id, month, amount, status, reason, card_ref, medical_pool, medical_account, paid_at FROM benefit_payments
+		WHERE region = $1 AND claim_id = $2 AND month > $3 ORDER BY month`
+	args := []any{region, claimID, int(after)}
+	if limit > 0 {
+		q += " LIMIT $4"
+		args = append(args, limit)
 	}
 	var out []Payment
 	err := db.EachRow(ctx, s.db.R(), func(scan func(...any) error) error {
@@ -287,7 +300,6 @@ func (s *Service) Payments(ctx context.Context, by *auth.Principal, region strin
 		}
 		out = append(out, p)
 		return nil
-	}, `SELECT claim_id, month, amount, status, reason, card_ref, medical_pool, medical_account, paid_at FROM benefit_payments
-		WHERE region = $1 AND claim_id = $2 ORDER BY month`, region, claimID)
+	}, q, args...)
 	return out, err
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/big"
 	"regexp"
@@ -413,6 +415,15 @@ func parseResult(data []byte) (lines []resultLine, problems *errs.RowProblems, e
 func (s *Service) Distribute(ctx context.Context, by *auth.Principal, batchID int64, outlet string) (int, error) {
 	n := 0
 	err := s.db.Write(ctx, func(tx *db.Tx) error {
+		// A batch that is not there (or not the caller's) is not found, as any object is; one
+		// that is there but has nothing left to send is a conflict.
+		var batchRegion string
+		if err := tx.QueryRowContext(ctx, "SELECT region FROM card_batches WHERE id = $1", batchID).Scan(&batchRegion); err != nil || !by.InRegion(batchRegion) {
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return err
+			}
+			return errs.E(errs.NotFound, "no such card batch")
+		}
 		var region string
 		if err := tx.QueryRowContext(ctx, "SELECT region FROM outlets WHERE code = $1", outlet).Scan(&region); err != nil || !by.InRegion(region) {
 			return errs.Field("outlet", "no such service outlet in your regions")
@@ -698,6 +709,28 @@ func (s *Service) AddOutlet(ctx context.Context, by *auth.Principal, o Outlet) (
 		return audit.Record(ctx, tx, by.Actor(), "outlet.add", "outlet:"+o.Code, o.Region, map[string]string{"name": o.Name})
 	})
 	return o, err
+}
+
+// OutletsPage lists at most limit outlets of the principal's regions by code, after the code after.
+// Codes are unique across regions, so the regions' outlets are one list.
+func (s *Service) OutletsPage(ctx context.Context, by *auth.Principal, after string, limit int) ([]Outlet, error) {
+	if len(by.Regions) == 0 {
+		return nil, nil
+	}
+	args := []any{after, limit}
+	in := make([]string, 0, len(by.Regions))
+	for _, r := range by.Regions {
+		args = append(args, r)
+		in = append(in, fmt.Sprintf("$%d", len(args)))
+	}
+	var out []Outlet
+	err := db.EachRow(ctx, s.db.R(), func(scan func(...any) error) error {
+		var o Outlet
+		err := scan(&o.Code, &o.Region, &o.Name, &o.Address)
+		out = append(out, o)
+		return err
+	}, "SELECT code, region, name, address FROM outlets WHERE region IN ("+strings.Join(in, ", ")+") AND code > $1 ORDER BY code LIMIT $2", args...)
+	return out, err
 }
 
 // Outlets lists the outlets of the principal's regions.

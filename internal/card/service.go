@@ -286,6 +286,14 @@ func (s *Service) Mine(ctx context.Context, by *auth.Principal) ([]Card, error) 
 	return s.ofPerson(ctx, by.PersonID)
 }
 
+// MinePage is one page of Mine: at most limit cards older than the id before (0: from the newest).
+func (s *Service) MinePage(ctx context.Context, by *auth.Principal, before int64, limit int) ([]Card, error) {
+	if by.Role != auth.Resident || by.PersonID == 0 {
+		return nil, errs.E(errs.NotFound, "this login is not linked to a registered person")
+	}
+	return queryCards(ctx, s.db.R(), "WHERE c.person_id = $1 AND ($2 = 0 OR c.id < $2) ORDER BY c.id DESC LIMIT $3", by.PersonID, before, limit)
+}
+
 // rules returns the card rules of the policy in force in region.
 func (s *Service) rules(ctx context.Context, r db.Reader, region string) (policy.CardRules, error) {
 	v, err := s.policies.Effective(ctx, r, region, period.MonthOf(s.now()))

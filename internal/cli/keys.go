@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/shebao/shebao/internal/config"
@@ -151,7 +152,17 @@ func keysRemote(ctx context.Context, io IO, cmd string, args []string) error {
 	case "approve":
 		method, path = "POST", fmt.Sprintf("/api/v1/keys/requests/%d/approve", *id)
 	}
-	out, status, err := call(ctx, *server, *token, method, path, body)
+	var out []byte
+	var status int
+	var err error
+	switch cmd {
+	case "list":
+		out, status, err = callAll(ctx, *server, *token, path, "keys")
+	case "requests":
+		out, status, err = callAll(ctx, *server, *token, path, "requests")
+	default:
+		out, status, err = call(ctx, *server, *token, method, path, body)
+	}
 	if err != nil {
 		return err
 	}
@@ -171,6 +182,42 @@ func envOr(env config.Env, name, def string) string {
 		return v
 	}
 	return def
+}
+
+// callAll reads every page of a list of the API (GET path), following next, and returns one
+// answer holding all of them under key (and next ""), or the first answer that is not a page.
+func callAll(ctx context.Context, server, token, path, key string) ([]byte, int, error) {
+	all := []json.RawMessage{}
+	cursor := ""
+	for {
+		p := path
+		if cursor != "" {
+			p += "?cursor=" + url.QueryEscape(cursor)
+		}
+		out, status, err := call(ctx, server, token, http.MethodGet, p, nil)
+		if err != nil || status >= 300 {
+			return out, status, err
+		}
+		var page map[string]json.RawMessage
+		var items []json.RawMessage
+		var next string
+		if err := json.Unmarshal(out, &page); err != nil {
+			return nil, 0, fmt.Errorf("the server's answer to %s: %w", path, err)
+		}
+		if err := json.Unmarshal(page[key], &items); err != nil {
+			return nil, 0, fmt.Errorf("the server's answer to %s has no list %s: %w", path, key, err)
+		}
+		if err := json.Unmarshal(page["next"], &next); err != nil {
+			return nil, 0, fmt.Errorf("the server's answer to %s has no next: %w", path, err)
+		}
+		all = append(all, items...)
+		// A next that repeats the cursor would go round for ever.
+		if next == "" || next == cursor {
+			b, err := json.Marshal(map[string]any{key: all, "next": ""})
+			return b, status, err
+		}
+		cursor = next
+	}
 }
 
 // call makes one API request with a JSON body (nil: none) and returns the body and status.

@@ -36,6 +36,20 @@ func (b Bill) Owing() money.Fen { return b.Total - b.Paid + b.FeeOwed }
 // storing it (the fee is stored when a payment fixes the day). Employers see their own, residents
 // their own, staff of the region any.
 func (s *Service) Bills(ctx context.Context, by *auth.Principal, payer string) ([]Bill, error) {
+	return s.BillsPage(ctx, by, payer, BillKey{}, 0)
+}
+
+// BillKey is where a bill stands in a payer's list: by month, then supplement, newest first.
+type BillKey struct {
+	Month      period.Month // 0: before every bill
+	Supplement int
+}
+
+// Key is the bill's place in the list, the cursor of the page it ends.
+func (b Bill) Key() BillKey { return BillKey{Month: b.Month, Supplement: b.Supplement} }
+
+// BillsPage is one page of Bills: at most limit (0: all) after the bill at after.
+func (s *Service) BillsPage(ctx context.Context, by *auth.Principal, payer string, after BillKey, limit int) ([]Bill, error) {
 	r := s.db.R()
 	region, err := mayPay(ctx, r, by, payer)
 	if err != nil {
@@ -47,8 +61,14 @@ func (s *Service) Bills(ctx context.Context, by *auth.Principal, payer string) (
 		return nil, err
 	}
 	daily := policy.Rate(v.Policy.Contributions.LateFeeDaily)
-	rows, err := r.QueryContext(ctx, `SELECT id, month, supplement, persons, total, paid, due_date, fee_accrued, fee_accrued_to, fee_paid
-		FROM bills WHERE payer = $1 ORDER BY month DESC, supplement DESC`, payer)
+	q := `SELECT id, month, supplement, persons, total, paid, due_date, fee_accrued, fee_accrued_to, fee_paid
+		FROM bills WHERE payer = $1 AND ($2 = 0 OR month < $2 OR month = $2 AND supplement < $3) ORDER BY month DESC, supplement DESC`
+	args := []any{payer, int(after.Month), after.Supplement}
+	if limit > 0 {
+		q += " LIMIT $4"
+		args = append(args, limit)
+	}
+	rows, err := r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -120,13 +140,32 @@ type PaymentRecord struct {
 // Payments lists a payer's payments, newest first, at most limit of them, each with the months it
 // paid. The same people see them as see the payer's bills.
 func (s *Service) Payments(ctx context.Context, by *auth.Principal, payer string, limit int) ([]PaymentRecord, error) {
+	return s.PaymentsPage(ctx, by, payer, PaymentKey{}, limit)
+}
+
+// PaymentKey is where a payment stands in a payer's list: by the day paid, then id, newest first.
+type PaymentKey struct {
+	PaidOn time.Time
+	ID     int64 // 0: before every payment
+}
+
+// Key is the payment's place in the list, the cursor of the page it ends.
+func (p PaymentRecord) Key() PaymentKey { return PaymentKey{PaidOn: p.PaidOn, ID: p.ID} }
+
+// PaymentsPage is one page of Payments: at most limit after the payment at after.
+func (s *Service) PaymentsPage(ctx context.Context, by *auth.Principal, payer string, after PaymentKey, limit int) ([]PaymentRecord, error) {
 	r := s.db.R()
 	if _, err := mayPay(ctx, r, by, payer); err != nil {
 		return nil, err
 	}
 	var out []PaymentRecord
 	index := map[int64]int{}
-	const latest = `SELECT id FROM payments WHERE payer = $1 ORDER BY paid_on DESC, id DESC LIMIT $2`
+	const latest = `SELECT id FROM payments WHERE payer = $1 AND ($4 = 0 OR paid_on < $3 OR paid_on = $3 AND id < $4)
+		ORDER BY paid_on DESC, id DESC LIMIT $2`
+	paidOn := ""
+	if after.ID != 0 {
+		paidOn = after.PaidOn.Format("2006-01-02")
+	}
 	err := s.db.Read(ctx, func(tx *db.Tx) error {
 		if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
 			var p PaymentRecord
@@ -142,7 +181,7 @@ func (s *Service) Payments(ctx context.Context, by *auth.Principal, payer string
 			out = append(out, p)
 			return nil
 		}, `SELECT id, idem_key, amount, paid_on, recorded_at FROM payments WHERE id IN (`+latest+`) ORDER BY paid_on DESC, id DESC`,
-			payer, limit); err != nil {
+			payer, limit, paidOn, after.ID); err != nil {
 			return err
 		}
 		return db.EachRow(ctx, tx, func(scan func(...any) error) error {
@@ -156,7 +195,7 @@ func (s *Service) Payments(ctx context.Context, by *auth.Principal, payer string
 				Principal: money.Fen(principal), Fee: money.Fen(fee)})
 			return nil
 		}, `SELECT a.payment_id, b.month, b.supplement, a.principal, a.fee FROM payment_allocations a JOIN bills b ON b.id = a.bill_id
-			WHERE a.payment_id IN (`+latest+`) ORDER BY a.payment_id, b.month, b.supplement`, payer, limit)
+			WHERE a.payment_id IN (`+latest+`) ORDER BY a.payment_id, b.month, b.supplement`, payer, limit, paidOn, after.ID)
 	})
 	return out, err
 }

@@ -33,9 +33,10 @@ type Funds struct {
 	LateFees money.Fen
 }
 
-// Funds totals a region's contributions by month and insurance type. The monthly sums are taken
-// from the assessed lines; the balances from the ledger, so the two can be compared.
-func (s *Service) Funds(ctx context.Context, by *auth.Principal, region string, months int) (Funds, error) {
+// Funds totals a region's contributions by month and insurance type: at most months of them, the
+// newest before the month before (0: from the newest). The monthly sums are taken from the assessed
+// lines; the balances from the ledger, so the two can be compared.
+func (s *Service) Funds(ctx context.Context, by *auth.Principal, region string, before period.Month, months int) (Funds, error) {
 	if region == "" && len(by.Regions) > 0 {
 		region = by.Regions[0]
 	}
@@ -47,7 +48,7 @@ func (s *Service) Funds(ctx context.Context, by *auth.Principal, region string, 
 		COALESCE(SUM(l.pension_employer + l.pension_employee), 0), COALESCE(SUM(l.medical_employer + l.medical_employee), 0),
 		COALESCE(SUM(l.unemployment_employer + l.unemployment_employee), 0), COALESCE(SUM(l.work_injury_employer), 0)
 		FROM bills b JOIN contribution_lines l ON l.bill_id = b.id
-		WHERE b.region = $1 GROUP BY b.month ORDER BY b.month DESC LIMIT $2`, region, months)
+		WHERE b.region = $1 AND ($3 = 0 OR b.month < $3) GROUP BY b.month ORDER BY b.month DESC LIMIT $2`, region, months, int(before))
 	if err != nil {
 		return Funds{}, err
 	}

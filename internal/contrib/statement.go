@@ -67,10 +67,6 @@ func (st Statement) MonthOf(m ledger.Movement) period.Month {
 	return st.billMonth[n]
 }
 
-// StatementMovements is how many of each personal account's movements a statement lists at most
-// (newest first): a year's creditings and a year's settlements paid from the medical account fit.
-const StatementMovements = 400
-
 // Statement returns a person's contribution history, newest month first, and their personal
 // accounts. A resident sees only their own; staff of the person's region any.
 func (s *Service) Statement(ctx context.Context, by *auth.Principal, personID int64, q StatementQuery) (Statement, error) {
@@ -169,7 +165,9 @@ func (s *Service) Statement(ctx context.Context, by *auth.Principal, personID in
 				return Statement{}, err
 			}
 		}
-		if *a.moves, err = ledger.MovementsBetween(ctx, r, code, from, to, StatementMovements); err != nil {
+		// Every movement of the page's years: a page is bounded by its years (MaxStatementYears),
+		// and a cut list would leave balances the page cannot explain.
+		if *a.moves, err = ledger.MovementsBetween(ctx, r, code, from, to, 1<<30); err != nil {
 			return Statement{}, err
 		}
 	}

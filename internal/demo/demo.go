@@ -231,7 +231,7 @@ func Load(ctx context.Context, c City) ([]Login, error) {
 		}
 	}
 	// Some leave and some change base, as in any month.
-	list, _, err := c.Registry.Staff(ctx, firstHR, string(firstEmployer.USCC), false, 10, 0)
+	list, _, err := c.Registry.Staff(ctx, firstHR, string(firstEmployer.USCC), false, 10, registry.StaffKey{})
 	if err != nil {
 		return nil, err
 	}
@@ -467,7 +467,7 @@ func (c City) cards(ctx context.Context, staff map[auth.Role]*auth.Principal, hr
 			return err
 		}
 	}
-	list, _, err := c.Registry.Staff(ctx, hr, uscc, false, 30, 0)
+	list, _, err := c.Registry.Staff(ctx, hr, uscc, false, 30, registry.StaffKey{})
 	if err != nil {
 		return err
 	}

@@ -90,7 +90,7 @@ func (c City) transfers(ctx context.Context) error {
 		return fmt.Errorf("demo: an employer to leave: %w", err)
 	}
 	hr := &auth.Principal{User: auth.User{Username: "demo-hr-" + uscc, Role: auth.Employer, Regions: []string{Region}, EmployerID: employerID}}
-	list, _, err := c.Registry.Staff(ctx, hr, uscc, false, 2, 0)
+	list, _, err := c.Registry.Staff(ctx, hr, uscc, false, 2, registry.StaffKey{})
 	if err != nil || len(list) < 2 {
 		return fmt.Errorf("demo: staff to leave: %d, %v", len(list), err)
 	}

@@ -352,29 +352,50 @@ func (s *Service) GetRequest(ctx context.Context, id int64) (Request, error) {
 
 // Requests lists the requests of the principal's regions, newest first.
 func (s *Service) Requests(ctx context.Context, by *auth.Principal) ([]Request, error) {
-	var out []Request
-	for _, region := range by.Regions {
-		rows, err := s.db.R().QueryContext(ctx, "SELECT id FROM key_requests WHERE region = $1 ORDER BY id DESC LIMIT 100", region)
+	return s.RequestsPage(ctx, by, 0, 0)
+}
+
+// RequestsPage is one page of Requests: at most limit (0: all) older than the id before (0: from
+// the newest). The regions' requests are one list, as ids are numbered across them.
+func (s *Service) RequestsPage(ctx context.Context, by *auth.Principal, before int64, limit int) ([]Request, error) {
+	if len(by.Regions) == 0 {
+		return nil, nil
+	}
+	args := []any{before}
+	in := make([]string, 0, len(by.Regions))
+	for _, r := range by.Regions {
+		args = append(args, r)
+		in = append(in, fmt.Sprintf("$%d", len(args)))
+	}
+	q := "SELECT id FROM key_requests WHERE region IN (" + strings.Join(in, ", ") + ") AND ($1 = 0 OR id < $1) ORDER BY id DESC"
+	if limit > 0 {
+		args = append(args, limit)
+		q += fmt.Sprintf(" LIMIT $%d", len(args))
+	}
+	rows, err := s.db.R().QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]Request, 0, len(ids))
+	for _, id := range ids {
+		r, err := s.GetRequest(ctx, id)
 		if err != nil {
 			return nil, err
 		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			ids = append(ids, id)
-		}
-		rows.Close()
-		for _, id := range ids {
-			r, err := s.GetRequest(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, r)
-		}
+		out = append(out, r)
 	}
 	return out, nil
 }

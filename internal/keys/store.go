@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/emmansun/gmsm/sm2"
@@ -55,6 +56,45 @@ func scanKey(row interface{ Scan(...any) error }, extra ...any) (Key, error) {
 // List returns the keys of a region (every region when region is ""), newest first.
 func (s *Service) List(ctx context.Context, region string) ([]Key, error) {
 	rows, err := s.db.R().QueryContext(ctx, "SELECT "+keyColumns+" FROM keys WHERE ($1 = '' OR region = $1) ORDER BY region, purpose, version DESC", region)
+	if err != nil {
+		return nil, fmt.Errorf("keys: list: %w", err)
+	}
+	defer rows.Close()
+	var out []Key
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// KeyPos is where a key stands in a list: by region, purpose, then version newest first.
+type KeyPos struct {
+	Region  string // "": before every key
+	Purpose Purpose
+	Version int
+}
+
+// Pos is the key's place in a list, the cursor of the page it ends.
+func (k Key) Pos() KeyPos { return KeyPos{Region: k.Region, Purpose: k.Purpose, Version: k.Version} }
+
+// ListPage returns at most limit keys of the regions after the one at after, in List's order.
+func (s *Service) ListPage(ctx context.Context, regions []string, after KeyPos, limit int) ([]Key, error) {
+	if len(regions) == 0 {
+		return nil, nil
+	}
+	args := []any{after.Region, string(after.Purpose), after.Version, limit}
+	in := make([]string, 0, len(regions))
+	for _, r := range regions {
+		args = append(args, r)
+		in = append(in, fmt.Sprintf("$%d", len(args)))
+	}
+	rows, err := s.db.R().QueryContext(ctx, "SELECT "+keyColumns+" FROM keys WHERE region IN ("+strings.Join(in, ", ")+`)
+		AND ($1 = '' OR region > $1 OR region = $1 AND (purpose > $2 OR purpose = $2 AND version < $3))
+		ORDER BY region, purpose, version DESC LIMIT $4`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("keys: list: %w", err)
 	}

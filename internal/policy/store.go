@@ -196,7 +196,19 @@ func (s *Store) Get(ctx context.Context, by *auth.Principal, id int64) (Version,
 
 // List returns the versions of a region, newest first.
 func (s *Store) List(ctx context.Context, region string) ([]Version, error) {
-	rows, err := s.db.R().QueryContext(ctx, "SELECT "+versionColumns+" FROM policy_versions WHERE region = $1 ORDER BY id DESC LIMIT 200", region)
+	return s.ListPage(ctx, region, 0, 0)
+}
+
+// ListPage is one page of List: at most limit versions (0: all) older than the id before (0: from
+// the newest).
+func (s *Store) ListPage(ctx context.Context, region string, before int64, limit int) ([]Version, error) {
+	q := "SELECT " + versionColumns + " FROM policy_versions WHERE region = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC"
+	args := []any{region, before}
+	if limit > 0 {
+		q += " LIMIT $3"
+		args = append(args, limit)
+	}
+	rows, err := s.db.R().QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("policy: list: %w", err)
 	}

@@ -257,6 +257,7 @@ func (s *Service) fillChecklist(ctx context.Context, r db.Reader, e *Enrolment) 
 type EnrolmentQuery struct {
 	Status Status // "" = every status
 	Limit  int
+	Before int64 // the id the previous page ended with; 0: from the newest
 }
 
 // Enrolments lists the applications of the principal's regions, newest first.
@@ -270,11 +271,11 @@ func (s *Service) Enrolments(ctx context.Context, by *auth.Principal, q Enrolmen
 	if q.Status != "" && !slices.Contains([]Status{Draft, Submitted, Approved, Rejected}, q.Status) {
 		return nil, errs.Field("status", "draft, submitted, approved or rejected")
 	}
-	args := []any{string(q.Status), q.Limit}
-	where := "($1 = '' OR n.status = $1)"
+	args := []any{string(q.Status), q.Limit, q.Before}
+	where := "($1 = '' OR n.status = $1) AND ($3 = 0 OR n.id < $3)"
 	if by.Role == auth.Resident {
 		args = append(args, by.PersonID)
-		where += " AND n.person_id = $3"
+		where += " AND n.person_id = $4"
 	} else {
 		var ph []string
 		for _, r := range by.Regions {

@@ -66,10 +66,40 @@ func openInsurance(ctx context.Context, r db.Reader, personID int64) (map[policy
 }
 
 func participations(ctx context.Context, r db.Reader, personID int64) ([]Participation, error) {
-	rows, err := r.QueryContext(ctx, `SELECT p.id, p.person_id, COALESCE(p.employer_id, 0), COALESCE(e.name, ''), p.insurance,
+	return participationsPage(ctx, r, personID, ParticipationKey{}, 0)
+}
+
+// ParticipationKey is where an interval stands in a person's list: by start month, then id.
+type ParticipationKey struct {
+	Start period.Month
+	ID    int64 // 0: before every interval
+}
+
+// Key is the interval's place in the list, the cursor of the page it ends.
+func (p Participation) Key() ParticipationKey { return ParticipationKey{Start: p.Start, ID: p.ID} }
+
+// ParticipationsPage is one page of Participations: at most limit intervals after the one at after.
+func (s *Service) ParticipationsPage(ctx context.Context, by *auth.Principal, idNumber string, after ParticipationKey, limit int) (Person, []Participation, error) {
+	p, err := s.Person(ctx, by, idNumber)
+	if err != nil {
+		return Person{}, nil, err
+	}
+	ps, err := participationsPage(ctx, s.db.R(), p.ID, after, limit)
+	return p, ps, err
+}
+
+// participationsPage reads at most limit (0: all) of a person's intervals after the one at after.
+func participationsPage(ctx context.Context, r db.Reader, personID int64, after ParticipationKey, limit int) ([]Participation, error) {
+	q := `SELECT p.id, p.person_id, COALESCE(p.employer_id, 0), COALESCE(e.name, ''), p.insurance,
 		p.start_month, p.end_month, p.end_reason, p.source, p.created_at
 		FROM participations p LEFT JOIN employers e ON e.id = p.employer_id
-		WHERE p.person_id = $1 ORDER BY p.start_month, p.id`, personID)
+		WHERE p.person_id = $1 AND ($3 = 0 OR p.start_month > $2 OR p.start_month = $2 AND p.id > $3) ORDER BY p.start_month, p.id`
+	args := []any{personID, int(after.Start), after.ID}
+	if limit > 0 {
+		q += " LIMIT $4"
+		args = append(args, limit)
+	}
+	rows, err := r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("registry: participations: %w", err)
 	}

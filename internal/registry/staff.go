@@ -616,8 +616,18 @@ type StaffMember struct {
 	Base      money.Fen // the base in force now
 }
 
-// Staff lists an employer's current staff (or, with all, everyone ever employed), by name.
-func (s *Service) Staff(ctx context.Context, by *auth.Principal, uscc string, all bool, limit, offset int) ([]StaffMember, int, error) {
+// StaffKey is where a member of staff stands in the list: by name, then person id.
+type StaffKey struct {
+	Name     string
+	PersonID int64 // 0: before everyone
+}
+
+// Key is the member's place in the list, the cursor of the page they end.
+func (m StaffMember) Key() StaffKey { return StaffKey{Name: m.Person.Name, PersonID: m.Person.ID} }
+
+// Staff lists an employer's current staff (or, with all, everyone ever employed), by name: at most
+// limit of them after the member at after, and how many there are in all.
+func (s *Service) Staff(ctx context.Context, by *auth.Principal, uscc string, all bool, limit int, after StaffKey) ([]StaffMember, int, error) {
 	if err := by.Require(auth.ReadStaff); err != nil {
 		return nil, 0, err
 	}
@@ -636,7 +646,8 @@ func (s *Service) Staff(ctx context.Context, by *auth.Principal, uscc string, al
 	now := int(period.MonthOf(s.now()))
 	rows, err := s.db.R().QueryContext(ctx, `SELECT `+prefixCols("p.", personColumns)+`, s.start_month, s.end_month, s.end_reason,
 		COALESCE((SELECT b.base FROM staff_bases b WHERE b.staff_id = s.id AND b.from_month <= $5 ORDER BY b.from_month DESC LIMIT 1), s.base)
-		FROM staff s JOIN persons p ON p.id = s.person_id WHERE `+cond+` ORDER BY p.name, p.id LIMIT $3 OFFSET $4`, e.ID, all, limit, offset, now)
+		FROM staff s JOIN persons p ON p.id = s.person_id WHERE `+cond+` AND ($4 = 0 OR p.name > $6 OR p.name = $6 AND p.id > $4)
+		ORDER BY p.name, p.id LIMIT $3`, e.ID, all, limit, after.PersonID, now, after.Name)
 	if err != nil {
 		return nil, 0, fmt.Errorf("registry: staff: %w", err)
 	}

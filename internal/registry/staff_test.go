@@ -34,7 +34,7 @@ func TestStaffOneByOne(t *testing.T) {
 		if err := f.reg.ChangeStaff(ctx, hrB, string(empA.USCC), add); !errs.Is(err, errs.NotFound) {
 			t.Fatalf("B acts for A: %v", err)
 		}
-		if _, _, err := f.reg.Staff(ctx, hrB, string(empA.USCC), false, 10, 0); !errs.Is(err, errs.NotFound) {
+		if _, _, err := f.reg.Staff(ctx, hrB, string(empA.USCC), false, 10, registry.StaffKey{}); !errs.Is(err, errs.NotFound) {
 			t.Fatalf("B lists A's staff: %v", err)
 		}
 		if _, err := f.reg.Person(ctx, hrB, id); !errs.Is(err, errs.NotFound) {
@@ -51,7 +51,7 @@ func TestStaffOneByOne(t *testing.T) {
 		if err := f.reg.ChangeStaff(ctx, hrA, string(empA.USCC), registry.StaffChange{Op: registry.OpChangeBase, IDNumber: id, Base: "9000", Month: "202612"}); err != nil {
 			t.Fatal(err)
 		}
-		list, total, err := f.reg.Staff(ctx, hrA, string(empA.USCC), false, 10, 0)
+		list, total, err := f.reg.Staff(ctx, hrA, string(empA.USCC), false, 10, registry.StaffKey{})
 		if err != nil || total != 1 || list[0].Base != 750050 {
 			t.Fatalf("staff = %+v %d %v (the 202612 base is not in force in 202611)", list, total, err)
 		}
@@ -125,7 +125,7 @@ func TestBulkTenThousand(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("reported rows %v; want %v", got, want)
 		}
-		if _, total, _ := f.reg.Staff(ctx, hr, string(emp.USCC), true, 1, 0); total != 0 {
+		if _, total, _ := f.reg.Staff(ctx, hr, string(emp.USCC), true, 1, registry.StaffKey{}); total != 0 {
 			t.Fatalf("a refused file wrote %d staff", total)
 		}
 		res, err := f.reg.ImportStaff(ctx, hr, string(emp.USCC), "staff.xlsx", good)
@@ -193,7 +193,7 @@ func TestDeclarationWindowAndAsOf(t *testing.T) {
 		if err := yearAgo.ChangeStaff(ctx, hr, string(emp.USCC), add); err != nil {
 			t.Fatalf("as of a year ago: %v", err)
 		}
-		list, total, err := f.reg.Staff(ctx, hr, string(emp.USCC), false, 10, 0)
+		list, total, err := f.reg.Staff(ctx, hr, string(emp.USCC), false, 10, registry.StaffKey{})
 		if err != nil || total != 1 || list[0].Start != 202503 {
 			t.Fatalf("staff = %+v %d %v", list, total, err)
 		}

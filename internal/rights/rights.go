@@ -132,7 +132,7 @@ func (s *Service) Of(ctx context.Context, by *auth.Principal, year int) (Record,
 	}
 	slices.Reverse(rec.Months)
 
-	// Every movement of the year (a statement lists at most contrib.StatementMovements); the
+	// Every movement of the year, as the statement of the year lists them; the
 	// closing balance at the year's end is the statement's, the opening that less what moved in it.
 	r := s.db.R()
 	for _, a := range []struct {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shebao/shebao/internal/audit"
@@ -167,23 +168,50 @@ func loadClearing(ctx context.Context, r db.Reader, region, code string, month p
 	return c, err
 }
 
-// Clearings lists the clearings of the principal's regions, newest month first.
+// Clearings lists at most limit clearings of the principal's regions, newest month first.
 func (s *Service) Clearings(ctx context.Context, by *auth.Principal, limit int) ([]Clearing, error) {
+	return s.ClearingsPage(ctx, by, ClearingKey{}, limit)
+}
+
+// ClearingKey is where a clearing stands in a list: newest month first, then by region and
+// institution.
+type ClearingKey struct {
+	Month       period.Month // 0: before every clearing
+	Region      string
+	Institution string
+}
+
+// Key is the clearing's place in a list, the cursor of the page it ends.
+func (c Clearing) Key() ClearingKey {
+	return ClearingKey{Month: c.Month, Region: c.Region, Institution: c.Institution}
+}
+
+// ClearingsPage is one page of Clearings: at most limit after the clearing at after. An
+// institution's operator reads their own institution's only.
+func (s *Service) ClearingsPage(ctx context.Context, by *auth.Principal, after ClearingKey, limit int) ([]Clearing, error) {
 	if err := by.Require(auth.ReadSettlements); err != nil {
 		return nil, err
 	}
-	var out []Clearing
-	for _, region := range by.Regions {
-		err := db.EachRow(ctx, s.db.R(), func(scan func(...any) error) error {
-			c, err := scanClearing(scanRow(scan))
-			if err == nil && (by.Role != auth.Institution || c.Institution == by.InstitutionCode) {
-				out = append(out, c)
-			}
-			return err
-		}, "SELECT "+clearingColumns+" FROM clearings WHERE region = $1 ORDER BY month DESC, institution_code LIMIT $2", region, limit)
-		if err != nil {
-			return nil, err
-		}
+	if len(by.Regions) == 0 {
+		return nil, nil
 	}
-	return out, nil
+	institution := ""
+	if by.Role == auth.Institution {
+		institution = by.InstitutionCode
+	}
+	args := []any{int(after.Month), after.Region, after.Institution, institution, limit}
+	in := make([]string, 0, len(by.Regions))
+	for _, r := range by.Regions {
+		args = append(args, r)
+		in = append(in, fmt.Sprintf("$%d", len(args)))
+	}
+	var out []Clearing
+	err := db.EachRow(ctx, s.db.R(), func(scan func(...any) error) error {
+		c, err := scanClearing(scanRow(scan))
+		out = append(out, c)
+		return err
+	}, "SELECT "+clearingColumns+" FROM clearings WHERE region IN ("+strings.Join(in, ", ")+`) AND ($4 = '' OR institution_code = $4)
+		AND ($1 = 0 OR month < $1 OR month = $1 AND (region > $2 OR region = $2 AND institution_code > $3))
+		ORDER BY month DESC, region, institution_code LIMIT $5`, args...)
+	return out, err
 }

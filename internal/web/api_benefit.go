@@ -10,7 +10,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 	"unicode/utf8"
 
 	"github.com/shebao/shebao/internal/auth"
@@ -154,10 +153,6 @@ type benefitPaymentJSON struct {
 	MedicalPaid string  `json:"medical_paid"`
 	PaidAt      *string `json:"paid_at"`
 }
-
-// beijing writes an instant as Beijing time with its offset: the hour a person in the region
-// reads, and still one unambiguous instant for a program.
-func beijing(t time.Time) string { return t.In(period.Shanghai).Format(time.RFC3339) }
 
 func toBenefitPayments(ps []benefit.Payment) []benefitPaymentJSON {
 	out := make([]benefitPaymentJSON, 0, len(ps))
@@ -403,11 +398,23 @@ func (s *Server) apiClaimPayments(r *http.Request, p *auth.Principal) (int, any,
 	if err != nil {
 		return 0, nil, err
 	}
-	ps, err := s.Benefit.Payments(r.Context(), p, region, id)
+	limit, err := listLimit(r, 200)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"claim_id": id, "payments": toBenefitPayments(ps)}, nil
+	// Oldest month first: the cursor is the month the previous page ended with.
+	var after period.Month
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		if after, err = period.ParseMonth(c); err != nil {
+			return 0, nil, badCursor()
+		}
+	}
+	ps, err := s.Benefit.PaymentsPage(r.Context(), p, region, id, after, limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	next := nextOf(len(ps), limit, func() string { return ps[len(ps)-1].Month.String() })
+	return http.StatusOK, map[string]any{"claim_id": id, "payments": toBenefitPayments(ps), "next": next}, nil
 }
 
 // myClaimJSON is a resident's claim with its months: paid, or held with the reason.
@@ -420,7 +427,15 @@ func (s *Server) apiMyClaims(r *http.Request, p *auth.Principal) (int, any, erro
 	if err := ownOnly(p); err != nil {
 		return 0, nil, err
 	}
-	cs, err := s.Benefit.MyClaims(r.Context(), p)
+	limit, err := listLimit(r, 200)
+	if err != nil {
+		return 0, nil, err
+	}
+	before, err := cursorID(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	cs, err := s.Benefit.MyClaimsPage(r.Context(), p, before, limit)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -437,7 +452,8 @@ func (s *Server) apiMyClaims(r *http.Request, p *auth.Principal) (int, any, erro
 		}
 		out = append(out, myClaimJSON{claimJSON: j, Payments: toBenefitPayments(ps)})
 	}
-	return http.StatusOK, map[string]any{"claims": out}, nil
+	next := nextOf(len(cs), limit, func() string { return strconv.FormatInt(cs[len(cs)-1].ID, 10) })
+	return http.StatusOK, map[string]any{"claims": out, "next": next}, nil
 }
 
 type benefitRunJSON struct {

@@ -2,7 +2,7 @@ package web
 
 import (
 	"net/http"
-	"time"
+	"strconv"
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/card"
@@ -10,35 +10,35 @@ import (
 )
 
 type cardJSON struct {
-	ID            int64      `json:"id"`
-	ApplicationNo string     `json:"application_no"`
-	Kind          string     `json:"kind"`
-	State         string     `json:"state"`
-	Region        string     `json:"region"`
-	IDNumber      string     `json:"id_number"`
-	Name          string     `json:"name"`
-	Channel       string     `json:"channel"`
-	AppliedAt     time.Time  `json:"applied_at"`
-	StateAt       time.Time  `json:"state_at"`
-	CardNumber    string     `json:"card_number,omitempty"`
-	CardID        string     `json:"card_identification_code,omitempty"`
-	KeyVersion    int        `json:"key_version,omitempty"`
-	BatchID       int64      `json:"batch_id,omitempty"`
-	Outlet        string     `json:"outlet,omitempty"`
-	ValidUntil    *time.Time `json:"valid_until,omitempty"`
-	ReplacesID    int64      `json:"replaces_id,omitempty"`
-	BankFunction  bool       `json:"bank_function"`
-	Reason        string     `json:"reason,omitempty"`
+	ID            int64    `json:"id"`
+	ApplicationNo string   `json:"application_no"`
+	Kind          string   `json:"kind"`
+	State         string   `json:"state"`
+	Region        string   `json:"region"`
+	IDNumber      string   `json:"id_number"`
+	Name          string   `json:"name"`
+	Channel       string   `json:"channel"`
+	AppliedAt     apiTime  `json:"applied_at"`
+	StateAt       apiTime  `json:"state_at"`
+	CardNumber    string   `json:"card_number,omitempty"`
+	CardID        string   `json:"card_identification_code,omitempty"`
+	KeyVersion    int      `json:"key_version,omitempty"`
+	BatchID       int64    `json:"batch_id,omitempty"`
+	Outlet        string   `json:"outlet,omitempty"`
+	ValidUntil    *apiTime `json:"valid_until,omitempty"`
+	ReplacesID    int64    `json:"replaces_id,omitempty"`
+	BankFunction  bool     `json:"bank_function"`
+	Reason        string   `json:"reason,omitempty"`
 }
 
 func toCardJSON(c card.Card) cardJSON {
 	out := cardJSON{ID: c.ID, ApplicationNo: c.ApplicationNo, Kind: string(c.Kind), State: string(c.State), Region: c.Region,
-		IDNumber: string(c.IDNumber), Name: c.Name, Channel: c.Channel, AppliedAt: c.AppliedAt, StateAt: c.StateAt, CardNumber: c.CardNumber,
+		IDNumber: string(c.IDNumber), Name: c.Name, Channel: c.Channel, AppliedAt: apiTime(c.AppliedAt), StateAt: apiTime(c.StateAt), CardNumber: c.CardNumber,
 		CardID: c.CardID, KeyVersion: c.KeyVersion, BatchID: c.BatchID, Outlet: c.Outlet, ReplacesID: c.ReplacesID,
 		BankFunction: c.BankAccount != "", Reason: c.Reason}
 	if !c.ValidUntil.IsZero() {
 		v := c.ValidUntil
-		out.ValidUntil = &v
+		out.ValidUntil = apiTimeOf(&v)
 	}
 	return out
 }
@@ -77,13 +77,13 @@ func (s *Server) apiGetCard(r *http.Request, p *auth.Principal) (int, any, error
 }
 
 type eventJSON struct {
-	Action string    `json:"action"`
-	From   string    `json:"from"`
-	To     string    `json:"to"`
-	Actor  string    `json:"actor"`
-	Role   string    `json:"role"`
-	Reason string    `json:"reason,omitempty"`
-	At     time.Time `json:"at"`
+	Action string  `json:"action"`
+	From   string  `json:"from"`
+	To     string  `json:"to"`
+	Actor  string  `json:"actor"`
+	Role   string  `json:"role"`
+	Reason string  `json:"reason,omitempty"`
+	At     apiTime `json:"at"`
 }
 
 func (s *Server) apiCardProgress(r *http.Request, p *auth.Principal) (int, any, error) {
@@ -97,7 +97,7 @@ func (s *Server) apiCardProgress(r *http.Request, p *auth.Principal) (int, any, 
 	}
 	out := make([]eventJSON, 0, len(events))
 	for _, e := range events {
-		out = append(out, eventJSON{Action: string(e.Action), From: string(e.From), To: string(e.To), Actor: e.Actor, Role: e.Role, Reason: e.Reason, At: e.At})
+		out = append(out, eventJSON{Action: string(e.Action), From: string(e.From), To: string(e.To), Actor: e.Actor, Role: e.Role, Reason: e.Reason, At: apiTime(e.At)})
 	}
 	return http.StatusOK, map[string]any{"card": toCardJSON(c), "steps": out}, nil
 }
@@ -130,7 +130,7 @@ func (s *Server) apiCreateBatch(r *http.Request, p *auth.Principal) (int, any, e
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, map[string]any{"id": b.ID, "region": b.Region, "state": b.State, "cards": b.Cards, "created_at": b.CreatedAt}, nil
+	return http.StatusCreated, map[string]any{"id": b.ID, "region": b.Region, "state": b.State, "cards": b.Cards, "created_at": apiTime(b.CreatedAt)}, nil
 }
 
 func (s *Server) apiManufacturerFile(r *http.Request, p *auth.Principal) (int, any, error) {
@@ -257,7 +257,15 @@ func (s *Server) apiCardBank(r *http.Request, p *auth.Principal) (int, any, erro
 }
 
 func (s *Server) apiMyCards(r *http.Request, p *auth.Principal) (int, any, error) {
-	cs, err := s.Cards.Mine(r.Context(), p)
+	limit, err := listLimit(r, 200)
+	if err != nil {
+		return 0, nil, err
+	}
+	before, err := cursorID(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	cs, err := s.Cards.MinePage(r.Context(), p, before, limit)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -265,7 +273,8 @@ func (s *Server) apiMyCards(r *http.Request, p *auth.Principal) (int, any, error
 	for _, c := range cs {
 		out = append(out, toCardJSON(c))
 	}
-	return http.StatusOK, map[string]any{"cards": out}, nil
+	next := nextOf(len(cs), limit, func() string { return strconv.FormatInt(cs[len(cs)-1].ID, 10) })
+	return http.StatusOK, map[string]any{"cards": out, "next": next}, nil
 }
 
 func (s *Server) apiECardSignUp(r *http.Request, p *auth.Principal) (int, any, error) {
@@ -281,7 +290,7 @@ func (s *Server) apiECardQR(r *http.Request, p *auth.Principal) (int, any, error
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"qr": qr, "expires_at": exp}, nil
+	return http.StatusOK, map[string]any{"qr": qr, "expires_at": apiTime(exp)}, nil
 }
 
 type qrRequest struct {
@@ -302,16 +311,16 @@ func (s *Server) apiECardVerify(r *http.Request, p *auth.Principal) (int, any, e
 }
 
 type medicalJSON struct {
-	CardNumber string    `json:"card_number"`
-	Bank       string    `json:"bank"`
-	IDNumber   string    `json:"id_number"`
-	State      string    `json:"state"`
-	Region     string    `json:"region"`
-	IssuedAt   time.Time `json:"issued_at"`
+	CardNumber string  `json:"card_number"`
+	Bank       string  `json:"bank"`
+	IDNumber   string  `json:"id_number"`
+	State      string  `json:"state"`
+	Region     string  `json:"region"`
+	IssuedAt   apiTime `json:"issued_at"`
 }
 
 func toMedicalJSON(m card.MedicalCard) medicalJSON {
-	return medicalJSON{CardNumber: m.CardNumber, Bank: m.Bank, IDNumber: string(m.IDNumber), State: string(m.State), Region: m.Region, IssuedAt: m.IssuedAt}
+	return medicalJSON{CardNumber: m.CardNumber, Bank: m.Bank, IDNumber: string(m.IDNumber), State: string(m.State), Region: m.Region, IssuedAt: apiTime(m.IssuedAt)}
 }
 
 type issueMedicalRequest struct {
@@ -389,7 +398,15 @@ func (s *Server) apiAddOutlet(r *http.Request, p *auth.Principal) (int, any, err
 }
 
 func (s *Server) apiListOutlets(r *http.Request, p *auth.Principal) (int, any, error) {
-	os, err := s.Cards.Outlets(r.Context(), p)
+	limit, err := listLimit(r, 200)
+	if err != nil {
+		return 0, nil, err
+	}
+	after, err := cursorKey(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	os, err := s.Cards.OutletsPage(r.Context(), p, after, limit)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -397,7 +414,7 @@ func (s *Server) apiListOutlets(r *http.Request, p *auth.Principal) (int, any, e
 	for _, o := range os {
 		out = append(out, outletJSON(o))
 	}
-	return http.StatusOK, map[string]any{"outlets": out}, nil
+	return http.StatusOK, map[string]any{"outlets": out, "next": nextOf(len(os), limit, func() string { return os[len(os)-1].Code })}, nil
 }
 
 func (s *Server) apiStaffCardApplications(r *http.Request, p *auth.Principal) (int, any, error) {
@@ -426,6 +443,16 @@ func (s *Server) publicProgress(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	f := errs.Fields{}
+	for _, name := range []string{"id_number", "application_no"} {
+		if q.Get(name) == "" {
+			f.Add(name, "required")
+		}
+	}
+	if err := f.Err(); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	c, events, err := s.Cards.PublicProgress(r.Context(), q.Get("id_number"), q.Get("application_no"))
 	if err != nil {
 		s.fail(w, r, err)
@@ -433,7 +460,7 @@ func (s *Server) publicProgress(w http.ResponseWriter, r *http.Request) {
 	}
 	steps := make([]map[string]any, 0, len(events))
 	for _, e := range events {
-		steps = append(steps, map[string]any{"action": e.Action, "to": e.To, "at": e.At})
+		steps = append(steps, map[string]any{"action": e.Action, "to": e.To, "at": apiTime(e.At)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"application_no": c.ApplicationNo, "state": c.State, "name": c.Name,
 		"id_number_masked": string(c.IDNumber), "outlet": c.Outlet, "steps": steps})

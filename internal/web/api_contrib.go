@@ -3,12 +3,12 @@ package web
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/contrib"
 	"github.com/shebao/shebao/internal/errs"
 	"github.com/shebao/shebao/internal/ledger"
+	"github.com/shebao/shebao/internal/period"
 )
 
 type billJSON struct {
@@ -55,7 +55,23 @@ func (s *Server) apiBills(r *http.Request, p *auth.Principal) (int, any, error) 
 	if err != nil {
 		return 0, nil, err
 	}
-	bills, err := s.Contrib.Bills(r.Context(), p, payer)
+	limit, err := listLimit(r, 200)
+	if err != nil {
+		return 0, nil, err
+	}
+	// Newest month first, a month's supplementary bills before its own: the cursor packs the month
+	// and supplement of the previous page's last bill.
+	var after contrib.BillKey
+	if parts, err := unpackCursor(r, 2); err != nil {
+		return 0, nil, err
+	} else if parts != nil {
+		ns, err := cursorInts(parts, 2)
+		if err != nil || ns[0] < 1 {
+			return 0, nil, badCursor()
+		}
+		after = contrib.BillKey{Month: period.Month(ns[0]), Supplement: int(ns[1])}
+	}
+	bills, err := s.Contrib.BillsPage(r.Context(), p, payer, after, limit)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -65,7 +81,11 @@ func (s *Server) apiBills(r *http.Request, p *auth.Principal) (int, any, error) 
 			Due: b.Due.Format("2006-01-02"), DaysLate: b.DaysLate, InArrears: b.InArrears, FeeOwed: b.FeeOwed.String(),
 			FeePaid: b.FeePaid.String(), Owing: b.Owing().String()})
 	}
-	return http.StatusOK, map[string]any{"payer": payer, "bills": out}, nil
+	next := nextOf(len(bills), limit, func() string {
+		k := bills[len(bills)-1].Key()
+		return packCursor(strconv.Itoa(int(k.Month)), strconv.Itoa(k.Supplement))
+	})
+	return http.StatusOK, map[string]any{"payer": payer, "bills": out, "next": next}, nil
 }
 
 // apiPayments lists a payer's payments, newest first, each with the months it paid.
@@ -82,7 +102,19 @@ func (s *Server) apiPayments(r *http.Request, p *auth.Principal) (int, any, erro
 		}
 		limit = n
 	}
-	ps, err := s.Contrib.Payments(r.Context(), p, payer, limit)
+	// Newest first by the day paid, then id: the cursor packs the two of the previous page's last.
+	var after contrib.PaymentKey
+	if parts, err := unpackCursor(r, 2); err != nil {
+		return 0, nil, err
+	} else if parts != nil {
+		ns, err := cursorInts(parts[1:], 1)
+		day, derr := period.ParseDate(parts[0])
+		if err != nil || derr != nil || ns[0] < 1 {
+			return 0, nil, badCursor()
+		}
+		after = contrib.PaymentKey{PaidOn: day, ID: ns[0]}
+	}
+	ps, err := s.Contrib.PaymentsPage(r.Context(), p, payer, after, limit)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -93,9 +125,13 @@ func (s *Server) apiPayments(r *http.Request, p *auth.Principal) (int, any, erro
 			allocs = append(allocs, allocationJSON{Month: a.Month.String(), Supplement: a.Supplement, Principal: a.Principal.String(), Fee: a.Fee.String()})
 		}
 		out = append(out, map[string]any{"id": pay.ID, "reference": pay.Reference, "amount": pay.Amount.String(),
-			"paid_on": pay.PaidOn.Format("2006-01-02"), "recorded_at": pay.RecordedAt.Format(time.RFC3339), "allocations": allocs})
+			"paid_on": pay.PaidOn.Format("2006-01-02"), "recorded_at": beijing(pay.RecordedAt), "allocations": allocs})
 	}
-	return http.StatusOK, map[string]any{"payer": payer, "payments": out}, nil
+	next := nextOf(len(ps), limit, func() string {
+		k := ps[len(ps)-1].Key()
+		return packCursor(k.PaidOn.Format("2006-01-02"), strconv.FormatInt(k.ID, 10))
+	})
+	return http.StatusOK, map[string]any{"payer": payer, "payments": out, "next": next}, nil
 }
 
 type paymentRequest struct {
@@ -164,7 +200,7 @@ type movementJSON struct {
 func movementsJSON(ms []ledger.Movement) []movementJSON {
 	out := make([]movementJSON, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, movementJSON{EntryID: m.EntryID, At: m.At.Format(time.RFC3339), Cause: m.Cause, Amount: m.Amount.String()})
+		out = append(out, movementJSON{EntryID: m.EntryID, At: beijing(m.At), Cause: m.Cause, Amount: m.Amount.String()})
 	}
 	return out
 }
@@ -202,8 +238,8 @@ func (s *Server) apiPersonContributions(r *http.Request, p *auth.Principal) (int
 }
 
 // statementPage reads a statement's page: whole calendar years, limit of them (1 unless asked, at
-// most 10) ending with year, or with the cursor a page before gave as next_cursor (the next older
-// year with contributions); neither: the latest year with contributions.
+// most 10) ending with year, or with the cursor a page before gave as next (the next older year
+// with contributions); neither: the latest year with contributions.
 func statementPage(r *http.Request) (contrib.StatementQuery, error) {
 	q, f := r.URL.Query(), errs.Fields{}
 	var out contrib.StatementQuery
@@ -220,7 +256,7 @@ func statementPage(r *http.Request) (contrib.StatementQuery, error) {
 			if name == "year" {
 				f.Add(name, "a year such as 2025")
 			} else {
-				f.Add(name, "the next_cursor of the previous page")
+				f.Add(name, "the next of the previous page")
 			}
 			continue
 		}
@@ -237,7 +273,8 @@ func statementPage(r *http.Request) (contrib.StatementQuery, error) {
 }
 
 // statementJSON is a statement page: its years, the lines and the accounts' movements of those
-// years, today's balances and those at the page's end, and the cursor to the next older page.
+// years (every one of them), today's balances and those at the page's end, and next: the cursor of
+// the next older page, "" at the oldest.
 func statementJSON(st contrib.Statement) map[string]any {
 	lines := make([]map[string]any, 0, len(st.Lines))
 	for _, l := range st.Lines {
@@ -252,14 +289,26 @@ func statementJSON(st contrib.Statement) map[string]any {
 	out := map[string]any{"from": st.From.String(), "to": st.To.String(), "years": years, "lines": lines,
 		"pension_account": map[string]any{"balance": st.PensionBalance.String(), "closing_balance": st.PensionClosing.String(), "movements": movementsJSON(st.PensionMovements)},
 		"medical_account": map[string]any{"balance": st.MedicalBalance.String(), "closing_balance": st.MedicalClosing.String(), "movements": movementsJSON(st.MedicalMovements)}}
+	out["next"] = ""
 	if st.Older != 0 {
-		out["next_cursor"] = strconv.Itoa(st.Older)
+		out["next"] = strconv.Itoa(st.Older)
 	}
 	return out
 }
 
 func (s *Server) apiFunds(r *http.Request, p *auth.Principal) (int, any, error) {
-	f, err := s.Contrib.Funds(r.Context(), p, r.URL.Query().Get("region"), 120)
+	limit, err := listLimit(r, 120)
+	if err != nil {
+		return 0, nil, err
+	}
+	// Newest month first: the cursor is the month the previous page ended with.
+	var before period.Month
+	if c := r.URL.Query().Get("cursor"); c != "" {
+		if before, err = period.ParseMonth(c); err != nil {
+			return 0, nil, badCursor()
+		}
+	}
+	f, err := s.Contrib.Funds(r.Context(), p, r.URL.Query().Get("region"), before, limit)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -273,5 +322,6 @@ func (s *Server) apiFunds(r *http.Request, p *auth.Principal) (int, any, error) 
 	for ins, b := range f.Balances {
 		balances[ins] = b.String()
 	}
-	return http.StatusOK, map[string]any{"region": f.Region, "months": months, "fund_balances": balances}, nil
+	next := nextOf(len(f.Months), limit, func() string { return f.Months[len(f.Months)-1].Month.String() })
+	return http.StatusOK, map[string]any{"region": f.Region, "months": months, "fund_balances": balances, "next": next}, nil
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/errs"
@@ -11,22 +10,22 @@ import (
 )
 
 type materialJSON struct {
-	ID          int64     `json:"id"`
-	Code        string    `json:"code"`
-	FileName    string    `json:"file_name"`
-	ContentType string    `json:"content_type"`
-	Size        int64     `json:"size"`
-	SHA256      string    `json:"sha256"`
-	UploadedBy  string    `json:"uploaded_by"`
-	UploadedAt  time.Time `json:"uploaded_at"`
-	Check       string    `json:"check"`
-	CheckNote   string    `json:"check_note,omitempty"`
-	CheckedBy   string    `json:"checked_by,omitempty"`
+	ID          int64   `json:"id"`
+	Code        string  `json:"code"`
+	FileName    string  `json:"file_name"`
+	ContentType string  `json:"content_type"`
+	Size        int64   `json:"size"`
+	SHA256      string  `json:"sha256"`
+	UploadedBy  string  `json:"uploaded_by"`
+	UploadedAt  apiTime `json:"uploaded_at"`
+	Check       string  `json:"check"`
+	CheckNote   string  `json:"check_note,omitempty"`
+	CheckedBy   string  `json:"checked_by,omitempty"`
 }
 
 func toMaterialJSON(m registry.Material) materialJSON {
 	return materialJSON{ID: m.ID, Code: m.Code, FileName: m.FileName, ContentType: m.ContentType, Size: m.Size, SHA256: m.SHA256,
-		UploadedBy: m.UploadedBy, UploadedAt: m.UploadedAt, Check: string(m.Check), CheckNote: m.CheckNote, CheckedBy: m.CheckedBy}
+		UploadedBy: m.UploadedBy, UploadedAt: apiTime(m.UploadedAt), Check: string(m.Check), CheckNote: m.CheckNote, CheckedBy: m.CheckedBy}
 }
 
 type checklistJSON struct {
@@ -48,7 +47,7 @@ type enrolmentJSON struct {
 	Base         string          `json:"base"`
 	Status       string          `json:"status"`
 	PreparedBy   string          `json:"prepared_by"`
-	PreparedAt   time.Time       `json:"prepared_at"`
+	PreparedAt   apiTime         `json:"prepared_at"`
 	ReviewedBy   string          `json:"reviewed_by,omitempty"`
 	RejectReason string          `json:"reject_reason,omitempty"`
 	Checklist    []checklistJSON `json:"checklist,omitempty"`
@@ -58,7 +57,7 @@ type enrolmentJSON struct {
 func toEnrolmentJSON(e registry.Enrolment) enrolmentJSON {
 	out := enrolmentJSON{ID: e.ID, Region: e.Region, IDNumber: string(e.Person.IDNumber), Name: e.Person.Name, Category: e.Category,
 		EmployerName: e.EmployerName, StartMonth: e.Start.String(), Base: e.Base.String(), Status: string(e.Status),
-		PreparedBy: e.PreparedBy, PreparedAt: e.PreparedAt, ReviewedBy: e.ReviewedBy, RejectReason: e.RejectReason}
+		PreparedBy: e.PreparedBy, PreparedAt: apiTime(e.PreparedAt), ReviewedBy: e.ReviewedBy, RejectReason: e.RejectReason}
 	for _, c := range e.Checklist {
 		item := checklistJSON{Code: c.Material.Code, NameZH: c.Material.NameZH, NameEN: c.Material.NameEN, Check: "missing"}
 		if c.Upload != nil {
@@ -94,7 +93,16 @@ func (s *Server) apiCreateEnrolment(r *http.Request, p *auth.Principal) (int, an
 }
 
 func (s *Server) apiListEnrolments(r *http.Request, p *auth.Principal) (int, any, error) {
-	es, err := s.Registry.Enrolments(r.Context(), p, registry.EnrolmentQuery{Status: registry.Status(r.URL.Query().Get("status"))})
+	limit, err := listLimit(r, 200)
+	if err != nil {
+		return 0, nil, err
+	}
+	before, err := cursorID(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	es, err := s.Registry.Enrolments(r.Context(), p, registry.EnrolmentQuery{Status: registry.Status(r.URL.Query().Get("status")),
+		Limit: limit, Before: before})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -102,13 +110,16 @@ func (s *Server) apiListEnrolments(r *http.Request, p *auth.Principal) (int, any
 	for _, e := range es {
 		out = append(out, toEnrolmentJSON(e))
 	}
-	return http.StatusOK, map[string]any{"enrolments": out}, nil
+	next := nextOf(len(es), limit, func() string { return strconv.FormatInt(es[len(es)-1].ID, 10) })
+	return http.StatusOK, map[string]any{"enrolments": out, "next": next}, nil
 }
 
 func pathID(r *http.Request, name string) (int64, error) {
 	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
 	if err != nil || id < 1 {
-		return 0, errs.E(errs.NotFound, "no such %s", name)
+		// Malformed, it can name nothing: the request is invalid (422 naming the path value,
+		// as a malformed month or code is), not a look-up that found nothing.
+		return 0, errs.Field(name, "a positive whole number")
 	}
 	return id, nil
 }

@@ -3,8 +3,8 @@ package web
 import (
 	"encoding/hex"
 	"net/http"
+	"strconv"
 	"strings"
-	"time"
 
 	"github.com/shebao/shebao/internal/apdu"
 	"github.com/shebao/shebao/internal/auth"
@@ -72,59 +72,73 @@ func (s *Server) apiSeal(r *http.Request, p *auth.Principal) (int, any, error) {
 }
 
 type keyJSON struct {
-	ID        int64     `json:"id"`
-	Region    string    `json:"region"`
-	Purpose   string    `json:"purpose"`
-	Version   int       `json:"version"`
-	Algorithm string    `json:"algorithm"`
-	KCV       string    `json:"kcv,omitempty"`
-	Status    string    `json:"status"`
-	Ops       []string  `json:"allowed_operations"`
-	PublicKey string    `json:"public_key,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
+	ID        int64    `json:"id"`
+	Region    string   `json:"region"`
+	Purpose   string   `json:"purpose"`
+	Version   int      `json:"version"`
+	Algorithm string   `json:"algorithm"`
+	KCV       string   `json:"kcv,omitempty"`
+	Status    string   `json:"status"`
+	Ops       []string `json:"allowed_operations"`
+	PublicKey string   `json:"public_key,omitempty"`
+	CreatedAt apiTime  `json:"created_at"`
 }
 
 func (s *Server) apiListKeys(r *http.Request, p *auth.Principal) (int, any, error) {
-	var out []keyJSON
-	for _, region := range p.Regions {
-		ks, err := s.Keys.List(r.Context(), region)
-		if err != nil {
-			return 0, nil, err
-		}
-		for _, k := range ks {
-			ops := []string{}
-			for _, o := range k.Ops() {
-				ops = append(ops, string(o))
-			}
-			out = append(out, keyJSON{ID: k.ID, Region: k.Region, Purpose: string(k.Purpose), Version: k.Version, Algorithm: k.Algorithm,
-				KCV: k.KCV, Status: k.Status, Ops: ops, PublicKey: k.PublicKey, CreatedAt: k.CreatedAt})
-		}
+	limit, err := listLimit(r, 200)
+	if err != nil {
+		return 0, nil, err
 	}
-	if out == nil {
-		out = []keyJSON{}
+	// By region, purpose and version newest first: the cursor packs the three of the last key.
+	var after keys.KeyPos
+	if parts, err := unpackCursor(r, 3); err != nil {
+		return 0, nil, err
+	} else if parts != nil {
+		v, err := strconv.Atoi(parts[2])
+		if err != nil || parts[0] == "" || v < 0 {
+			return 0, nil, badCursor()
+		}
+		after = keys.KeyPos{Region: parts[0], Purpose: keys.Purpose(parts[1]), Version: v}
 	}
-	return http.StatusOK, map[string]any{"keys": out}, nil
+	ks, err := s.Keys.ListPage(r.Context(), p.Regions, after, limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	out := make([]keyJSON, 0, len(ks))
+	for _, k := range ks {
+		ops := []string{}
+		for _, o := range k.Ops() {
+			ops = append(ops, string(o))
+		}
+		out = append(out, keyJSON{ID: k.ID, Region: k.Region, Purpose: string(k.Purpose), Version: k.Version, Algorithm: k.Algorithm,
+			KCV: k.KCV, Status: k.Status, Ops: ops, PublicKey: k.PublicKey, CreatedAt: apiTime(k.CreatedAt)})
+	}
+	next := nextOf(len(ks), limit, func() string {
+		k := ks[len(ks)-1].Pos()
+		return packCursor(k.Region, string(k.Purpose), strconv.Itoa(k.Version))
+	})
+	return http.StatusOK, map[string]any{"keys": out, "next": next}, nil
 }
 
 type keyRequestJSON struct {
-	ID                int64     `json:"id"`
-	Region            string    `json:"region"`
-	Kind              string    `json:"kind"`
-	Purpose           string    `json:"purpose,omitempty"`
-	Version           int       `json:"version,omitempty"`
-	ApprovalsRequired int       `json:"approvals_required"`
-	Approvals         []string  `json:"approvals"`
-	RequestedBy       string    `json:"requested_by"`
-	RequestedAt       time.Time `json:"requested_at"`
-	Status            string    `json:"status"`
-	Result            string    `json:"result,omitempty"`
+	ID                int64    `json:"id"`
+	Region            string   `json:"region"`
+	Kind              string   `json:"kind"`
+	Purpose           string   `json:"purpose,omitempty"`
+	Version           int      `json:"version,omitempty"`
+	ApprovalsRequired int      `json:"approvals_required"`
+	Approvals         []string `json:"approvals"`
+	RequestedBy       string   `json:"requested_by"`
+	RequestedAt       apiTime  `json:"requested_at"`
+	Status            string   `json:"status"`
+	Result            string   `json:"result,omitempty"`
 }
 
 // toKeyRequestJSON shows an export's result (the key encrypted to the manufacturer) only to the
 // requester: it is safe to show, but it is theirs to hand over.
 func toKeyRequestJSON(q keys.Request, p *auth.Principal) keyRequestJSON {
 	out := keyRequestJSON{ID: q.ID, Region: q.Region, Kind: string(q.Kind), Purpose: string(q.Purpose), Version: q.Version,
-		ApprovalsRequired: q.ApprovalsRequired, Approvals: q.Approvals, RequestedBy: q.RequestedBy, RequestedAt: q.RequestedAt, Status: q.Status}
+		ApprovalsRequired: q.ApprovalsRequired, Approvals: q.Approvals, RequestedBy: q.RequestedBy, RequestedAt: apiTime(q.RequestedAt), Status: q.Status}
 	if out.Approvals == nil {
 		out.Approvals = []string{}
 	}
@@ -135,7 +149,15 @@ func toKeyRequestJSON(q keys.Request, p *auth.Principal) keyRequestJSON {
 }
 
 func (s *Server) apiListKeyRequests(r *http.Request, p *auth.Principal) (int, any, error) {
-	qs, err := s.Keys.Requests(r.Context(), p)
+	limit, err := listLimit(r, 200)
+	if err != nil {
+		return 0, nil, err
+	}
+	before, err := cursorID(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	qs, err := s.Keys.RequestsPage(r.Context(), p, before, limit)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -143,7 +165,8 @@ func (s *Server) apiListKeyRequests(r *http.Request, p *auth.Principal) (int, an
 	for _, q := range qs {
 		out = append(out, toKeyRequestJSON(q, p))
 	}
-	return http.StatusOK, map[string]any{"requests": out}, nil
+	next := nextOf(len(qs), limit, func() string { return strconv.FormatInt(qs[len(qs)-1].ID, 10) })
+	return http.StatusOK, map[string]any{"requests": out, "next": next}, nil
 }
 
 type newKeyRequest struct {

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/shebao/shebao/internal/apdu"
+	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
+	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/db/dbtest"
 	"github.com/shebao/shebao/internal/keys"
 )
@@ -107,4 +109,52 @@ func TestCardAuthenticationThroughAPI(t *testing.T) {
 	if status != 200 || strings.Contains(body, "wrapped") || !strings.Contains(body, `"kcv"`) {
 		t.Fatalf("key list: %d %s", status, body)
 	}
+}
+
+// TestSealAndUnsealOverTheAPI: a custodian seals the key service, and the two custodians unseal
+// it again by entering their components, each answered with the service's status; a component
+// that is not the caller's is refused naming it.
+func TestSealAndUnsealOverTheAPI(t *testing.T) {
+	dbtest.Each(t, func(t *testing.T, d *db.DB) {
+		var comps [][]byte
+		for range 2 {
+			c, _, err := keys.NewComponent()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := keys.ParseComponent(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			comps = append(comps, b)
+		}
+		e := newTestEnvKeys(t, d, comps)
+		second, err := e.auth.IssueToken(context.Background(), nil, audit.System, "u-custodian-2", "test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		status := func(body string) (st struct {
+			Sealed  bool `json:"sealed"`
+			Entered int  `json:"components_entered"`
+		}) {
+			if err := json.Unmarshal([]byte(body), &st); err != nil {
+				t.Fatalf("not a key status: %s", body)
+			}
+			return st
+		}
+		if code, body := e.do(auth.Custodian, "POST", "/api/v1/keys/seal", ""); code != 200 || !status(body).Sealed {
+			t.Fatalf("seal: %d %s", code, body)
+		}
+		hexOf := func(b []byte) string { return strings.ToUpper(hex.EncodeToString(b)) }
+		if code, body := e.do(auth.Custodian, "POST", "/api/v1/keys/unseal", `{"component":"`+hexOf(comps[1])+`"}`); code != 422 || errorOf(t, body).Fields["component"] == "" {
+			t.Errorf("another custodian's component: %d %s; want 422 naming component", code, body)
+		}
+		if code, body := e.do(auth.Custodian, "POST", "/api/v1/keys/unseal", `{"component":"`+hexOf(comps[0])+`"}`); code != 200 || !status(body).Sealed || status(body).Entered != 1 {
+			t.Fatalf("the first component: %d %s; want 200, still sealed, one entered", code, body)
+		}
+		code, body, _ := e.send(second, "POST", "/api/v1/keys/unseal", `{"component":"`+hexOf(comps[1])+`"}`)
+		if code != 200 || status(body).Sealed {
+			t.Fatalf("the second component: %d %s; want 200 and unsealed", code, body)
+		}
+	})
 }

@@ -3,7 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
-	"time"
+	"strconv"
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/errs"
@@ -17,7 +17,7 @@ type policyJSON struct {
 	EffectiveFrom string          `json:"effective_from"`
 	Status        string          `json:"status"`
 	ProposedBy    string          `json:"proposed_by"`
-	ProposedAt    time.Time       `json:"proposed_at"`
+	ProposedAt    apiTime         `json:"proposed_at"`
 	ReviewedBy    string          `json:"reviewed_by,omitempty"`
 	RejectReason  string          `json:"reject_reason,omitempty"`
 	Policy        json.RawMessage `json:"policy,omitempty"`
@@ -25,7 +25,7 @@ type policyJSON struct {
 
 func toPolicyJSON(v policy.Version, withBody bool) policyJSON {
 	out := policyJSON{ID: v.ID, Region: v.Region, EffectiveFrom: v.EffectiveFrom.String(), Status: string(v.Status),
-		ProposedBy: v.ProposedBy, ProposedAt: v.ProposedAt, ReviewedBy: v.ReviewedBy, RejectReason: v.RejectReason}
+		ProposedBy: v.ProposedBy, ProposedAt: apiTime(v.ProposedAt), ReviewedBy: v.ReviewedBy, RejectReason: v.RejectReason}
 	if withBody {
 		out.Policy = json.RawMessage(v.Body)
 	}
@@ -40,7 +40,15 @@ func (s *Server) apiListPolicies(r *http.Request, p *auth.Principal) (int, any, 
 	if !p.InRegion(region) {
 		return 0, nil, errs.Field("region", "not one of your regions")
 	}
-	vs, err := s.Policies.List(r.Context(), region)
+	limit, err := listLimit(r, 200)
+	if err != nil {
+		return 0, nil, err
+	}
+	before, err := cursorID(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	vs, err := s.Policies.ListPage(r.Context(), region, before, limit)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -48,7 +56,8 @@ func (s *Server) apiListPolicies(r *http.Request, p *auth.Principal) (int, any, 
 	for _, v := range vs {
 		out = append(out, toPolicyJSON(v, false))
 	}
-	return http.StatusOK, map[string]any{"versions": out}, nil
+	next := nextOf(len(vs), limit, func() string { return strconv.FormatInt(vs[len(vs)-1].ID, 10) })
+	return http.StatusOK, map[string]any{"versions": out, "next": next}, nil
 }
 
 func (s *Server) apiProposePolicy(r *http.Request, p *auth.Principal) (int, any, error) {

@@ -4,34 +4,34 @@ import (
 	"bytes"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/registry"
 )
 
 // personJSON is a person as the API shows them. Gender and birth date come from the ID number.
 type personJSON struct {
-	IDNumber        string    `json:"id_number"`
-	IDKind          string    `json:"id_kind"`
-	Name            string    `json:"name"`
-	Gender          string    `json:"gender"`
-	BirthDate       string    `json:"birth_date"`
-	Region          string    `json:"region"`
-	Ethnicity       string    `json:"ethnicity"`
-	HukouType       string    `json:"hukou_type"`
-	HukouPlace      string    `json:"hukou_place"`
-	ResidencePermit string    `json:"residence_permit"`
-	Phone           string    `json:"phone"`
-	Address         string    `json:"address"`
-	CreatedAt       time.Time `json:"created_at"`
+	IDNumber        string  `json:"id_number"`
+	IDKind          string  `json:"id_kind"`
+	Name            string  `json:"name"`
+	Gender          string  `json:"gender"`
+	BirthDate       string  `json:"birth_date"`
+	Region          string  `json:"region"`
+	Ethnicity       string  `json:"ethnicity"`
+	HukouType       string  `json:"hukou_type"`
+	HukouPlace      string  `json:"hukou_place"`
+	ResidencePermit string  `json:"residence_permit"`
+	Phone           string  `json:"phone"`
+	Address         string  `json:"address"`
+	CreatedAt       apiTime `json:"created_at"`
 }
 
 func toPersonJSON(p registry.Person) personJSON {
 	return personJSON{IDNumber: string(p.IDNumber), IDKind: string(p.IDNumber.Kind()), Name: p.Name, Gender: string(p.Gender),
 		BirthDate: p.BirthDate.Format("2006-01-02"), Region: p.Region, Ethnicity: p.Ethnicity, HukouType: string(p.Hukou),
-		HukouPlace: p.HukouPlace, ResidencePermit: p.ResidencePermit, Phone: p.Phone, Address: p.Address, CreatedAt: p.CreatedAt}
+		HukouPlace: p.HukouPlace, ResidencePermit: p.ResidencePermit, Phone: p.Phone, Address: p.Address, CreatedAt: apiTime(p.CreatedAt)}
 }
 
 type newPersonRequest struct {
@@ -85,11 +85,30 @@ type participationJSON struct {
 }
 
 func (s *Server) apiPersonParticipations(r *http.Request, p *auth.Principal) (int, any, error) {
-	_, ps, err := s.Registry.Participations(r.Context(), p, r.PathValue("id_number"))
+	limit, err := listLimit(r, 200)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, map[string]any{"participations": participationsJSON(ps)}, nil
+	// Oldest first, by start month then id: the cursor packs the two of the previous page's last.
+	var after registry.ParticipationKey
+	if parts, err := unpackCursor(r, 2); err != nil {
+		return 0, nil, err
+	} else if parts != nil {
+		ns, err := cursorInts(parts, 2)
+		if err != nil || ns[1] < 1 {
+			return 0, nil, badCursor()
+		}
+		after = registry.ParticipationKey{Start: period.Month(ns[0]), ID: ns[1]}
+	}
+	_, ps, err := s.Registry.ParticipationsPage(r.Context(), p, r.PathValue("id_number"), after, limit)
+	if err != nil {
+		return 0, nil, err
+	}
+	next := nextOf(len(ps), limit, func() string {
+		k := ps[len(ps)-1].Key()
+		return packCursor(strconv.Itoa(int(k.Start)), strconv.FormatInt(k.ID, 10))
+	})
+	return http.StatusOK, map[string]any{"participations": participationsJSON(ps), "next": next}, nil
 }
 
 func participationsJSON(ps []registry.Participation) []participationJSON {
@@ -138,20 +157,20 @@ func (s *Server) apiResetResidentLogin(r *http.Request, p *auth.Principal) (int,
 }
 
 type employerJSON struct {
-	USCC        string    `json:"uscc"`
-	Name        string    `json:"name"`
-	Region      string    `json:"region"`
-	LegalRep    string    `json:"legal_rep"`
-	Address     string    `json:"address"`
-	Industry    string    `json:"industry"`
-	RiskClass   int       `json:"risk_class"`
-	BankAccount string    `json:"bank_account"`
-	CreatedAt   time.Time `json:"created_at"`
+	USCC        string  `json:"uscc"`
+	Name        string  `json:"name"`
+	Region      string  `json:"region"`
+	LegalRep    string  `json:"legal_rep"`
+	Address     string  `json:"address"`
+	Industry    string  `json:"industry"`
+	RiskClass   int     `json:"risk_class"`
+	BankAccount string  `json:"bank_account"`
+	CreatedAt   apiTime `json:"created_at"`
 }
 
 func toEmployerJSON(e registry.Employer) employerJSON {
 	return employerJSON{USCC: string(e.USCC), Name: e.Name, Region: e.Region, LegalRep: e.LegalRep, Address: e.Address,
-		Industry: e.Industry, RiskClass: e.RiskClass, BankAccount: e.BankAccount, CreatedAt: e.CreatedAt}
+		Industry: e.Industry, RiskClass: e.RiskClass, BankAccount: e.BankAccount, CreatedAt: apiTime(e.CreatedAt)}
 }
 
 type newEmployerRequest struct {
@@ -217,7 +236,7 @@ type staffJSON struct {
 func (s *Server) apiListStaff(r *http.Request, p *auth.Principal) (int, any, error) {
 	q := r.URL.Query()
 	f := errs.Fields{}
-	limit, offset := 100, 0
+	limit := 100
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
@@ -225,17 +244,22 @@ func (s *Server) apiListStaff(r *http.Request, p *auth.Principal) (int, any, err
 		}
 		limit = n
 	}
-	if v := q.Get("offset"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			f.Add("offset", "a whole number from 0")
+	// By name, then person: the cursor packs the person's id and name of the previous page's last.
+	var after registry.StaffKey
+	if parts, err := unpackCursor(r, 2); err != nil {
+		f.Add("cursor", "the next of the previous page")
+	} else if parts != nil {
+		ids, err := cursorInts(parts, 1)
+		if err != nil || ids[0] < 1 {
+			f.Add("cursor", "the next of the previous page")
+		} else {
+			after = registry.StaffKey{PersonID: ids[0], Name: parts[1]}
 		}
-		offset = n
 	}
 	if err := f.Err(); err != nil {
 		return 0, nil, err
 	}
-	list, total, err := s.Registry.Staff(r.Context(), p, r.PathValue("uscc"), q.Get("all") == "true", limit, offset)
+	list, total, err := s.Registry.Staff(r.Context(), p, r.PathValue("uscc"), q.Get("all") == "true", limit, after)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -244,7 +268,11 @@ func (s *Server) apiListStaff(r *http.Request, p *auth.Principal) (int, any, err
 		out = append(out, staffJSON{IDNumber: string(m.Person.IDNumber), Name: m.Person.Name, Gender: string(m.Person.Gender),
 			Start: m.Start.String(), End: m.End.String(), EndReason: m.EndReason, Base: m.Base.String()})
 	}
-	return http.StatusOK, map[string]any{"staff": out, "total": total}, nil
+	next := nextOf(len(list), limit, func() string {
+		k := list[len(list)-1].Key()
+		return packCursor(strconv.FormatInt(k.PersonID, 10), k.Name)
+	})
+	return http.StatusOK, map[string]any{"staff": out, "total": total, "next": next}, nil
 }
 
 type addStaffRequest struct {

@@ -17,21 +17,21 @@ import (
 // refunds, the year's counters, the daily reconciliation and the monthly clearing.
 
 type institutionJSON struct {
-	Code         string    `json:"code"`
-	Region       string    `json:"region"`
-	Name         string    `json:"name"`
-	Kind         string    `json:"kind"`
-	Level        int       `json:"level"`
-	BankAccount  string    `json:"bank_account"`
-	Status       string    `json:"status"`
-	RegisteredBy string    `json:"registered_by"`
-	RegisteredAt time.Time `json:"registered_at"`
-	ApprovedBy   string    `json:"approved_by"`
+	Code         string  `json:"code"`
+	Region       string  `json:"region"`
+	Name         string  `json:"name"`
+	Kind         string  `json:"kind"`
+	Level        int     `json:"level"`
+	BankAccount  string  `json:"bank_account"`
+	Status       string  `json:"status"`
+	RegisteredBy string  `json:"registered_by"`
+	RegisteredAt apiTime `json:"registered_at"`
+	ApprovedBy   string  `json:"approved_by"`
 }
 
 func toInstitutionJSON(in settle.Institution) institutionJSON {
 	return institutionJSON{Code: in.Code, Region: in.Region, Name: in.Name, Kind: in.Kind, Level: in.Level, BankAccount: in.BankAccount,
-		Status: in.Status, RegisteredBy: in.RegisteredBy, RegisteredAt: in.RegisteredAt, ApprovedBy: in.ApprovedBy}
+		Status: in.Status, RegisteredBy: in.RegisteredBy, RegisteredAt: apiTime(in.RegisteredAt), ApprovedBy: in.ApprovedBy}
 }
 
 type newInstitutionRequest struct {
@@ -90,7 +90,11 @@ func (s *Server) apiListInstitutions(r *http.Request, p *auth.Principal) (int, a
 	if err != nil {
 		return 0, nil, err
 	}
-	ins, err := s.Settle.Institutions(r.Context(), p, r.URL.Query().Get("cursor"), limit)
+	after, err := cursorKey(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	ins, err := s.Settle.Institutions(r.Context(), p, after, limit)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -171,8 +175,8 @@ type settlementJSON struct {
 	CapLeft        string     `json:"cap_left"`
 	AccountBalance string     `json:"account_balance"`
 	Refunded       bool       `json:"refunded"`
-	RefundedAt     *time.Time `json:"refunded_at"`
-	CreatedAt      time.Time  `json:"created_at"`
+	RefundedAt     *apiTime   `json:"refunded_at"`
+	CreatedAt      apiTime    `json:"created_at"`
 }
 
 type personRef struct {
@@ -189,10 +193,10 @@ func toSettlementJSON(st settle.Settlement) settlementJSON {
 		Person: personRef{Name: st.Name, IDNumber: st.IDNumber.Masked()}, Means: string(st.Means), UseAccount: st.UseAccount,
 		Total: sp.Total.String(), SelfPayC: sp.SelfPayC.String(), FirstSelfPayB: sp.FirstSelfPayB.String(), Eligible: sp.Eligible.String(),
 		Deductible: sp.Deductible.String(), Ratio: percent(sp.Ratio), Pool: sp.Pool.String(), Account: sp.Account.String(), Cash: sp.Cash.String(),
-		CapLeft: sp.CapLeft.String(), AccountBalance: st.AccountBalance.String(), Refunded: st.Refunded(), CreatedAt: st.CreatedAt.UTC()}
+		CapLeft: sp.CapLeft.String(), AccountBalance: st.AccountBalance.String(), Refunded: st.Refunded(), CreatedAt: apiTime(st.CreatedAt.UTC())}
 	if st.Refunded() {
 		t := st.RefundedAt.UTC()
-		out.RefundedAt = &t
+		out.RefundedAt = apiTimeOf(&t)
 	}
 	out.Items = make([]itemJSON, 0, len(st.Items))
 	for _, it := range st.Items {
@@ -460,14 +464,14 @@ func (s *Server) apiReconcile(r *http.Request, p *auth.Principal) (int, any, err
 }
 
 type clearingJSON struct {
-	Institution string     `json:"institution"`
-	Month       string     `json:"month"`
-	Count       int        `json:"count"`
-	Amount      string     `json:"amount"`
-	Status      string     `json:"status"`
-	PreparedBy  string     `json:"prepared_by"`
-	ApprovedBy  string     `json:"approved_by"`
-	ApprovedAt  *time.Time `json:"approved_at"`
+	Institution string   `json:"institution"`
+	Month       string   `json:"month"`
+	Count       int      `json:"count"`
+	Amount      string   `json:"amount"`
+	Status      string   `json:"status"`
+	PreparedBy  string   `json:"prepared_by"`
+	ApprovedBy  string   `json:"approved_by"`
+	ApprovedAt  *apiTime `json:"approved_at"`
 }
 
 func toClearingJSON(c settle.Clearing) clearingJSON {
@@ -475,7 +479,7 @@ func toClearingJSON(c settle.Clearing) clearingJSON {
 		PreparedBy: c.PreparedBy, ApprovedBy: c.ApprovedBy}
 	if !c.ApprovedAt.IsZero() {
 		t := c.ApprovedAt.UTC()
-		out.ApprovedAt = &t
+		out.ApprovedAt = apiTimeOf(&t)
 	}
 	return out
 }
@@ -515,7 +519,18 @@ func (s *Server) apiListClearings(r *http.Request, p *auth.Principal) (int, any,
 	if err != nil {
 		return 0, nil, err
 	}
-	cs, err := s.Settle.Clearings(r.Context(), p, limit)
+	// Newest month first, then region and institution: the cursor packs the three of the last.
+	var after settle.ClearingKey
+	if parts, err := unpackCursor(r, 3); err != nil {
+		return 0, nil, err
+	} else if parts != nil {
+		m, err := period.ParseMonth(parts[0])
+		if err != nil || parts[1] == "" {
+			return 0, nil, badCursor()
+		}
+		after = settle.ClearingKey{Month: m, Region: parts[1], Institution: parts[2]}
+	}
+	cs, err := s.Settle.ClearingsPage(r.Context(), p, after, limit)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -523,5 +538,9 @@ func (s *Server) apiListClearings(r *http.Request, p *auth.Principal) (int, any,
 	for _, c := range cs {
 		out = append(out, toClearingJSON(c))
 	}
-	return http.StatusOK, map[string]any{"clearings": out}, nil
+	next := nextOf(len(cs), limit, func() string {
+		k := cs[len(cs)-1].Key()
+		return packCursor(k.Month.String(), k.Region, k.Institution)
+	})
+	return http.StatusOK, map[string]any{"clearings": out, "next": next}, nil
 }

@@ -135,9 +135,13 @@ func (s *Server) apiListTransfers(r *http.Request, p *auth.Principal) (int, any,
 	if err != nil {
 		return 0, nil, err
 	}
+	after, err := cursorKey(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	q := r.URL.Query()
 	ts, err := s.Transfers.List(r.Context(), p, transfer.Query{Direction: q.Get("direction"), Status: transfer.Status(q.Get("status")),
-		Limit: limit, After: q.Get("cursor")})
+		Limit: limit, After: after})
 	if err != nil {
 		return 0, nil, err
 	}

@@ -1,11 +1,11 @@
 package web
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
@@ -25,7 +25,7 @@ type userJSON struct {
 	TOTP        bool        `json:"totp"`
 	State       auth.State  `json:"state"`
 	CreatedBy   string      `json:"created_by"`
-	CreatedAt   time.Time   `json:"created_at"`
+	CreatedAt   apiTime     `json:"created_at"`
 }
 
 func toUserJSON(u auth.User) userJSON {
@@ -34,7 +34,7 @@ func toUserJSON(u auth.User) userJSON {
 		regions = []string{}
 	}
 	return userJSON{Username: u.Username, DisplayName: u.DisplayName, Role: u.Role, Roles: u.Roles, Regions: regions,
-		Disabled: u.Disabled, TOTP: u.TOTP, State: u.State, CreatedBy: u.CreatedBy, CreatedAt: u.CreatedAt}
+		Disabled: u.Disabled, TOTP: u.TOTP, State: u.State, CreatedBy: u.CreatedBy, CreatedAt: apiTime(u.CreatedAt)}
 }
 
 // seenBy masks the ID number that is a resident's username for anyone but the user: an
@@ -51,7 +51,21 @@ func (s *Server) apiMe(r *http.Request, p *auth.Principal) (int, any, error) {
 }
 
 func (s *Server) apiListUsers(r *http.Request, p *auth.Principal) (int, any, error) {
-	us, err := s.Auth.ListUsers(r.Context(), p)
+	return s.usersList(r, p, s.Auth.UsersPage)
+}
+
+// usersList answers a page of accounts by username, the cursor the last one's.
+func (s *Server) usersList(r *http.Request, p *auth.Principal,
+	page func(ctx context.Context, by *auth.Principal, after string, limit int) ([]auth.User, error)) (int, any, error) {
+	limit, err := listLimit(r, maxUsersList)
+	if err != nil {
+		return 0, nil, err
+	}
+	after, err := cursorKey(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	us, err := page(r.Context(), p, after, limit)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -59,8 +73,11 @@ func (s *Server) apiListUsers(r *http.Request, p *auth.Principal) (int, any, err
 	for _, u := range us {
 		out = append(out, toUserJSON(u).seenBy(p))
 	}
-	return http.StatusOK, map[string]any{"users": out}, nil
+	return http.StatusOK, map[string]any{"users": out, "next": nextOf(len(us), limit, func() string { return us[len(us)-1].Username })}, nil
 }
+
+// maxUsersList bounds a page of accounts.
+const maxUsersList = 200
 
 func (s *Server) apiGetUser(r *http.Request, p *auth.Principal) (int, any, error) {
 	u, err := s.Auth.UserFor(r.Context(), p, r.PathValue("username"))
@@ -111,15 +128,7 @@ func (s *Server) apiCreateUser(r *http.Request, p *auth.Principal) (int, any, er
 }
 
 func (s *Server) apiPendingUsers(r *http.Request, p *auth.Principal) (int, any, error) {
-	us, err := s.Auth.PendingAccounts(r.Context(), p)
-	if err != nil {
-		return 0, nil, err
-	}
-	out := make([]userJSON, 0, len(us))
-	for _, u := range us {
-		out = append(out, toUserJSON(u).seenBy(p))
-	}
-	return http.StatusOK, map[string]any{"users": out}, nil
+	return s.usersList(r, p, s.Auth.PendingPage)
 }
 
 func (s *Server) apiApproveUser(r *http.Request, p *auth.Principal) (int, any, error) {
@@ -235,16 +244,16 @@ func (s *Server) apiConfirmTOTP(r *http.Request, p *auth.Principal) (int, any, e
 
 // auditEntryJSON is an audit entry as the API shows it.
 type auditEntryJSON struct {
-	Seq       int64     `json:"seq"`
-	At        time.Time `json:"at"`
-	Actor     string    `json:"actor"`
-	Role      string    `json:"role"`
-	Action    string    `json:"action"`
-	Object    string    `json:"object"`
-	Region    string    `json:"region"`
-	RequestID string    `json:"request_id"`
-	Detail    string    `json:"detail"`
-	Hash      string    `json:"hash"`
+	Seq       int64   `json:"seq"`
+	At        apiTime `json:"at"`
+	Actor     string  `json:"actor"`
+	Role      string  `json:"role"`
+	Action    string  `json:"action"`
+	Object    string  `json:"object"`
+	Region    string  `json:"region"`
+	RequestID string  `json:"request_id"`
+	Detail    string  `json:"detail"`
+	Hash      string  `json:"hash"`
 }
 
 func (s *Server) apiAuditEntries(r *http.Request, p *auth.Principal) (int, any, error) {
@@ -262,10 +271,11 @@ func (s *Server) apiAuditEntries(r *http.Request, p *auth.Principal) (int, any, 
 	m := ident.MaskIDNumbers
 	out := make([]auditEntryJSON, 0, len(es))
 	for _, e := range es {
-		out = append(out, auditEntryJSON{Seq: e.Seq, At: e.At, Actor: m(e.Actor), Role: e.Role, Action: e.Action,
+		out = append(out, auditEntryJSON{Seq: e.Seq, At: apiTime(e.At), Actor: m(e.Actor), Role: e.Role, Action: e.Action,
 			Object: m(e.Object), Region: e.Region, RequestID: m(e.RequestID), Detail: m(e.Detail), Hash: e.Hash})
 	}
-	return http.StatusOK, map[string]any{"entries": out}, nil
+	next := nextOf(len(es), q.Limit, func() string { return strconv.FormatInt(es[len(es)-1].Seq, 10) })
+	return http.StatusOK, map[string]any{"entries": out, "next": next}, nil
 }
 
 // auditQuery reads the list filters. An auditor reads the entries of the regions they audit (and
@@ -285,6 +295,7 @@ func auditQuery(r *http.Request, p *auth.Principal) (audit.Query, error) {
 		}
 		q.Regions = []string{reg}
 	}
+	q.Limit = 100
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 1000 {
@@ -292,10 +303,11 @@ func auditQuery(r *http.Request, p *auth.Principal) (audit.Query, error) {
 		}
 		q.Limit = n
 	}
-	if v := r.URL.Query().Get("before"); v != "" {
+	// Newest first: the cursor is the sequence number the previous page ended with.
+	if v := r.URL.Query().Get("cursor"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
-			f.Add("before", "a positive sequence number")
+			f.Add("cursor", "the next of the previous page")
 		}
 		q.Before = n
 	}

@@ -35,7 +35,7 @@ func (e *testEnv) send(token, method, path, body string) (int, string, http.Head
 		e.t.Fatal(err)
 	}
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentTypeOf(path, body))
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)

@@ -28,6 +28,8 @@ var fieldLabels = map[string][2]string{
 	"before":                                {"截止", "Before"},
 	"birth_date":                            {"出生日期", "Date of birth"},
 	"card_id":                               {"卡识别码", "Card identifier"},
+	"id":                                    {"编号", "Number"},
+	"material_id":                           {"材料编号", "Material number"},
 	"card_number":                           {"卡号", "Card number"},
 	"category":                              {"类别", "Category"},
 	"claim":                                 {"待遇申请", "Claim"},

@@ -281,6 +281,8 @@ var problemsZH = map[string]string{
 	"no shebao certificate in it":    "其中不含社保参保证明",
 	"no social security card has this identification code": "没有此识别码的社会保障卡",
 	"no such %s":                                       "%s 不存在",
+	"no such card batch":                               "该制卡批次不存在",
+	"a positive whole number":                          "正整数",
 	"no such API endpoint":                             "API 接口不存在",
 	"no such action":                                   "不支持此操作",
 	"no such batch":                                    "该批次不存在",

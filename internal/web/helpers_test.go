@@ -61,6 +61,14 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T, d *db.DB) *testEnv {
 	t.Helper()
+	return newTestEnvKeys(t, d, nil)
+}
+
+// newTestEnvKeys is newTestEnv with a production keystore of the custodians' components (u-custodian
+// holds the first, u-custodian-2 the second), unsealed by them; nil components: the development
+// keystore.
+func newTestEnvKeys(t *testing.T, d *db.DB, components [][]byte) *testEnv {
+	t.Helper()
 	ctx := context.Background()
 	logs := &strings.Builder{}
 	a := auth.New(d, auth.Options{})
@@ -116,8 +124,24 @@ func newTestEnv(t *testing.T, d *db.DB) *testEnv {
 		Regions: []string{testRegion}, Password: testPassword}); err != nil {
 		t.Fatal(err)
 	}
-	if err := ks.UnsealDevelopment(ctx, []string{userName(auth.Custodian), "u-custodian-2"}); err != nil {
-		t.Fatal(err)
+	custodians := []string{userName(auth.Custodian), "u-custodian-2"}
+	if components == nil {
+		if err := ks.UnsealDevelopment(ctx, custodians); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		if err := ks.Init(ctx, audit.System, keys.Production, custodians, components); err != nil {
+			t.Fatal(err)
+		}
+		for i, name := range custodians {
+			u, err := a.UserByName(ctx, name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := ks.EnterComponent(ctx, &auth.Principal{User: u}, components[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	req, err := ks.Request(ctx, e.principal(auth.Admin), keys.NewRequest{Kind: keys.Generate, Region: testRegion})
 	if err != nil {
@@ -132,7 +156,10 @@ func newTestEnv(t *testing.T, d *db.DB) *testEnv {
 	if _, err := cards.AddOutlet(ctx, e.principal(auth.Admin), card.Outlet{Code: "XH-01", Region: testRegion, Name: "西湖区社保服务网点"}); err != nil {
 		t.Fatal(err)
 	}
-	e.http = httptest.NewServer(srv)
+	// Every API exchange of the test is held to the served document (contract_test.go).
+	ct := &contract{h: srv}
+	t.Cleanup(func() { ct.report(t) })
+	e.http = httptest.NewServer(ct)
 	t.Cleanup(e.http.Close)
 	return e
 }
@@ -256,7 +283,7 @@ func (e *testEnv) do(role auth.Role, method, path, body string) (int, string) {
 		e.t.Fatal(err)
 	}
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", contentTypeOf(path, body))
 	}
 	if role != "" {
 		req.Header.Set("Authorization", "Bearer "+e.tokens[role])
@@ -270,6 +297,25 @@ func (e *testEnv) do(role auth.Role, method, path, body string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	e.answers.Write(b)
 	return resp.StatusCode, string(b)
+}
+
+// contentTypeOf names a test body's type as a client would: JSON, or an upload's file by its
+// first bytes (text is a certificate's payload to the verification, a CSV file to the rest; a zip
+// is a spreadsheet).
+func contentTypeOf(path, body string) string {
+	if strings.HasPrefix(body, "{") || strings.HasPrefix(body, "[") {
+		return "application/json"
+	}
+	switch t := http.DetectContentType([]byte(body)); {
+	case strings.HasPrefix(t, "text/plain") && strings.HasPrefix(path, "/api/v1/certificates/verify"):
+		return "text/plain"
+	case strings.HasPrefix(t, "text/plain"):
+		return "text/csv"
+	case t == "application/zip":
+		return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	default:
+		return t
+	}
 }
 
 // setKey sends e.idemKey when set, and otherwise a new key to a route every request of which

@@ -202,6 +202,7 @@ func (s *Server) apiRoute(pattern string, action auth.Action, summary string, h 
 			h = func(r *http.Request, p *auth.Principal) (int, any, error) { return s.keyedUpTo(r, p, inner, limit) }
 		}
 	}
+	created := createdAt[pattern]
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		r, p, err := s.guard(action, r)
 		if err != nil {
@@ -220,6 +221,15 @@ func (s *Server) apiRoute(pattern string, action auth.Action, summary string, h 
 		if err != nil {
 			s.fail(w, r, err)
 			return
+		}
+		if status == http.StatusCreated && created != "" {
+			answer := v
+			if x, ok := v.(replayed); ok {
+				answer = x.answer
+			}
+			if loc := location(created, r, answer); loc != "" {
+				w.Header().Set("Location", loc)
+			}
 		}
 		switch v := v.(type) {
 		case *download:

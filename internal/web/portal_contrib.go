@@ -331,7 +331,7 @@ type fundsPage struct {
 }
 
 func (s *Server) fundsView(r *http.Request, p *auth.Principal, region string) (*View, error) {
-	f, err := s.Contrib.Funds(r.Context(), p, region, 36)
+	f, err := s.Contrib.Funds(r.Context(), p, region, 0, 36)
 	if err != nil {
 		return nil, err
 	}
@@ -432,9 +432,7 @@ type balanceMonth struct {
 // balanceMonths works an account's month-end balances back from its balance at the end of the
 // month through and the movements before (newest first): the balance at the end of a month is that
 // less everything posted after it. It covers the months from from to through, or fewer: not before
-// the account's first movement, and, when the statement holds only the latest movements of its
-// span, not before the oldest of them (an earlier month's balance would need movements the page
-// does not have).
+// the account's first movement (the statement holds every movement of its span).
 func balanceMonths(closing money.Fen, moves []ledger.Movement, from, through period.Month) []balanceMonth {
 	if len(moves) == 0 || through < from {
 		return nil
@@ -442,11 +440,7 @@ func balanceMonths(closing money.Fen, moves []ledger.Movement, from, through per
 	// The ledger lists by entry; a history loaded late may post an earlier date after a later one.
 	moves = slices.Clone(moves)
 	slices.SortStableFunc(moves, func(a, b ledger.Movement) int { return b.At.Compare(a.At) })
-	oldest := period.MonthOf(moves[len(moves)-1].At)
-	if len(moves) >= contrib.StatementMovements {
-		oldest = oldest.Add(1)
-	}
-	from = max(oldest, from)
+	from = max(period.MonthOf(moves[len(moves)-1].At), from)
 	var out []balanceMonth
 	i := 0
 	after := money.Fen(0) // the sum of the movements after the month being worked

@@ -305,7 +305,7 @@ func (s *Server) staffView(r *http.Request, p *auth.Principal, data staffPage) (
 	if err != nil {
 		return nil, err
 	}
-	list, total, err := s.Registry.Staff(ctx, p, uscc, data.All, 200, 0)
+	list, total, err := s.Registry.Staff(ctx, p, uscc, data.All, 200, registry.StaffKey{})
 	if err != nil {
 		return nil, err
 	}

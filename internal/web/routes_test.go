@@ -550,6 +550,12 @@ func TestRouteRoleMatrix(t *testing.T) {
 						t.Errorf("%s: error code %q; want forbidden", role, errorOf(t, resp).Code)
 					}
 				}
+				// Every exchange above was held to the document (contract_test.go): this
+				// operation's answers, an allowed one among them, were validated.
+				statuses := contractStatuses(key)
+				if len(statuses) == 0 || c.ok < 300 && statuses[0] >= 300 {
+					t.Errorf("the contract check validated answers %v of %s; want one %d among them", statuses, key, c.ok)
+				}
 			})
 		}
 		for key := range apiCases {
