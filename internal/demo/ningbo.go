@@ -7,7 +7,10 @@ import (
 	"github.com/shebao/shebao/internal/audit"
 	"github.com/shebao/shebao/internal/auth"
 	"github.com/shebao/shebao/internal/card"
+	"github.com/shebao/shebao/internal/contrib"
+	"github.com/shebao/shebao/internal/db"
 	"github.com/shebao/shebao/internal/errs"
+	"github.com/shebao/shebao/internal/money"
 	"github.com/shebao/shebao/internal/period"
 	"github.com/shebao/shebao/internal/policy"
 	"github.com/shebao/shebao/internal/registry"
@@ -101,6 +104,15 @@ func (c City) transfers(ctx context.Context) error {
 	}
 	svc := transfer.New(c.DB)
 	today := period.Today(c.Now()).Format("2006-01-02")
+	// Hangzhou approves a transfer only once the months billed for the person are paid (先补缴后
+	// 转移): the employer settles its open bills, this month's too, before its leavers go.
+	bank, err := c.principal(ctx, username(auth.Bank))
+	if err != nil {
+		return err
+	}
+	if err := c.settleEarly(ctx, bank, contrib.EmployerPayer(employerID), today); err != nil {
+		return fmt.Errorf("demo: the leavers' employer settles its bills: %w", err)
+	}
 	for i, m := range list {
 		if err := c.Registry.ChangeStaff(ctx, hr, uscc, registry.StaffChange{Op: registry.OpRemove, IDNumber: string(m.Person.IDNumber),
 			EndDate: today, Reason: leftForWork}); err != nil {
@@ -125,6 +137,30 @@ func (c City) transfers(ctx context.Context) error {
 			if _, err := svc.Deliver(ctx); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// settleEarly has the bank report every open bill of payer paid today, due or not, under the keys
+// the history pays by, so a bill is paid once whichever comes first.
+func (c City) settleEarly(ctx context.Context, bank *auth.Principal, payer, today string) error {
+	type bill struct {
+		id, month, owing int64
+	}
+	var bills []bill
+	if err := db.EachRow(ctx, c.DB.R(), func(scan func(...any) error) error {
+		var b bill
+		err := scan(&b.id, &b.month, &b.owing)
+		bills = append(bills, b)
+		return err
+	}, "SELECT id, month, total - paid FROM bills WHERE region = $1 AND payer = $2 AND paid < total ORDER BY month, supplement", Region, payer); err != nil {
+		return err
+	}
+	for _, b := range bills {
+		if _, err := c.Contrib.RecordPayment(ctx, bank, contrib.NewPayment{IdemKey: fmt.Sprintf("DEMO-%s-%d", period.Month(b.month), b.id),
+			Payer: payer, Amount: money.Fen(b.owing).String(), PaidOn: today}); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -316,6 +316,18 @@ func (s *Service) Approve(ctx context.Context, by *auth.Principal, no string) (T
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
+		// Arrears first (先补缴后转移): a month billed here and not paid would be paid, later, into
+		// an account that has moved, and would not move itself.
+		var owedFrom, owedTo int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MIN(l.month), 0), COALESCE(MAX(l.month), 0)
+			FROM contribution_lines l JOIN bills b ON b.id = l.bill_id
+			WHERE l.person_id = $1 AND b.region = $2 AND b.paid < b.total`, t.PersonID, t.FromRegion).Scan(&owedFrom, &owedTo); err != nil {
+			return err
+		}
+		if owedFrom != 0 {
+			return errs.E(errs.Conflict, "the months %s to %s are billed here and not fully paid: the payer pays them (补缴) before the transfer",
+				period.Month(owedFrom), period.Month(owedTo))
+		}
 		a, err := compute(ctx, tx, t.FromRegion, t.ToRegion, t.PersonID, tx.Now)
 		if err != nil {
 			return err

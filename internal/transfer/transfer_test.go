@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -54,7 +55,7 @@ func staff(name string, role auth.Role, region string) *auth.Principal {
 
 // newWorld insures a person with an employer of A from July to October 2026, bills and pays the
 // four months, and ends the employment in October. idNumber picks the person (age, sex, birthplace).
-func newWorld(t *testing.T, d *db.DB, clock *dbtest.Clock, idNumber string) *world {
+func newWorld(t *testing.T, d *db.DB, clock *dbtest.Clock, idNumber string, unpaid ...period.Month) *world {
 	t.Helper()
 	clock.Set(time.Date(2026, 7, 10, 23, 30, 0, 0, time.UTC)) // 11 July in Beijing
 	w := &world{d: d, clock: clock, idNumber: idNumber, paidBases: map[period.Month]int64{}}
@@ -100,7 +101,9 @@ func newWorld(t *testing.T, d *db.DB, clock *dbtest.Clock, idNumber string) *wor
 		if _, err := w.contrib.Run(ctx, audit.System, regionA, m, nil); err != nil {
 			t.Fatal(err)
 		}
-		w.payAll(t, regionA, fmt.Sprintf("pay-%s", m))
+		if !slices.Contains(unpaid, m) {
+			w.payAll(t, regionA, fmt.Sprintf("pay-%s", m))
+		}
 	}
 	if err := w.reg.ChangeStaff(ctx, w.hrA, w.usccA, registry.StaffChange{Op: registry.OpRemove, IDNumber: idNumber, EndDate: "2026-10-20", Reason: "resigned"}); err != nil {
 		t.Fatal(err)
@@ -118,7 +121,7 @@ func newWorld(t *testing.T, d *db.DB, clock *dbtest.Clock, idNumber string) *wor
 	}
 	w.pensionA = w.balance(t, ledger.PersonAccount(regionA, ledger.PersonPension, w.person))
 	w.medicalA = w.balance(t, ledger.PersonAccount(regionA, ledger.PersonMedical, w.person))
-	if len(w.paidBases) != 4 || w.pensionA == 0 || w.medicalA == 0 {
+	if len(w.paidBases) != len(w.months)-len(unpaid) || w.pensionA == 0 || w.medicalA == 0 {
 		t.Fatalf("the person's history in A: bases %v, pension %s, medical %s", w.paidBases, w.pensionA, w.medicalA)
 	}
 	clock.Set(time.Date(2026, 11, 3, 23, 30, 0, 0, time.UTC)) // 4 November in Beijing
@@ -296,6 +299,38 @@ func TestTransferEndToEnd(t *testing.T) {
 
 // TestTransferTemporaryAccount: a man of 50 whose household registration is in Beijing moving
 // between two Zhejiang regions keeps his pension relation in A (66号): only medical insurance moves.
+// TestTransferWaitsForArrears: a month billed in A and not paid would be paid, later, into an
+// account that has moved, and would not move itself; A's reviewer cannot approve until it is paid
+// (先补缴后转移), and then everything moves.
+func TestTransferWaitsForArrears(t *testing.T) {
+	clock := dbtest.NewClock(time.Date(2026, 7, 10, 23, 30, 0, 0, time.UTC))
+	dbtest.EachWith(t, dbtest.Options{Now: clock.Now}, func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d, clock, mkID("33010619880505124"), 202609, 202610)
+		tr, err := w.svc.Apply(ctx, w.hrB, transfer.NewTransfer{IDNumber: w.idNumber})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.Accept(ctx, w.clerkB, tr.No); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.Deliver(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var e *errs.Error
+		_, err = w.svc.Approve(ctx, w.reviewerA, tr.No)
+		if !errors.As(err, &e) || e.Code != errs.Conflict || !strings.Contains(errText(e), "202609") || !strings.Contains(errText(e), "202610") {
+			t.Fatalf("approve with 202609 and 202610 unpaid: %v; want a conflict naming the months", err)
+		}
+		if got, _ := w.svc.Get(ctx, w.reviewerA, tr.No); got.OutStatus != transfer.Computed {
+			t.Fatalf("after the refusal: %s; want still computed, nothing moved", got.OutStatus)
+		}
+		w.payAll(t, regionA, "pay-arrears")
+		if tr, err = w.svc.Approve(ctx, w.reviewerA, tr.No); err != nil || tr.Status() != transfer.Sent || tr.Months.Pension != 4 {
+			t.Fatalf("approve once paid: %+v, %v; want sent with 4 months", tr, err)
+		}
+	})
+}
+
 func TestTransferTemporaryAccount(t *testing.T) {
 	clock := dbtest.NewClock(time.Date(2026, 7, 10, 23, 30, 0, 0, time.UTC))
 	dbtest.EachWith(t, dbtest.Options{Now: clock.Now}, func(t *testing.T, d *db.DB) {
