@@ -25,39 +25,48 @@ func (s *Service) Get(ctx context.Context, by *auth.Principal, no string) (Trans
 	var t Transfer
 	err := s.db.Read(ctx, func(tx *db.Tx) error {
 		var err error
-		if t, err = loadIn(ctx, tx, no); err != nil {
-			if errors.Is(err, errNoTransfer) {
-				return errs.E(errs.NotFound, "no such transfer")
-			}
-			return err
-		}
-		switch {
-		case by.Role == auth.Resident && by.PersonID == t.PersonID,
-			by.Role == auth.Employer && by.Username == t.AppliedBy,
-			by.Role.Staff() && (by.InRegion(t.ToRegion) || by.InRegion(t.FromRegion)):
-		default:
-			return errs.E(errs.NotFound, "no such transfer")
-		}
-		out, err := loadOut(ctx, tx, no)
-		switch {
-		case errors.Is(err, errNoTransfer):
-		case err != nil:
-			return err
-		default:
-			t.OutStatus, t.ApprovedBy = out.OutStatus, out.ApprovedBy
-			if t.InStatus == Accepted || t.InStatus == Refused && t.Refusal == "" {
-				// Before the money arrives, what A computed is what will move.
-				t.Amounts, t.Months = out.Amounts, out.Months
-			}
-			t.Amounts.PooledBases = out.Amounts.PooledBases
-			if t.Refusal == "" {
-				t.Refusal = out.Refusal
-			}
-		}
-		t.Steps, err = steps(ctx, tx, t)
+		t, err = get(ctx, tx, by, no)
 		return err
 	})
 	if err != nil {
+		return Transfer{}, err
+	}
+	return t, nil
+}
+
+// get is Get within a read transaction, so that a page of List is one snapshot.
+func get(ctx context.Context, tx *db.Tx, by *auth.Principal, no string) (Transfer, error) {
+	t, err := loadIn(ctx, tx, no)
+	if errors.Is(err, errNoTransfer) {
+		return Transfer{}, errs.E(errs.NotFound, "no such transfer")
+	}
+	if err != nil {
+		return Transfer{}, err
+	}
+	switch {
+	case by.Role == auth.Resident && by.PersonID == t.PersonID,
+		by.Role == auth.Employer && by.Username == t.AppliedBy,
+		by.Role.Staff() && (by.InRegion(t.ToRegion) || by.InRegion(t.FromRegion)):
+	default:
+		return Transfer{}, errs.E(errs.NotFound, "no such transfer")
+	}
+	out, err := loadOut(ctx, tx, no)
+	switch {
+	case errors.Is(err, errNoTransfer):
+	case err != nil:
+		return Transfer{}, err
+	default:
+		t.OutStatus, t.ApprovedBy = out.OutStatus, out.ApprovedBy
+		if t.InStatus == Accepted || t.InStatus == Refused && t.Refusal == "" {
+			// Before the money arrives, what A computed is what will move.
+			t.Amounts, t.Months = out.Amounts, out.Months
+		}
+		t.Amounts.PooledBases = out.Amounts.PooledBases
+		if t.Refusal == "" {
+			t.Refusal = out.Refusal
+		}
+	}
+	if t.Steps, err = steps(ctx, tx, t); err != nil {
 		return Transfer{}, err
 	}
 	if by.Role != auth.Resident && !by.Role.Staff() {
@@ -156,22 +165,29 @@ func (s *Service) List(ctx context.Context, by *auth.Principal, q Query) ([]Tran
 	if q.Status != "" {
 		where = append(where, "status = "+arg(string(q.Status)))
 	}
-	var nos []string
-	if err := db.EachRow(ctx, s.db.R(), func(scan func(...any) error) error {
-		var no string
-		err := scan(&no)
-		nos = append(nos, no)
-		return err
-	}, "SELECT no FROM "+table+" WHERE "+strings.Join(where, " AND ")+" ORDER BY no LIMIT "+arg(q.Limit), args...); err != nil {
-		return nil, err
-	}
-	out := make([]Transfer, 0, len(nos))
-	for _, no := range nos {
-		t, err := s.Get(ctx, by, no)
-		if err != nil {
-			return nil, err
+	var out []Transfer
+	err := s.db.Read(ctx, func(tx *db.Tx) error {
+		var nos []string
+		if err := db.EachRow(ctx, tx, func(scan func(...any) error) error {
+			var no string
+			err := scan(&no)
+			nos = append(nos, no)
+			return err
+		}, "SELECT no FROM "+table+" WHERE "+strings.Join(where, " AND ")+" ORDER BY no LIMIT "+arg(q.Limit), args...); err != nil {
+			return err
 		}
-		out = append(out, t)
+		out = make([]Transfer, 0, len(nos))
+		for _, no := range nos {
+			t, err := get(ctx, tx, by, no)
+			if err != nil {
+				return err
+			}
+			out = append(out, t)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
