@@ -42,7 +42,7 @@ var pageCases = map[string]pageCase{
 	"GET /api/v1/outlets":        {role: auth.Admin, path: fixedPath("/api/v1/outlets"), key: "outlets", max: 200, min: 3},
 	"GET /api/v1/institutions":   {role: auth.Clerk, path: fixedPath("/api/v1/institutions"), key: "institutions", max: 200, min: 3},
 	"GET /api/v1/settlements":    {role: auth.Clerk, path: fixedPath("/api/v1/settlements"), key: "settlements", max: 200, min: 3},
-	"GET /api/v1/me/settlements": {role: auth.Resident, path: fixedPath("/api/v1/me/settlements"), key: "settlements", max: 200},
+	"GET /api/v1/me/settlements": {role: auth.Resident, path: fixedPath("/api/v1/me/settlements"), key: "settlements", max: 200, min: 3},
 	"GET /api/v1/unemployment/claims": {role: auth.Clerk, path: fixedPath("/api/v1/unemployment/claims"), key: "claims", max: 200,
 		min: 3},
 	"GET /api/v1/benefits/runs": {role: auth.Admin, path: fixedPath("/api/v1/benefits/runs"), key: "runs", max: 120},
@@ -57,7 +57,7 @@ var pageCases = map[string]pageCase{
 		key: "bills", max: 200, min: 1},
 	"GET /api/v1/payments": {role: auth.Clerk, path: func(e *testEnv) string { return "/api/v1/payments?payer=" + e.employerUSCC },
 		key: "payments", max: 1000, min: 3},
-	"GET /api/v1/me/cards":  {role: auth.Resident, path: fixedPath("/api/v1/me/cards"), key: "cards", max: 200},
+	"GET /api/v1/me/cards":  {role: auth.Resident, path: fixedPath("/api/v1/me/cards"), key: "cards", max: 200, min: 2},
 	"GET /api/v1/clearings": {role: auth.Clerk, path: fixedPath("/api/v1/clearings"), key: "clearings", max: 200},
 	"GET /api/v1/unemployment/claims/{id}/payments": {role: auth.Clerk, path: func(e *testEnv) string {
 		return fmt.Sprintf("/api/v1/unemployment/claims/%d/payments", e.preparedClaim())
@@ -214,6 +214,23 @@ func (e *testEnv) paginationFixture() {
 			Kind: settle.Hospital, Level: 2, BankAccount: "6222000011113333"})
 		fatal(err)
 	}
+	// The resident's own settlements, paid with a medical card of theirs.
+	bank := e.principal(auth.Bank)
+	number := fmt.Sprintf("62148300%08d", e.seq.Add(1))
+	_, err := e.cards.IssueMedical(ctx, bank, e.personID, number)
+	fatal(err)
+	_, err = e.cards.ChangeMedical(ctx, bank, number, "activate")
+	fatal(err)
+	for i := range 3 {
+		_, err := e.settle.Settle(ctx, e.principal(auth.Institution), settle.Request{IdemKey: fmt.Sprintf("page-own-%d", i), Kind: "outpatient",
+			Date: period.Today(e.db.Now()).Format("2006-01-02"), Identity: settle.Identity{MedicalCard: number},
+			Items: []settle.ItemIn{{Code: "001", Name: "诊查费", Category: "A", Amount: "10.00"}}})
+		fatal(err)
+	}
+	// The resident's cards: an active one replaced, and its replacement applied for.
+	old := e.cardAt(card.Active, e.personID)
+	_, err = e.cards.Replace(ctx, e.principal(auth.Clerk), old.ID, "damaged")
+	fatal(err)
 	// This month's bills, and three payments against the employer's.
 	payer := e.billedEmployer()
 	today := period.Today(e.db.Now()).Format("2006-01-02")
