@@ -59,16 +59,7 @@ func (s *Service) List(ctx context.Context, region string) ([]Key, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys: list: %w", err)
 	}
-	defer rows.Close()
-	var out []Key
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return scanKeys(rows)
 }
 
 // KeyPos is where a key stands in a list: by region, purpose, then version newest first.
@@ -98,16 +89,7 @@ func (s *Service) ListPage(ctx context.Context, regions []string, after KeyPos, 
 	if err != nil {
 		return nil, fmt.Errorf("keys: list: %w", err)
 	}
-	defer rows.Close()
-	var out []Key
-	for rows.Next() {
-		k, err := scanKey(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return scanKeys(rows)
 }
 
 func aadOf(region string, p Purpose, version int) string {
@@ -328,4 +310,18 @@ func (s *Service) signer(ctx context.Context, region string, version int) (*sm2.
 	s.sm2s[k.ID] = priv
 	s.mu.Unlock()
 	return priv, k, nil
+}
+
+// scanKeys reads every key of rows, and closes them.
+func scanKeys(rows *sql.Rows) ([]Key, error) {
+	defer rows.Close()
+	var out []Key
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
 }

@@ -427,11 +427,7 @@ func (s *Server) apiMyClaims(r *http.Request, p *auth.Principal) (int, any, erro
 	if err := ownOnly(p); err != nil {
 		return 0, nil, err
 	}
-	limit, err := listLimit(r, 200)
-	if err != nil {
-		return 0, nil, err
-	}
-	before, err := cursorID(r)
+	limit, before, err := idPage(r, 200)
 	if err != nil {
 		return 0, nil, err
 	}

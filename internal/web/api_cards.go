@@ -257,11 +257,7 @@ func (s *Server) apiCardBank(r *http.Request, p *auth.Principal) (int, any, erro
 }
 
 func (s *Server) apiMyCards(r *http.Request, p *auth.Principal) (int, any, error) {
-	limit, err := listLimit(r, 200)
-	if err != nil {
-		return 0, nil, err
-	}
-	before, err := cursorID(r)
+	limit, before, err := idPage(r, 200)
 	if err != nil {
 		return 0, nil, err
 	}

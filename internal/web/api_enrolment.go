@@ -93,11 +93,7 @@ func (s *Server) apiCreateEnrolment(r *http.Request, p *auth.Principal) (int, an
 }
 
 func (s *Server) apiListEnrolments(r *http.Request, p *auth.Principal) (int, any, error) {
-	limit, err := listLimit(r, 200)
-	if err != nil {
-		return 0, nil, err
-	}
-	before, err := cursorID(r)
+	limit, before, err := idPage(r, 200)
 	if err != nil {
 		return 0, nil, err
 	}

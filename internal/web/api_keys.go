@@ -149,11 +149,7 @@ func toKeyRequestJSON(q keys.Request, p *auth.Principal) keyRequestJSON {
 }
 
 func (s *Server) apiListKeyRequests(r *http.Request, p *auth.Principal) (int, any, error) {
-	limit, err := listLimit(r, 200)
-	if err != nil {
-		return 0, nil, err
-	}
-	before, err := cursorID(r)
+	limit, before, err := idPage(r, 200)
 	if err != nil {
 		return 0, nil, err
 	}

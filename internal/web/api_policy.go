@@ -40,11 +40,7 @@ func (s *Server) apiListPolicies(r *http.Request, p *auth.Principal) (int, any, 
 	if !p.InRegion(region) {
 		return 0, nil, errs.Field("region", "not one of your regions")
 	}
-	limit, err := listLimit(r, 200)
-	if err != nil {
-		return 0, nil, err
-	}
-	before, err := cursorID(r)
+	limit, before, err := idPage(r, 200)
 	if err != nil {
 		return 0, nil, err
 	}

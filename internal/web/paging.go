@@ -29,6 +29,15 @@ func cursorID(r *http.Request) (int64, error) {
 	return id, nil
 }
 
+// idPage reads the limit (at most max) and the id cursor of a list paged by id.
+func idPage(r *http.Request, max int) (limit int, after int64, err error) {
+	if limit, err = listLimit(r, max); err != nil {
+		return 0, 0, err
+	}
+	after, err = cursorID(r)
+	return limit, after, err
+}
+
 // cursorKey reads a cursor that is a username or a code (an institution's, an outlet's, a
 // transfer's number): "" when there is none. Those are letters, digits, '.', '_' and '-', so
 // anything else is no next any page gave.
