@@ -413,14 +413,14 @@ func (h inquiryHistory) loadEmployers(ctx context.Context, tx *db.Tx, e0, e1, mo
 		}
 	}
 	// The lines person by person (their key's order), the postings entry by entry (theirs).
-	lines := tx.Inserter("contribution_lines", "bill_id", "person_id", "month", "base", "pension_employer", "pension_employee", "medical_employer",
+	lines := tx.Inserter("contribution_lines", "region", "bill_id", "person_id", "month", "base", "pension_employer", "pension_employee", "medical_employer",
 		"medical_employee", "unemployment_employer", "unemployment_employee", "work_injury_employer", "to_pension_account", "to_medical_account")
 	for i := p0; i < p1; i++ {
 		e := i/inquiryPerEmployer - e0
 		for m := range months {
 			b := plan[e*months+m]
 			l := b.lines[i%inquiryPerEmployer]
-			if err := lines.Add(ctx, b.bill, h.person(i), int(h.first.Add(m)), l.base, l.pe, l.pp, l.me, l.mp, l.ue, l.up, l.wi, l.pp, l.mp); err != nil {
+			if err := lines.Add(ctx, h.region, b.bill, h.person(i), int(h.first.Add(m)), l.base, l.pe, l.pp, l.me, l.mp, l.ue, l.up, l.wi, l.pp, l.mp); err != nil {
 				return err
 			}
 		}
@@ -428,25 +428,25 @@ func (h inquiryHistory) loadEmployers(ctx context.Context, tx *db.Tx, e0, e1, mo
 	if err := lines.Close(ctx); err != nil {
 		return err
 	}
-	posts := tx.Inserter("ledger_postings", "entry_id", "account", "amount", "at_day")
+	posts := tx.Inserter("ledger_postings", "region", "entry_id", "account", "amount", "at_day")
 	for k, b := range plan {
 		e := e0 + k/months
 		var pension, medical int64
 		for j, l := range b.lines {
 			pid := h.person(e*inquiryPerEmployer + j)
-			if err := posts.Add(ctx, b.bill, ledger.PersonAccount(h.region, ledger.PersonPension, pid), -l.pp, b.day); err != nil {
+			if err := posts.Add(ctx, h.region, b.bill, ledger.PersonAccount(h.region, ledger.PersonPension, pid), -l.pp, b.day); err != nil {
 				return err
 			}
-			if err := posts.Add(ctx, b.bill, ledger.PersonAccount(h.region, ledger.PersonMedical, pid), -l.mp, b.day); err != nil {
+			if err := posts.Add(ctx, h.region, b.bill, ledger.PersonAccount(h.region, ledger.PersonMedical, pid), -l.mp, b.day); err != nil {
 				return err
 			}
 			pension += l.pp
 			medical += l.mp
 		}
-		if err := posts.Add(ctx, b.bill, pensionFund, pension, b.day); err != nil {
+		if err := posts.Add(ctx, h.region, b.bill, pensionFund, pension, b.day); err != nil {
 			return err
 		}
-		if err := posts.Add(ctx, b.bill, medicalFund, medical, b.day); err != nil {
+		if err := posts.Add(ctx, h.region, b.bill, medicalFund, medical, b.day); err != nil {
 			return err
 		}
 	}

@@ -152,8 +152,8 @@ func (s *Service) RecordPayment(ctx context.Context, by *auth.Principal, in NewP
 			if _, err := tx.ExecContext(ctx, "UPDATE bills SET paid = paid + $1, fee_paid = fee_paid + $2 WHERE id = $3", int64(a.Principal), int64(a.Fee), b.id); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, "INSERT INTO payment_allocations(payment_id, bill_id, principal, fee) VALUES($1, $2, $3, $4)",
-				payID, b.id, int64(a.Principal), int64(a.Fee)); err != nil {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO payment_allocations(region, payment_id, bill_id, principal, fee) VALUES($1, $2, $3, $4, $5)",
+				region, payID, b.id, int64(a.Principal), int64(a.Fee)); err != nil {
 				return err
 			}
 			principal += a.Principal

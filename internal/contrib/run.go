@@ -344,10 +344,10 @@ func (s *Service) writeBatch(ctx context.Context, who audit.Actor, region string
 		if err := bills.Close(ctx); err != nil {
 			return fmt.Errorf("contrib: bill: %w", err)
 		}
-		lines := tx.Inserter("contribution_lines", "bill_id", "person_id", "month", "base", "pension_employer", "pension_employee",
+		lines := tx.Inserter("contribution_lines", "region", "bill_id", "person_id", "month", "base", "pension_employer", "pension_employee",
 			"medical_employer", "medical_employee", "unemployment_employer", "unemployment_employee", "work_injury_employer",
 			"to_pension_account", "to_medical_account")
-		monthBox := any(int(month))
+		monthBox, regionBox := any(int(month)), any(region)
 		var billed []map[string]any
 		var booked []billTotals
 		var first int64
@@ -361,7 +361,7 @@ func (s *Service) writeBatch(ctx context.Context, who audit.Actor, region string
 			}
 			billBox := any(id) // one boxed bill id for all its lines
 			for _, l := range bill.lines {
-				row := [13]any{billBox, l[0], monthBox, l[1], l[2], l[3], l[4], l[5], l[6], l[7], l[8], l[9], l[10]}
+				row := [14]any{regionBox, billBox, l[0], monthBox, l[1], l[2], l[3], l[4], l[5], l[6], l[7], l[8], l[9], l[10]}
 				if err := lines.Add(ctx, row[:]...); err != nil {
 					return err
 				}

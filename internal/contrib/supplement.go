@@ -163,11 +163,11 @@ func (s *Service) supplement(ctx context.Context, who audit.Actor, region, payer
 			db.FormatTime(tx.Now)).Scan(&sup.Bill); err != nil {
 			return fmt.Errorf("contrib: supplementary bill: %w", err)
 		}
-		lines := tx.Inserter("contribution_lines", "bill_id", "person_id", "month", "base", "pension_employer", "pension_employee",
+		lines := tx.Inserter("contribution_lines", "region", "bill_id", "person_id", "month", "base", "pension_employer", "pension_employee",
 			"medical_employer", "medical_employee", "unemployment_employer", "unemployment_employee", "work_injury_employer",
 			"to_pension_account", "to_medical_account")
 		for _, l := range draft.lines {
-			row := [13]any{sup.Bill, l[0], int(month), l[1], l[2], l[3], l[4], l[5], l[6], l[7], l[8], l[9], l[10]}
+			row := [14]any{region, sup.Bill, l[0], int(month), l[1], l[2], l[3], l[4], l[5], l[6], l[7], l[8], l[9], l[10]}
 			if err := lines.Add(ctx, row[:]...); err != nil {
 				return err
 			}

@@ -52,6 +52,7 @@ type DB struct {
 	path    string  // SQLite file, "" for PostgreSQL
 	now     func() time.Time
 	stmts   *stmtCache // SQLite's writer: its prepared statements (stmtcache.go)
+	citus   bool       // PostgreSQL with the citus extension: the tables are distributed (scale.md)
 	reader  Reader     // what R gives: SQLite's read pool with its prepared statements, or read
 }
 
@@ -95,6 +96,12 @@ func Open(ctx context.Context, o Options) (*DB, error) {
 		if err := d.Ping(ctx); err != nil {
 			pool.Close()
 			return nil, err
+		}
+		// Citus is an extension of the database, not another engine: the same SQL runs on it, and
+		// the migrations distribute the tables when it is there (migrate.go, {{citus}}).
+		if err := pool.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')").Scan(&d.citus); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("db: look for the citus extension: %w", err)
 		}
 		return d, nil
 	case u == "":
@@ -167,6 +174,10 @@ func openSQLite(ctx context.Context, path string, readers int, now func() time.T
 
 // Dialect says which engine this is.
 func (d *DB) Dialect() Dialect { return d.dialect }
+
+// Citus reports whether the database is a Citus coordinator, whose regional tables are sharded by
+// region across its workers.
+func (d *DB) Citus() bool { return d.citus }
 
 // Path is the SQLite file, or "" on PostgreSQL.
 func (d *DB) Path() string { return d.path }

@@ -28,6 +28,12 @@ import (
 // rebuilds the table, while PostgreSQL drops the constraint in place (a rebuild there would leave
 // the identity sequence behind the copied ids).
 //
+// A statement that starts with {{citus}} runs only on a Citus coordinator (PostgreSQL with the
+// citus extension): the calls that distribute a table by region or make it a reference table
+// (docs/scale.md). Plain PostgreSQL and SQLite skip them, so the one list of migrations builds all
+// three. On Citus the migrations run in Citus's sequential mode, which lets a transaction that
+// has distributed a table go on to change it.
+//
 // A migration that holds the statement {{sqlite_foreign_keys_off}} rebuilds a table other tables
 // refer to. SQLite's way (its documented "generalized ALTER TABLE") is to turn foreign keys off, which
 // can only be done outside a transaction, rebuild, and make sure no reference is left dangling: the
@@ -145,6 +151,11 @@ func (d *DB) migrateTo(ctx context.Context, upto int) (int, error) {
 				return err
 			}
 		}
+		if d.citus {
+			if _, err := tx.ExecContext(ctx, "SET LOCAL citus.multi_shard_modify_mode TO 'sequential'"); err != nil {
+				return err
+			}
+		}
 		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`)
 		if err != nil {
@@ -177,6 +188,9 @@ func (d *DB) migrateTo(ctx context.Context, upto int) (int, error) {
 	return applied, nil
 }
 
+// citusOnly marks a statement for a Citus coordinator only.
+const citusOnly = "{{citus}}"
+
 // foreignKeysOff is the statement that marks a migration as run with SQLite's foreign keys off.
 const foreignKeysOff = "{{sqlite_foreign_keys_off}};"
 
@@ -204,6 +218,10 @@ func (d *DB) statements(sql string) []string {
 	var out []string
 	for _, stmt := range splitStatements(d.render(sql)) {
 		switch {
+		case strings.HasPrefix(stmt, citusOnly):
+			if d.citus {
+				out = append(out, strings.TrimSpace(strings.TrimPrefix(stmt, citusOnly)))
+			}
 		case stmt == foreignKeysOff:
 		case strings.HasPrefix(stmt, other):
 		case strings.HasPrefix(stmt, mine):

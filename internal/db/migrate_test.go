@@ -71,7 +71,7 @@ func TestPaymentKeysPerCaller(t *testing.T) {
 			if err := exec("INSERT INTO payment_allocations(payment_id, bill_id, principal, fee) VALUES($1, 7, 100, 0)", first); err != nil {
 				t.Fatal(err)
 			}
-			if n, err := d.Migrate(ctx); err != nil || n < 1 {
+			if n, err := d.MigrateTo(ctx, 11); err != nil || n < 1 {
 				t.Fatalf("migrate: %d, %v", n, err)
 			}
 			var rows, allocs int

@@ -199,8 +199,14 @@ func (e Entry) validate() error {
 			return errs.E(errs.Invalid, "account %s appears twice in one entry", p.Account)
 		}
 		seen[p.Account] = true
-		if _, _, err := kindOf(p.Account); err != nil {
+		_, region, err := kindOf(p.Account)
+		if err != nil {
 			return errs.Wrap(errs.Invalid, err, "unknown account")
+		}
+		// An entry is one region's: its accounts and postings live on the region's shard
+		// (docs/scale.md), and money between regions moves by a transfer's two entries.
+		if region != e.Region {
+			return errs.E(errs.Invalid, "account %s is not of the entry's region %s", p.Account, e.Region)
 		}
 		sum += p.Amount
 	}
@@ -233,11 +239,17 @@ func post(ctx context.Context, tx *db.Tx, e Entry, reverses int64) (Result, erro
 	now := db.FormatTime(tx.Now)
 	var id int64
 	err := tx.QueryRowContext(ctx, `INSERT INTO ledger_entries(region, idem_key, content_hash, cause, cause_ref, at, reverses)
-		VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
+		VALUES($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id`,
 		e.Region, e.IdemKey, hash, e.Cause, e.CauseRef, now, nullID(reverses)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
+		// Nothing written: the key was used before, or (DO NOTHING names no one key, so that the
+		// SQL is the same whatever the engine's keys) the entry reversed was reversed before.
 		var prior string
-		if err := tx.QueryRowContext(ctx, "SELECT id, content_hash FROM ledger_entries WHERE idem_key = $1", e.IdemKey).Scan(&id, &prior); err != nil {
+		err := tx.QueryRowContext(ctx, "SELECT id, content_hash FROM ledger_entries WHERE region = $1 AND idem_key = $2", e.Region, e.IdemKey).Scan(&id, &prior)
+		if errors.Is(err, sql.ErrNoRows) && reverses != 0 {
+			return Result{}, errs.E(errs.Conflict, "the entry was already reversed")
+		}
+		if err != nil {
 			return Result{}, fmt.Errorf("ledger: read prior entry: %w", err)
 		}
 		if e.hashLike(prior, reverses) != prior {
@@ -253,8 +265,8 @@ func post(ctx context.Context, tx *db.Tx, e Entry, reverses int64) (Result, erro
 	}
 	// Open any new accounts and write the postings, one statement each for the whole entry; then
 	// move each account's balance, checking the accounts that may not be overdrawn.
-	accts := tx.Inserter("ledger_accounts", "code", "region", "kind", "normal", "no_overdraft", "created_at").SkipConflicts("code")
-	posts := tx.Inserter("ledger_postings", "entry_id", "account", "amount", "at_day")
+	accts := tx.Inserter("ledger_accounts", "code", "region", "kind", "normal", "no_overdraft", "created_at").SkipConflicts("code, region")
+	posts := tx.Inserter("ledger_postings", "region", "entry_id", "account", "amount", "at_day")
 	for _, p := range e.Postings {
 		k, region, _ := kindOf(p.Account)
 		n := normal[k]
@@ -266,7 +278,7 @@ func post(ctx context.Context, tx *db.Tx, e Entry, reverses int64) (Result, erro
 		return Result{}, fmt.Errorf("ledger: open accounts: %w", err)
 	}
 	for _, p := range e.Postings {
-		if err := posts.Add(ctx, id, p.Account, int64(p.Amount), Day(tx.Now)); err != nil {
+		if err := posts.Add(ctx, e.Region, id, p.Account, int64(p.Amount), Day(tx.Now)); err != nil {
 			return Result{}, fmt.Errorf("ledger: write postings: %w", err)
 		}
 	}
@@ -377,8 +389,8 @@ func PostMany(ctx context.Context, tx *db.Tx, es []Entry) ([]int64, error) {
 	if err := ins.Close(ctx); err != nil {
 		return nil, fmt.Errorf("ledger: write entries: %w", err)
 	}
-	accts := tx.Inserter("ledger_accounts", "code", "region", "kind", "normal", "no_overdraft", "created_at").SkipConflicts("code")
-	posts := tx.Inserter("ledger_postings", "entry_id", "account", "amount", "at_day")
+	accts := tx.Inserter("ledger_accounts", "code", "region", "kind", "normal", "no_overdraft", "created_at").SkipConflicts("code, region")
+	posts := tx.Inserter("ledger_postings", "region", "entry_id", "account", "amount", "at_day")
 	total := map[string]int64{}
 	var order []string // accounts in the order first met, so that statements are the same run to run
 	for i, e := range es {
@@ -395,7 +407,7 @@ func PostMany(ctx context.Context, tx *db.Tx, es []Entry) ([]int64, error) {
 				order = append(order, p.Account)
 			}
 			total[p.Account] += int64(p.Amount)
-			if err := posts.Add(ctx, ids[i], p.Account, int64(p.Amount), Day(tx.Now)); err != nil {
+			if err := posts.Add(ctx, e.Region, ids[i], p.Account, int64(p.Amount), Day(tx.Now)); err != nil {
 				return nil, fmt.Errorf("ledger: write postings: %w", err)
 			}
 		}
