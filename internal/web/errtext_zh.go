@@ -187,6 +187,7 @@ var problemsZH = map[string]string{
 	"a year such as 2025":                                                                                               "年份，如 2025",
 	"accepted or rejected":                                                                                              "accepted（通过）或 rejected（驳回）",
 	"account %s appears twice in one entry":                                                                             "账户 %s 在同一笔分录中出现了两次",
+	"account %s is not of the entry's region %s":                                                                        "账户 %s 不属于该分录的统筹区 %s",
 	"activate, lose or cancel":                                                                                          "activate（启用）、lose（挂失）或 cancel（注销）",
 	"already insured for %s %s since %s":                                                                                "已参加 %s（%s），参保起始日期为 %s",
 	"already used":                                                                                                      "已被使用",
