@@ -1,6 +1,6 @@
 -- The money's tables by region (docs/scale.md, "Regions as shards"). Every row of contributions,
--- payments and the ledger names its pooling region, and on PostgreSQL every key of theirs starts
--- with it, so that Citus can shard them by region and keep one region's bills, lines, payments,
+-- payments and the ledger names its pooling region, and on PostgreSQL every key of theirs holds
+-- it, so that Citus can shard them by region and keep one region's bills, lines, payments,
 -- entries and postings together on one worker: a contribution run, a payment or a settlement's
 -- entry is then one shard's transaction. The lines, allocations and postings take the region of
 -- the bill, payment and entry they belong to.
